@@ -1,0 +1,41 @@
+"""``infra-review db``: schema migrations and the database URL."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    db = subparsers.add_parser("db", help="schema migrations")
+    sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    upgrade = sub.add_parser("upgrade", help="apply pending migrations (idempotent)")
+    upgrade.set_defaults(handler=_upgrade)
+    status = sub.add_parser("status", help="list migrations and whether each is applied")
+    status.set_defaults(handler=_status)
+    url = sub.add_parser(
+        "url", help="print the database URL in use (starts the embedded server if needed)"
+    )
+    url.set_defaults(handler=_url)
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    from infra_review.store.migrate import upgrade
+
+    applied = upgrade()
+    print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from infra_review.store.migrate import status
+
+    for version, name, applied in status():
+        print(f"{version} {name:<30} {'applied' if applied else 'pending'}")
+    return 0
+
+
+def _url(args: argparse.Namespace) -> int:
+    from infra_review.settings import database_url
+
+    print(database_url())
+    return 0

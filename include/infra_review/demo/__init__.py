@@ -1,0 +1,1 @@
+"""The bundled sample quarter and the `make demo` walk-through."""

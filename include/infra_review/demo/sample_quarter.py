@@ -1,0 +1,134 @@
+"""Generate the bundled sample quarter for the seed's two servers (deterministic).
+
+Why generated and not committed: a quarter at 1-minute resolution is about 2 million
+samples (100 MB of CSV); the generator is small, seeded, and documents what it models:
+
+* app-1 (n8n stack, PostgreSQL, Directus; 16 GB): RAM around 70% with a daily cycle and a
+  slow upward trend, and one 30-hour episode above 85% in August (a memory leak in a
+  workflow), with swapping during that episode. It crosses ram.sustained.
+* data-1 (Redis, Qdrant, bots; 8 GB): RAM around 50%, CPU around 25%, one 40-minute
+  collector outage (a gap, not downtime).
+* API latency per endpoint at 1-minute probes, the n8n queue (waiting and active), and
+  probe results with a few short real outages.
+* A handful of user complaints (two tagged `slow`) and one planned service.
+
+Run: ``infra-review demo generate --out DIR`` (``make demo`` does it for you).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from infra_review.quarter import Quarter
+
+DEFAULT_QUARTER = Quarter(2026, 3)
+SEED = 2026
+
+
+@dataclass(frozen=True)
+class GeneratedFiles:
+    samples: Path
+    complaints: Path
+    plans: Path
+    rows: int
+
+
+def _daily_cycle(minutes: np.ndarray, amplitude: float) -> np.ndarray:
+    # peak in the working day (UTC+5 business hours ~ 04:00-13:00 UTC)
+    return amplitude * np.sin(2 * np.pi * ((minutes / 1440.0) % 1.0 - 0.1))
+
+
+def generate_frames(quarter: Quarter = DEFAULT_QUARTER, seed: int = SEED) -> dict[str, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    ts = pd.date_range(quarter.start, quarter.end, freq="1min", inclusive="left")
+    n = len(ts)
+    minute = np.arange(n, dtype="float64")
+    trend = minute / n  # 0 -> 1 over the quarter
+    frames: list[pd.DataFrame] = []
+
+    def add(server: str, metric: str, values: np.ndarray, label: str = "", keep=None) -> None:
+        mask = np.ones(n, dtype=bool) if keep is None else keep
+        frames.append(
+            pd.DataFrame(
+                {
+                    "ts": ts[mask],
+                    "server": server,
+                    "metric": metric,
+                    "value": np.round(values[mask], 4),
+                    "label": label,
+                }
+            )
+        )
+
+    # --- app-1 -------------------------------------------------------------------
+    ram = 66 + 6 * trend + _daily_cycle(minute, 4) + rng.normal(0, 1.2, n)
+    episode_start = int((pd.Timestamp(f"{quarter.start.year}-08-14T06:00Z") - ts[0]).total_seconds() // 60)
+    episode = slice(episode_start, episode_start + 30 * 60)  # 30 hours above 85%
+    ram[episode] = 89 + rng.normal(0, 1.0, 30 * 60).clip(-3, 3)
+    ram = ram.clip(0, 100)
+    add("app-1", "ram_used_pct", ram)
+    cpu = 38 + 8 * trend + _daily_cycle(minute, 12) + rng.gamma(2.0, 3.0, n)
+    add("app-1", "cpu_used_pct", cpu.clip(0, 100))
+    swap = np.zeros(n)
+    swap[episode] = rng.gamma(2.0, 40.0, 30 * 60)
+    add("app-1", "swap_io_pages_per_s", swap)
+    waiting = rng.poisson(4 + 10 * np.maximum(_daily_cycle(minute, 1), 0))
+    waiting[episode] += rng.poisson(30, 30 * 60)
+    add("app-1", "n8n_queue_waiting", waiting.astype("float64"), "jobs")
+    active = np.minimum(rng.poisson(3, n), 10).astype("float64")
+    add("app-1", "n8n_queue_active", active, "jobs")
+    webhook = rng.lognormal(np.log(0.25), 0.35, n) * (1 + 0.3 * trend)
+    webhook[episode] *= 2.5
+    add("app-1", "api_latency_s", webhook, "n8n:/webhook/health")
+    directus = rng.lognormal(np.log(0.35), 0.4, n) * (1 + 0.2 * trend)
+    add("app-1", "api_latency_s", directus, "directus:/server/ping")
+    up = np.ones(n)
+    up[rng.choice(n, 40, replace=False)] = 0  # 40 scattered failed probes (about 99.97%)
+    add("app-1", "probe_up", up, "n8n:/webhook/health")
+    add("app-1", "probe_up", np.ones(n), "directus:/server/ping")
+
+    # --- data-1 ------------------------------------------------------------------
+    outage = np.ones(n, dtype=bool)
+    gap_start = int((pd.Timestamp(f"{quarter.start.year}-09-02T10:00Z") - ts[0]).total_seconds() // 60)
+    outage[gap_start : gap_start + 40] = False  # collector down for 40 minutes
+    add("data-1", "ram_used_pct", (50 + _daily_cycle(minute, 3) + rng.normal(0, 1.5, n)).clip(0, 100), keep=outage)
+    add("data-1", "cpu_used_pct", (22 + _daily_cycle(minute, 8) + rng.gamma(2.0, 2.0, n)).clip(0, 100), keep=outage)
+    add("data-1", "swap_io_pages_per_s", np.zeros(n), keep=outage)
+    add("data-1", "api_latency_s", rng.lognormal(np.log(0.05), 0.3, n), "qdrant:/readyz", keep=outage)
+    add("data-1", "probe_up", np.ones(n), "qdrant:/readyz", keep=outage)
+
+    samples = pd.concat(frames, ignore_index=True)
+    complaints = pd.DataFrame(
+        [
+            (f"{quarter.start.year}-08-14T09:12:00+05:00", "n8n", "app-1", "slow", "Workflows take minutes to start"),
+            (f"{quarter.start.year}-08-14T11:40:00+05:00", "directus", "app-1", "slow", "Admin panel is very slow today"),
+            (f"{quarter.start.year}-07-21T15:03:00+05:00", "telegram-bot", "data-1", "error", "Bot did not answer /start"),
+        ],
+        columns=["ts", "service", "server", "category", "text"],
+    )
+    plans = pd.DataFrame(
+        [("clickhouse", "data-1", f"{quarter.next().start.year}-{quarter.next().start.month:02d}-15", 2.0, 1.0)],
+        columns=["service", "server", "planned_for", "ram_gb", "cpu_cores"],
+    )
+    return {"samples": samples, "complaints": complaints, "plans": plans}
+
+
+def write_sample_quarter(out_dir: Path, quarter: Quarter = DEFAULT_QUARTER, seed: int = SEED) -> GeneratedFiles:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    frames = generate_frames(quarter, seed)
+    samples = frames["samples"].copy()
+    samples["ts"] = samples["ts"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    paths = GeneratedFiles(
+        samples=out_dir / f"samples-{quarter}.csv",
+        complaints=out_dir / f"complaints-{quarter}.csv",
+        plans=out_dir / "planned-services.csv",
+        rows=len(samples),
+    )
+    samples[["ts", "server", "metric", "value", "label"]].to_csv(paths.samples, index=False)
+    frames["complaints"].to_csv(paths.complaints, index=False)
+    frames["plans"].to_csv(paths.plans, index=False)
+    return paths

@@ -1,0 +1,77 @@
+"""The steps `make demo` runs, in order. Each step prints its own part of the walk-through."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from infra_review.demo.sample_quarter import DEFAULT_QUARTER, write_sample_quarter
+from infra_review.quarter import Quarter
+
+
+def _timed(title: str) -> Callable:
+    def wrap(func: Callable) -> Callable:
+        def run(ctx: dict) -> None:
+            print(f"\n== {title}")
+            started = time.perf_counter()
+            func(ctx)
+            print(f"   ({time.perf_counter() - started:.1f} s)")
+
+        run.__name__ = func.__name__
+        return run
+
+    return wrap
+
+
+@_timed("Database: migrations")
+def migrate(ctx: dict) -> None:
+    from infra_review.fleet import load_fleet, sync_servers
+    from infra_review.settings import database_url
+    from infra_review.store.db import connect
+    from infra_review.store.migrate import upgrade
+
+    url = database_url()
+    print(f"   database: {url.split('?')[0]}")
+    applied = upgrade()
+    print(f"   applied {len(applied)} migration(s)" if applied else "   schema up to date")
+    with connect() as conn:
+        sync_servers(conn, load_fleet())
+
+
+@_timed("Sample quarter: generate and import (idempotent)")
+def load_sample_quarter(ctx: dict) -> None:
+    from infra_review.imports import import_complaints, import_plans, import_samples
+
+    out: Path = ctx["data_dir"] / "sample-quarter"
+    files = write_sample_quarter(out, ctx["quarter"])
+    stats = import_samples(files.samples)
+    print(f"   {files.samples.name}: {stats.rows_in} samples read, {stats.rows_written} new or changed")
+    complaints = import_complaints(files.complaints)
+    print(f"   {files.complaints.name}: {complaints.rows_in} complaints")
+    plans = import_plans(files.plans)
+    print(f"   {files.plans.name}: {plans.rows_in} planned service(s)")
+
+
+@_timed("Summary of the quarter from PostgreSQL")
+def summary(ctx: dict) -> None:
+    from infra_review.store.db import connect
+    from infra_review.summary import format_table, window_summary
+
+    quarter: Quarter = ctx["quarter"]
+    with connect() as conn:
+        frame = window_summary(conn, quarter.start, quarter.end)
+    print(f"   {quarter}: {quarter.start:%Y-%m-%d} to {quarter.end:%Y-%m-%d} (UTC)")
+    print(format_table(frame))
+
+
+# Later steps (reviews) append themselves here.
+STEPS: list[Callable[[dict], None]] = [migrate, load_sample_quarter, summary]
+
+
+def run_demo(quarter: Quarter = DEFAULT_QUARTER) -> None:
+    from infra_review.settings import data_dir
+
+    ctx = {"quarter": quarter, "data_dir": data_dir()}
+    for step in STEPS:
+        step(ctx)

@@ -1,0 +1,90 @@
+"""Where things live and which database to use.
+
+Order for the decisions database: ``DATABASE_URL``, then the Airflow connection
+``infra_review_db`` given as ``AIRFLOW_CONN_INFRA_REVIEW_DB`` (URI form), then an
+embedded PostgreSQL (``pgserver``) in ``<project>/.pgdata`` that keeps running and is
+reused by the next process, so the demo, the CLI and Airflow tasks share one store.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+CONNECTION_ENV = "AIRFLOW_CONN_INFRA_REVIEW_DB"
+
+
+def project_root() -> Path:
+    """The checkout (or image) root: ``INFRA_REVIEW_HOME`` or two levels above this package."""
+    env = os.environ.get("INFRA_REVIEW_HOME")
+    return Path(env).resolve() if env else Path(__file__).resolve().parents[2]
+
+
+def config_dir() -> Path:
+    env = os.environ.get("INFRA_REVIEW_CONFIG_DIR")
+    return Path(env).resolve() if env else project_root() / "include" / "config"
+
+
+def sql_dir() -> Path:
+    return project_root() / "include" / "sql"
+
+
+def data_dir() -> Path:
+    """Writable folder for reports, Data Docs and generated demo files."""
+    env = os.environ.get("INFRA_REVIEW_DATA_DIR")
+    path = Path(env) if env else project_root() / ".demo"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def airflow_home() -> Path:
+    return Path(os.environ.get("AIRFLOW_HOME") or project_root() / ".airflow")
+
+
+def database_url() -> str:
+    """The decisions database URL; starts the embedded server only when nothing is configured."""
+    for name in ("DATABASE_URL", CONNECTION_ENV):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return _normalise(value)
+    return embedded_database_url()
+
+
+def _normalise(url: str) -> str:
+    # Airflow connection URIs may say postgres:// or postgresql+psycopg2://; libpq wants postgresql://
+    for prefix in ("postgresql+psycopg2://", "postgresql+psycopg://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix) :]
+    return url
+
+
+@cache
+def embedded_database_url(database: str = "infra_review") -> str:
+    """Start (or attach to) the embedded PostgreSQL and make sure ``database`` exists."""
+    import pgserver  # imported lazily: only the embedded default needs it
+
+    datadir = Path(os.environ.get("INFRA_REVIEW_PGDATA") or project_root() / ".pgdata")
+    datadir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(datadir, cleanup_mode=None)
+    ensure_database(server.get_uri(), database)
+    return server.get_uri(database)
+
+
+def ensure_database(admin_url: str, database: str) -> None:
+    """Create ``database`` on the server behind ``admin_url`` if it does not exist."""
+    import psycopg2
+    from psycopg2 import sql
+
+    conn = psycopg2.connect(admin_url)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+            if cur.fetchone() is None:
+                try:
+                    cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+                except psycopg2.errors.DuplicateDatabase:
+                    pass  # created concurrently by another process
+    finally:
+        conn.close()

@@ -1,0 +1,1 @@
+"""PostgreSQL access: migrations, bulk loads, decision records and reporting views."""
