@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "infra_review.cli.decisions",
     "infra_review.cli.summary",
     "infra_review.cli.demo",
+    "infra_review.cli.review",
 )
 
 
