@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "include"))
+
+
+def pytest_configure(config) -> None:
+    """Point Airflow at a throwaway home before anything imports it (its config is read once)."""
+    home = Path(tempfile.mkdtemp(prefix="ir-airflow-home-"))
+    os.environ["AIRFLOW_HOME"] = str(home)
+    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
+    os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
+    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "false"
+    os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
+    os.environ["INFRA_REVIEW_DATA_DIR"] = str(home / "data")
 
 
 def _with_database(url: str, database: str) -> str:

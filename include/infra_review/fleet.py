@@ -72,9 +72,13 @@ def load_fleet(path: str | Path | None = None) -> Fleet:
             raise InputError("each server needs a name", file=str(path), field=servers_field)
         name = str(item["name"])
         if not SERVER_NAME_RE.match(name):
-            raise InputError(f"bad server name {name!r}", file=str(path), field=f"{servers_field}.name")
+            raise InputError(
+                f"bad server name {name!r}", file=str(path), field=f"{servers_field}.name"
+            )
         if name in servers:
-            raise InputError(f"duplicate server {name!r}", file=str(path), field=f"{servers_field}.name")
+            raise InputError(
+                f"duplicate server {name!r}", file=str(path), field=f"{servers_field}.name"
+            )
         for key in ("ram_gb", "cpu_cores"):
             value = item.get(key)
             if value is not None and (not isinstance(value, int | float) or value <= 0):
@@ -102,7 +106,9 @@ def load_fleet(path: str | Path | None = None) -> Fleet:
             data_classes=tuple(item.get("data_classes") or ()),
             sources=tuple(sources),
             scrape_interval_s=_seconds(
-                item.get("scrape_interval", default_interval), path, f"{servers_field}.scrape_interval"
+                item.get("scrape_interval", default_interval),
+                path,
+                f"{servers_field}.scrape_interval",
             ),
         )
     local = doc.get("local_host") or {}

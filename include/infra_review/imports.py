@@ -180,4 +180,3 @@ def import_plans(path: str | Path, url: str | None = None) -> ImportResult:
                 fetch=True,
             )
     return ImportResult(len(frame), len(result))
-

@@ -42,7 +42,9 @@ def _daily_cycle(minutes: np.ndarray, amplitude: float) -> np.ndarray:
     return amplitude * np.sin(2 * np.pi * ((minutes / 1440.0) % 1.0 - 0.1))
 
 
-def generate_frames(quarter: Quarter = DEFAULT_QUARTER, seed: int = SEED) -> dict[str, pd.DataFrame]:
+def generate_frames(
+    quarter: Quarter = DEFAULT_QUARTER, seed: int = SEED
+) -> dict[str, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     ts = pd.date_range(quarter.start, quarter.end, freq="1min", inclusive="left")
     n = len(ts)
@@ -66,7 +68,9 @@ def generate_frames(quarter: Quarter = DEFAULT_QUARTER, seed: int = SEED) -> dic
 
     # --- app-1 -------------------------------------------------------------------
     ram = 66 + 6 * trend + _daily_cycle(minute, 4) + rng.normal(0, 1.2, n)
-    episode_start = int((pd.Timestamp(f"{quarter.start.year}-08-14T06:00Z") - ts[0]).total_seconds() // 60)
+    episode_start = int(
+        (pd.Timestamp(f"{quarter.start.year}-08-14T06:00Z") - ts[0]).total_seconds() // 60
+    )
     episode = slice(episode_start, episode_start + 30 * 60)  # 30 hours above 85%
     ram[episode] = 89 + rng.normal(0, 1.0, 30 * 60).clip(-3, 3)
     ram = ram.clip(0, 100)
@@ -93,31 +97,77 @@ def generate_frames(quarter: Quarter = DEFAULT_QUARTER, seed: int = SEED) -> dic
 
     # --- data-1 ------------------------------------------------------------------
     outage = np.ones(n, dtype=bool)
-    gap_start = int((pd.Timestamp(f"{quarter.start.year}-09-02T10:00Z") - ts[0]).total_seconds() // 60)
+    gap_start = int(
+        (pd.Timestamp(f"{quarter.start.year}-09-02T10:00Z") - ts[0]).total_seconds() // 60
+    )
     outage[gap_start : gap_start + 40] = False  # collector down for 40 minutes
-    add("data-1", "ram_used_pct", (50 + _daily_cycle(minute, 3) + rng.normal(0, 1.5, n)).clip(0, 100), keep=outage)
-    add("data-1", "cpu_used_pct", (22 + _daily_cycle(minute, 8) + rng.gamma(2.0, 2.0, n)).clip(0, 100), keep=outage)
+    add(
+        "data-1",
+        "ram_used_pct",
+        (50 + _daily_cycle(minute, 3) + rng.normal(0, 1.5, n)).clip(0, 100),
+        keep=outage,
+    )
+    add(
+        "data-1",
+        "cpu_used_pct",
+        (22 + _daily_cycle(minute, 8) + rng.gamma(2.0, 2.0, n)).clip(0, 100),
+        keep=outage,
+    )
     add("data-1", "swap_io_pages_per_s", np.zeros(n), keep=outage)
-    add("data-1", "api_latency_s", rng.lognormal(np.log(0.05), 0.3, n), "qdrant:/readyz", keep=outage)
+    add(
+        "data-1",
+        "api_latency_s",
+        rng.lognormal(np.log(0.05), 0.3, n),
+        "qdrant:/readyz",
+        keep=outage,
+    )
     add("data-1", "probe_up", np.ones(n), "qdrant:/readyz", keep=outage)
 
     samples = pd.concat(frames, ignore_index=True)
     complaints = pd.DataFrame(
         [
-            (f"{quarter.start.year}-08-14T09:12:00+05:00", "n8n", "app-1", "slow", "Workflows take minutes to start"),
-            (f"{quarter.start.year}-08-14T11:40:00+05:00", "directus", "app-1", "slow", "Admin panel is very slow today"),
-            (f"{quarter.start.year}-07-21T15:03:00+05:00", "telegram-bot", "data-1", "error", "Bot did not answer /start"),
+            (
+                f"{quarter.start.year}-08-14T09:12:00+05:00",
+                "n8n",
+                "app-1",
+                "slow",
+                "Workflows take minutes to start",
+            ),
+            (
+                f"{quarter.start.year}-08-14T11:40:00+05:00",
+                "directus",
+                "app-1",
+                "slow",
+                "Admin panel is very slow today",
+            ),
+            (
+                f"{quarter.start.year}-07-21T15:03:00+05:00",
+                "telegram-bot",
+                "data-1",
+                "error",
+                "Bot did not answer /start",
+            ),
         ],
         columns=["ts", "service", "server", "category", "text"],
     )
     plans = pd.DataFrame(
-        [("clickhouse", "data-1", f"{quarter.next().start.year}-{quarter.next().start.month:02d}-15", 2.0, 1.0)],
+        [
+            (
+                "clickhouse",
+                "data-1",
+                f"{quarter.next().start.year}-{quarter.next().start.month:02d}-15",
+                2.0,
+                1.0,
+            )
+        ],
         columns=["service", "server", "planned_for", "ram_gb", "cpu_cores"],
     )
     return {"samples": samples, "complaints": complaints, "plans": plans}
 
 
-def write_sample_quarter(out_dir: Path, quarter: Quarter = DEFAULT_QUARTER, seed: int = SEED) -> GeneratedFiles:
+def write_sample_quarter(
+    out_dir: Path, quarter: Quarter = DEFAULT_QUARTER, seed: int = SEED
+) -> GeneratedFiles:
     out_dir.mkdir(parents=True, exist_ok=True)
     frames = generate_frames(quarter, seed)
     samples = frames["samples"].copy()

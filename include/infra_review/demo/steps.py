@@ -46,7 +46,9 @@ def load_sample_quarter(ctx: dict) -> None:
     out: Path = ctx["data_dir"] / "sample-quarter"
     files = write_sample_quarter(out, ctx["quarter"])
     stats = import_samples(files.samples)
-    print(f"   {files.samples.name}: {stats.rows_in} samples read, {stats.rows_written} new or changed")
+    print(
+        f"   {files.samples.name}: {stats.rows_in} samples read, {stats.rows_written} new or changed"
+    )
     complaints = import_complaints(files.complaints)
     print(f"   {files.complaints.name}: {complaints.rows_in} complaints")
     plans = import_plans(files.plans)

@@ -62,7 +62,8 @@ def record_review(conn, run: ReviewRun, decisions: list[DecisionRecord]) -> Reco
     with conn.cursor() as cur:
         # One writer per review period, so two reruns cannot both become "current".
         cur.execute(
-            "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"review:{run.review_type}:{run.quarter}",)
+            "SELECT pg_advisory_xact_lock(hashtext(%s))",
+            (f"review:{run.review_type}:{run.quarter}",),
         )
         cur.execute(
             """INSERT INTO infra_review.review_runs

@@ -1,0 +1,1 @@
+"""The data-quality gate: nothing is decided on data that failed it."""
