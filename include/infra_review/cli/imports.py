@@ -12,6 +12,9 @@ def register(subparsers) -> None:
         ("samples", "metric samples: ts,server,metric,value[,label]"),
         ("complaints", "user complaints: ts,service,server,category,text"),
         ("plans", "planned services: service,server,planned_for,ram_gb,cpu_cores"),
+        ("invoices", "provider invoices: provider,month,line_item,amount,currency"),
+        ("rates", "exchange rates: month,currency,base,rate (1 currency = rate base)"),
+        ("tickets", "support tickets: provider,opened_at,first_response_at,resolved_at"),
     ):
         p = sub.add_parser(kind, help=help_text)
         p.add_argument("file", help="CSV file with a header line")
@@ -21,11 +24,15 @@ def register(subparsers) -> None:
 def _handler(kind: str):
     def run(args: argparse.Namespace) -> int:
         from infra_review import imports
+        from infra_review.provider import imports as provider_imports
 
         func = {
             "samples": imports.import_samples,
             "complaints": imports.import_complaints,
             "plans": imports.import_plans,
+            "invoices": provider_imports.import_invoices,
+            "rates": provider_imports.import_rates,
+            "tickets": provider_imports.import_tickets,
         }[kind]
         result = func(args.file)
         print(f"{kind}: {result.rows_in} row(s) read, {result.rows_written} new or changed")

@@ -67,8 +67,15 @@ def summary(ctx: dict) -> None:
     print(format_table(frame))
 
 
+@_timed("Provider review: example invoices, rates, tickets and a pilot; scorecards")
+def provider_review(ctx: dict) -> None:
+    from infra_review.provider.demo import demo_step
+
+    demo_step(ctx)
+
+
 # Later steps (reviews) append themselves here.
-STEPS: list[Callable[[dict], None]] = [migrate, load_sample_quarter, summary]
+STEPS: list[Callable[[dict], None]] = [migrate, load_sample_quarter, summary, provider_review]
 
 
 def run_demo(quarter: Quarter = DEFAULT_QUARTER) -> None:

@@ -287,21 +287,29 @@ def render_chart(review: ProviderReview, path: Path) -> Path | None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(9, 4.5), dpi=100)
-    for card in cards:
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, card in enumerate(cards):
+        colour = colours[i % len(colours)]
         if card.monthly_costs:
             xs = [m for m in months if m in card.monthly_costs]
+            what = "invoiced" if card.role == "current" else "pilot invoices"
             ax.plot(
                 xs,
                 [card.monthly_costs[m] for m in xs],
                 marker="o",
-                label=f"{card.provider} (invoiced)",
+                color=colour,
+                label=f"{card.provider} ({what})",
             )
-    for pid, tco in review.evaluation.tco.items():
-        monthly = tco.annual / 12
-        ax.axhline(monthly, linestyle="--", linewidth=1, label=f"{pid} (projected TCO / 12)")
-        ax.annotate(
-            f"{monthly:,.0f}", xy=(0, monthly), xycoords=("axes fraction", "data"), fontsize=7
-        )
+        tco = review.evaluation.tco.get(card.provider)
+        if tco is not None:
+            monthly = tco.annual / 12
+            ax.axhline(
+                monthly,
+                linestyle="--",
+                linewidth=1.2,
+                color=colour,
+                label=f"{card.provider} (projected TCO / 12: {monthly:,.0f})",
+            )
     ax.set_title(
         f"Monthly cost per provider, {review.config.reporting_currency} (review {review.quarter})"
     )

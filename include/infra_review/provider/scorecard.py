@@ -139,12 +139,18 @@ class Recommendation:
     confirmation: dict[str, Any]
 
 
-def _why_not(alt: Scorecard, current: Scorecard) -> list[str]:
-    reasons = [f"{r.criterion_id} {_MARK[r.outcome]}" for r in alt.failing()]
-    reasons += [f"critical {c} not met" for c in alt.critical_failed]
+def _why_not(alt: Scorecard, current: Scorecard, ru: bool = False) -> list[str]:
+    """Why an alternative does not qualify (empty when it does), in English or Russian."""
+    mark = _MARK_RU if ru else _MARK
+    crit = "критичный {} не выполнен" if ru else "critical {} not met"
+    reasons = [crit.format(c) for c in alt.critical_failed]
+    reasons += [f"{r.criterion_id} {mark[r.outcome]}" for r in alt.failing()]
     if alt.weighted_total <= current.weighted_total:
         reasons.append(
-            f"score {alt.weighted_total:.1f} does not beat {current.provider}'s {current.weighted_total:.1f}"
+            f"балл {alt.weighted_total:.1f} не выше {current.weighted_total:.1f} у {current.provider}"
+            if ru
+            else f"score {alt.weighted_total:.1f} does not beat {current.provider}'s "
+            f"{current.weighted_total:.1f}"
         )
     return reasons
 
@@ -224,8 +230,13 @@ def recommend(current: Scorecard, alternatives: list[Scorecard]) -> Recommendati
     else:
         best = None
         decision = "stay"
-        blocked = (
-            "; ".join(f"{a}: {', '.join(r[:4])}" for a, r in why_not.items()) or "none considered"
+        blocked = "; ".join(f"{a}: {', '.join(r[:4])}" for a, r in why_not.items()) or "none"
+        blocked_ru = (
+            "; ".join(
+                f"{a.provider}: {', '.join(_why_not(a, current, ru=True)[:4])}"
+                for a in alternatives
+            )
+            or "не рассматривались"
         )
         summary_en = (
             f"Stay with {cur} (score {cur_total:.1f}): no alternative meets every financial and "
@@ -233,7 +244,7 @@ def recommend(current: Scorecard, alternatives: list[Scorecard]) -> Recommendati
         )
         summary_ru = (
             f"Остаёмся у {cur} (балл {cur_total:.1f}): ни одна альтернатива не выполняет все "
-            f"финансовые и технические критерии с более высоким баллом. Альтернативы: {blocked}."
+            f"финансовые и технические критерии с более высоким баллом. Альтернативы: {blocked_ru}."
         )
         drivers = [_driver(r) for a in alternatives for r in a.failing()]
         drivers += [_driver(current.results[c]) for c in current.critical_failed]
