@@ -73,6 +73,8 @@ def demo_step(ctx: dict) -> None:
         print(f"   {name}: {result.rows_in} {label} read, {result.rows_written} new or changed")
     probes = write_pilot_probes(ctx["data_dir"] / "sample-quarter", quarter)
     stats = import_samples(probes)
-    print(f"   {probes.name}: {stats.rows_in} pilot probes read, {stats.rows_written} new or changed")
+    print(
+        f"   {probes.name}: {stats.rows_in} pilot probes read, {stats.rows_written} new or changed"
+    )
     review = run_provider_review(quarter, triggered_by="demo", run_key=f"demo:{quarter}")
     print("   " + format_review(review).replace("\n", "\n   "))

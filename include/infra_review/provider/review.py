@@ -15,6 +15,7 @@ from typing import Any
 
 from infra_review.criteria.result import CriterionResult, Outcome, json_safe
 from infra_review.criteria.rules import CriteriaSet, load_criteria
+from infra_review.errors import InputError
 from infra_review.fleet import Fleet, load_fleet
 from infra_review.provider import criteria as pc
 from infra_review.provider.model import Probe, Provider, ProviderConfig, load_providers
@@ -355,3 +356,27 @@ def decision_record(evaluation: Evaluation, config: ProviderConfig):
         confirmation=rec.confirmation,
         results=evaluation.results,
     )
+
+
+def quarter_for_run(
+    param: str | None, data_interval_start: datetime | None, run_after: datetime | None
+) -> Quarter:
+    """The quarter a DAG run reviews: the ``quarter`` param, else the quarter its data interval
+    starts in (a scheduled run on 1 April covers 1 January to 1 April: Q1; a manual run's
+    interval is the three months before it, so it also reviews the last full quarter).
+
+    Never the wall clock: rerunning an old run reviews the same quarter.
+    """
+    if param:
+        quarter = Quarter.parse(param)
+        if run_after is not None and quarter.end > run_after:
+            raise InputError(
+                f"quarter {quarter} has not ended at this run's time ({run_after.isoformat()})",
+                field="quarter",
+            )
+        return quarter
+    if data_interval_start is not None:
+        return Quarter.containing(data_interval_start)
+    if run_after is not None:
+        return Quarter.last_full_before(run_after)
+    raise InputError("no quarter given and the run has no data interval", field="quarter")
