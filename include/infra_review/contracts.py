@@ -141,6 +141,19 @@ def month() -> Parser:
     return parse
 
 
+def _parse_distinct(parser: Parser, values: pd.Series) -> tuple[pd.Series, pd.Series, str]:
+    """Parse each distinct string once: a quarter of samples repeats every timestamp per
+    series and every server name per row, so this is several times faster."""
+    codes, uniques = pd.factorize(values, sort=False)
+    result, bad, reason = parser(pd.Series(uniques, dtype=str))
+    index = values.index
+    return (
+        result.reset_index(drop=True).take(codes).set_axis(index),
+        pd.Series(bad.to_numpy()[codes], index=index),
+        reason,
+    )
+
+
 def read_contract(path: str | Path, contract: Contract) -> pd.DataFrame:
     """Read ``path`` as ``contract``; raise InputError naming file, line and field."""
     path = Path(path)
@@ -152,10 +165,18 @@ def read_contract(path: str | Path, contract: Contract) -> pd.DataFrame:
     except pd.errors.EmptyDataError as exc:
         raise InputError("empty file: expected a header line", file=name, line=1) from exc
     except pd.errors.ParserError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        raise InputError(
-            f"malformed CSV: {exc}", file=name, line=int(match.group(1)) if match else None
-        ) from exc
+        # pandas says "line N" (1-based) or "row N" (0-based, the header is row 0).
+        line_match = re.search(r"line (\d+)", str(exc))
+        row_match = re.search(r"row (\d+)", str(exc))
+        line = (
+            int(line_match.group(1))
+            if line_match
+            else int(row_match.group(1)) + 1
+            if row_match
+            else None
+        )
+        message = str(exc).replace("Error tokenizing data. C error: ", "").strip()
+        raise InputError(f"malformed CSV: {message}", file=name, line=line) from exc
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text: {exc}", file=name) from exc
     raw.columns = [str(c).strip() for c in raw.columns]
@@ -178,7 +199,7 @@ def read_contract(path: str | Path, contract: Contract) -> pd.DataFrame:
     parsed = pd.DataFrame(index=raw.index)
     for column in contract.columns:
         values = raw[column.name] if column.name in raw.columns else pd.Series("", index=raw.index)
-        result, bad, reason = column.parser(values.astype(str))
+        result, bad, reason = _parse_distinct(column.parser, values.astype(str))
         parsed[column.name] = result
         if bad.any():
             first = int(np.flatnonzero(bad.to_numpy())[0])
