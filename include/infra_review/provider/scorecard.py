@@ -110,6 +110,7 @@ def build_scorecard(
         if total_weight
         else 0.0
     )
+    weighted = round(weighted, 6)  # 45.00000000000001 would make ties and reports noisy
     critical_failed = [c for c in critical if c in by_id and by_id[c].outcome is Outcome.NOT_MET]
     return Scorecard(
         provider=provider,
