@@ -88,3 +88,20 @@ def ensure_database(admin_url: str, database: str) -> None:
                     pass  # created concurrently by another process
     finally:
         conn.close()
+
+
+def airflow_metadata_url(database: str = "airflow") -> str:
+    """Airflow's metadata DB on the same server as the decisions DB, in its own database.
+
+    ``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN`` wins when set (production sets it).
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    configured = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "").strip()
+    if configured:
+        return configured
+    parts = urlsplit(database_url())
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    ensure_database(admin, database)
+    meta = urlunsplit(parts._replace(scheme="postgresql+psycopg2", path="/" + database))
+    return meta

@@ -16,6 +16,11 @@ def register(subparsers) -> None:
         "url", help="print the database URL in use (starts the embedded server if needed)"
     )
     url.set_defaults(handler=_url)
+    meta = sub.add_parser(
+        "airflow-url",
+        help="print a SQLAlchemy URL for Airflow's metadata: database 'airflow' on the same server",
+    )
+    meta.set_defaults(handler=_airflow_url)
 
 
 def _upgrade(args: argparse.Namespace) -> int:
@@ -38,4 +43,11 @@ def _url(args: argparse.Namespace) -> int:
     from infra_review.settings import database_url
 
     print(database_url())
+    return 0
+
+
+def _airflow_url(args: argparse.Namespace) -> int:
+    from infra_review.settings import airflow_metadata_url
+
+    print(airflow_metadata_url())
     return 0
