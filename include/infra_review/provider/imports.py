@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 
 from infra_review import contracts as c
-from infra_review.errors import InputError
 from infra_review.imports import ImportResult
 from infra_review.provider.model import CURRENCY_RE, ProviderConfig, load_providers
 from infra_review.provider.money import Converter, Rate
@@ -227,14 +226,3 @@ def import_tickets(
             fetch=True,
         )
     return ImportResult(len(frame), len(result))
-
-
-__all__ = [
-    "InputError",
-    "import_invoices",
-    "import_rates",
-    "import_tickets",
-    "invoices_contract",
-    "rates_contract",
-    "tickets_contract",
-]

@@ -146,12 +146,7 @@ class ProviderConfig:
         return InputError(message, file=self.path, line=self.line_of(field_path), field=field_path)
 
     def line_of(self, field_path: str) -> int | None:
-        path = field_path
-        while path:
-            if path in self.lines:
-                return self.lines[path]
-            path = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", path)
-        return None
+        return _line_for(self.lines, field_path)
 
     def select(self, wanted: Iterable[str] | None) -> list[Provider]:
         """The current provider plus the wanted alternatives (all when ``wanted`` is empty)."""
@@ -172,6 +167,16 @@ class ProviderConfig:
 
 def providers_path() -> Path:
     return config_dir() / "providers.yaml"
+
+
+def _line_for(lines: dict[str, int], field_path: str) -> int | None:
+    """The line of ``field_path``, or of its nearest parent when the field itself is absent."""
+    path = field_path
+    while path:
+        if path in lines:
+            return lines[path]
+        path = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", path)
+    return None
 
 
 def _line_index(text: str) -> dict[str, int]:
@@ -205,14 +210,9 @@ class _Reader:
         self.lines = lines
 
     def fail(self, message: str, field_path: str) -> InputError:
-        line = None
-        probe = field_path
-        while probe:
-            if probe in self.lines:
-                line = self.lines[probe]
-                break
-            probe = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", probe)
-        return InputError(message, file=self.path, line=line, field=field_path)
+        return InputError(
+            message, file=self.path, line=_line_for(self.lines, field_path), field=field_path
+        )
 
     def mapping(self, value: Any, where: str, *, optional: bool = False) -> dict[str, Any]:
         if value is None and optional:
