@@ -25,6 +25,7 @@ class LoadStats:
 
 
 _PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00:00Z in Unix microseconds
+_SERIES_LOCK_SPACE = 74_211_002  # first key of the per-series advisory locks
 _UNIX_EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
 _BINARY_ROW = np.dtype(
     [
@@ -85,6 +86,36 @@ def ensure_series(cur, keys: pd.DataFrame) -> pd.DataFrame:
     return keys.merge(ids, on=["server", "metric", "label"], how="left")
 
 
+def _merge_stage(cur, series_ids: list[int]) -> int:
+    """Merge stage_samples into samples; return rows inserted or changed.
+
+    An UPDATE of changed values plus an anti-joined INSERT is about three times faster
+    than INSERT ... ON CONFLICT for a quarter-sized batch. Per-series advisory locks
+    (taken in id order, so loaders cannot deadlock) keep two loaders of the same series
+    from racing between the anti-join and the insert.
+    """
+    cur.execute(
+        "SELECT pg_advisory_xact_lock(%s, id) FROM unnest(%s::int[]) AS id ORDER BY id",
+        (_SERIES_LOCK_SPACE, series_ids),
+    )
+    cur.execute("ANALYZE stage_samples")
+    cur.execute(
+        """UPDATE infra_review.samples o SET value = s.value
+           FROM stage_samples s
+           WHERE o.series_id = s.series_id AND o.ts = s.ts AND o.value IS DISTINCT FROM s.value"""
+    )
+    changed = cur.rowcount
+    cur.execute(
+        """INSERT INTO infra_review.samples (series_id, ts, value)
+           SELECT s.series_id, s.ts, s.value FROM stage_samples s
+           WHERE NOT EXISTS (
+               SELECT 1 FROM infra_review.samples o
+               WHERE o.series_id = s.series_id AND o.ts = s.ts)
+           ORDER BY s.series_id, s.ts"""
+    )
+    return changed + cur.rowcount
+
+
 def load_samples(
     conn,
     frame: pd.DataFrame,
@@ -106,6 +137,8 @@ def load_samples(
             ids = ensure_series(cur, frame)
             series_count = len(ids)
             frame = frame.merge(ids, on=["server", "metric", "label"], how="left")
+            # the gate rejects duplicates; keep the loader safe for callers that skip it
+            frame = frame.drop_duplicates(["series_id", "ts"], keep="last")
             cur.execute(
                 "SELECT infra_review.ensure_sample_partitions(%s, %s)",
                 (frame["ts"].min().to_pydatetime(), frame["ts"].max().to_pydatetime()),
@@ -123,13 +156,7 @@ def load_samples(
                 )
             )
             cur.copy_expert("COPY stage_samples FROM STDIN WITH (FORMAT binary)", buffer)
-            cur.execute(
-                """INSERT INTO infra_review.samples (series_id, ts, value)
-                   SELECT series_id, ts, value FROM stage_samples
-                   ON CONFLICT (series_id, ts) DO UPDATE SET value = EXCLUDED.value
-                   WHERE samples.value IS DISTINCT FROM EXCLUDED.value"""
-            )
-            written = cur.rowcount
+            written = _merge_stage(cur, sorted(frame["series_id"].unique().tolist()))
             cur.execute("DROP TABLE stage_samples")
         cur.execute(
             """INSERT INTO infra_review.load_batches
