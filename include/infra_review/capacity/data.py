@@ -1,0 +1,290 @@
+"""Read what the capacity criteria need from PostgreSQL, once per server.
+
+The series come from ``store.samples.read_window`` (one COPY per server); the small things
+(previous quarter's latency p95, complaints, planned services) from parameterised queries.
+Every series gets a fingerprint (count, first and last timestamp, a hash of its values),
+stored with the review, so a recomputation can tell whether the samples changed since.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from infra_review.criteria.capacity import CAPACITY_METRICS, SeriesInput, ServerInputs, missing_gate
+from infra_review.criteria.runs import CleanSeries, clean_series, to_datetime
+from infra_review.errors import InputError
+from infra_review.fleet import Fleet
+from infra_review.quality.window import SeriesVerdict, WindowVerdict
+from infra_review.quarter import Quarter
+from infra_review.store.samples import read_window
+
+DEFAULT_INTERVAL_S = 60  # servers that only samples registered (as window_summary assumes)
+
+
+def interval_of(fleet: Fleet, server: str) -> int:
+    s = fleet.servers.get(server)
+    return s.scrape_interval_s if s else DEFAULT_INTERVAL_S
+
+
+def known_servers(conn, fleet: Fleet) -> set[str]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT server FROM infra_review.servers")
+        return {row[0] for row in cur.fetchall()} | set(fleet.servers)
+
+
+def review_servers(
+    conn, fleet: Fleet, quarter: Quarter, requested: list[str] | None
+) -> tuple[list[str], bool]:
+    """The servers to review and whether that is the whole fleet.
+
+    All: fleet.yaml's servers plus any server with capacity samples in the window. Requested:
+    each must be known (fleet or registered by samples), else InputError naming the field.
+    """
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT DISTINCT r.server FROM infra_review.series r
+               WHERE r.metric = ANY(%(metrics)s)
+                 AND EXISTS (SELECT 1 FROM infra_review.samples s
+                             WHERE s.series_id = r.series_id
+                               AND s.ts >= %(start)s AND s.ts < %(end)s)""",
+            {"metrics": list(CAPACITY_METRICS), "start": quarter.start, "end": quarter.end},
+        )
+        with_data = {row[0] for row in cur.fetchall()}
+    everyone = sorted(set(fleet.servers) | with_data)
+    if not requested:
+        return everyone, True
+    known = known_servers(conn, fleet)
+    unknown = [s for s in requested if s not in known]
+    if unknown:
+        raise InputError(
+            f"unknown server(s) {unknown}; known servers are {sorted(known)}", field="servers"
+        )
+    chosen = sorted(dict.fromkeys(requested))
+    return chosen, set(everyone) <= set(chosen)
+
+
+def verdict_from_dict(doc: dict[str, Any]) -> WindowVerdict:
+    """Rebuild the window verdict that travelled as a dict (XCom, stored review)."""
+    return WindowVerdict(
+        start=datetime.fromisoformat(doc["start"]),
+        end=datetime.fromisoformat(doc["end"]),
+        floor=float(doc["floor"]),
+        series=[SeriesVerdict(**s) for s in doc["series"]],
+    )
+
+
+def gate_of(verdict: WindowVerdict, server: str, metric: str, label: str) -> dict[str, Any]:
+    """The verdict of one series, in the shape criteria evidence uses."""
+    for s in verdict.for_series(server, metric):
+        if s.label == label:
+            return {
+                "passed": s.passed,
+                "coverage": s.coverage,
+                "samples": s.samples,
+                "expected": s.expected,
+                "floor": verdict.floor,
+                "reasons": list(s.reasons),
+            }
+    return {
+        **missing_gate(server, f"{metric}{{{label}}}" if label else metric),
+        "floor": verdict.floor,
+    }
+
+
+def fingerprint(data: CleanSeries) -> dict[str, Any]:
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(np.ascontiguousarray(data.ts_us).tobytes())
+    digest.update(np.ascontiguousarray(data.values).tobytes())
+    return {
+        "samples": len(data),
+        "first": to_datetime(data.ts_us[0]).isoformat() if len(data) else None,
+        "last": to_datetime(data.ts_us[-1]).isoformat() if len(data) else None,
+        "blake2b": digest.hexdigest(),
+    }
+
+
+def split_series(frame: pd.DataFrame, quarter: Quarter) -> dict[tuple[str, str], CleanSeries]:
+    """Cut a server's window frame (sorted by metric, label, ts) into clean series."""
+    if frame.empty:
+        return {}
+    metric = frame["metric"].to_numpy(dtype=object)
+    label = frame["label"].to_numpy(dtype=object)
+    change = np.flatnonzero((metric[1:] != metric[:-1]) | (label[1:] != label[:-1])) + 1
+    bounds = np.concatenate(([0], change, [len(frame)]))
+    ts_us = pd.DatetimeIndex(frame["ts"]).as_unit("us").asi8
+    values = frame["value"].to_numpy(dtype="float64")
+    out = {}
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        out[(str(metric[a]), str(label[a]))] = clean_series(
+            ts_us[a:b], values[a:b], quarter.start, quarter.end
+        )
+    return out
+
+
+def read_server_series(conn, server: str, quarter: Quarter) -> dict[tuple[str, str], CleanSeries]:
+    frame = read_window(
+        conn, quarter.start, quarter.end, servers=[server], metrics=list(CAPACITY_METRICS)
+    )
+    return split_series(frame, quarter)
+
+
+def series_cadence(conn, server: str) -> dict[tuple[str, str], int]:
+    """Seconds between samples that each series' collector promised (series.cadence_s)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT metric, label, cadence_s FROM infra_review.series
+               WHERE server = %s AND cadence_s IS NOT NULL""",
+            (server,),
+        )
+        return {(m, lab): int(c) for m, lab, c in cur.fetchall()}
+
+
+def previous_latency(
+    conn, server: str, quarter: Quarter, interval_s: int, floor: float, percentile: float = 95
+) -> dict[str, dict[str, Any]]:
+    """Per endpoint: the previous quarter's p95 latency, its samples and coverage verdict."""
+    prev = quarter.previous()
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT r.label, count(*),
+                      percentile_cont(%(q)s) WITHIN GROUP (ORDER BY s.value)
+               FROM infra_review.samples s JOIN infra_review.series r USING (series_id)
+               WHERE r.server = %(server)s AND r.metric = 'api_latency_s'
+                 AND s.ts >= %(start)s AND s.ts < %(end)s
+               GROUP BY r.label ORDER BY r.label""",
+            {"q": percentile / 100, "server": server, "start": prev.start, "end": prev.end},
+        )
+        rows = cur.fetchall()
+    expected = int((prev.end - prev.start).total_seconds() // interval_s)
+    out = {}
+    for label, count, p95 in rows:
+        coverage = min(1.0, count / expected) if expected else 0.0
+        reasons = []
+        if coverage < floor:
+            reasons.append(
+                f"coverage {coverage:.1%} below the floor {floor:.0%} in {prev} "
+                f"({count} of {expected} expected samples)"
+            )
+        out[label] = {
+            "quarter": str(prev),
+            "p95": float(p95),
+            "samples": int(count),
+            "expected": expected,
+            "coverage": coverage,
+            "passed": not reasons,
+            "reasons": reasons,
+        }
+    return out
+
+
+def read_complaints(conn, quarter: Quarter) -> list[dict[str, Any]]:
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT ts, service, server, category, text FROM infra_review.complaints
+               WHERE ts >= %s AND ts < %s ORDER BY ts, service, server""",
+            (quarter.start, quarter.end),
+        )
+        return [
+            {"ts": ts.isoformat(), "service": svc, "server": srv, "category": cat, "text": text}
+            for ts, svc, srv, cat, text in cur.fetchall()
+        ]
+
+
+def attribute_complaints(
+    complaints: list[dict[str, Any]], fleet: Fleet, server: str
+) -> list[dict[str, Any]]:
+    """The server's complaints: named it, or name a service only this server runs."""
+    runs = {}
+    for s in fleet.servers.values():
+        for svc in s.services:
+            runs.setdefault(svc, []).append(s.name)
+    out = []
+    for c in complaints:
+        if c["server"]:
+            if c["server"] == server:
+                out.append({**c, "attributed_by": "server"})
+        elif runs.get(c["service"]) == [server]:
+            out.append({**c, "attributed_by": "service"})
+    return out
+
+
+def read_planned(conn) -> list[dict[str, Any]]:
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT service, server, planned_for, ram_gb, cpu_cores
+               FROM infra_review.planned_services ORDER BY server, planned_for, service"""
+        )
+        return [
+            {
+                "service": svc,
+                "server": srv,
+                "planned_for": day.isoformat(),
+                "ram_gb": float(ram),
+                "cpu_cores": float(cpu),
+            }
+            for svc, srv, day, ram, cpu in cur.fetchall()
+        ]
+
+
+def server_metadata(fleet: Fleet, server: str) -> dict[str, Any]:
+    s = fleet.servers.get(server)
+    if s is None:
+        return {"server": server, "in_fleet": False, "scrape_interval_s": DEFAULT_INTERVAL_S}
+    return {
+        "server": server,
+        "in_fleet": True,
+        "provider": s.provider,
+        "region": s.region,
+        "plan": s.plan,
+        "ram_gb": s.ram_gb,
+        "cpu_cores": s.cpu_cores,
+        "services": list(s.services),
+        "data_classes": list(s.data_classes),
+        "scrape_interval_s": s.scrape_interval_s,
+    }
+
+
+def build_inputs(
+    server: str,
+    quarter: Quarter,
+    series: dict[tuple[str, str], CleanSeries],
+    verdict: WindowVerdict,
+    metadata: dict[str, Any],
+    *,
+    previous: dict[str, dict[str, Any]] | None,
+    complaints: list[dict[str, Any]],
+    planned: list[dict[str, Any]],
+    cadence: dict[tuple[str, str], int] | None = None,
+) -> ServerInputs:
+    """Pure: assemble the criteria's inputs from what was read (or what a review stored)."""
+    cadence = cadence or {}
+    by_metric: dict[str, list[SeriesInput]] = {}
+    for (metric, label), data in sorted(series.items()):
+        by_metric.setdefault(metric, []).append(
+            SeriesInput(
+                metric,
+                label,
+                data,
+                gate_of(verdict, server, metric, label),
+                cadence.get((metric, label)),
+            )
+        )
+    return ServerInputs(
+        server=server,
+        window_start=quarter.start,
+        window_end=quarter.end,
+        interval_s=float(metadata.get("scrape_interval_s") or DEFAULT_INTERVAL_S),
+        ram_gb=metadata.get("ram_gb"),
+        cpu_cores=metadata.get("cpu_cores"),
+        services=tuple(metadata.get("services") or ()),
+        series=by_metric,
+        previous_latency=previous,
+        previous_quarter=str(quarter.previous()),
+        complaints=complaints,
+        planned=[p for p in planned if p["server"] == server],
+    )

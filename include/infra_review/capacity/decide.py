@@ -1,0 +1,781 @@
+"""From criterion results to decisions: one per server, one for the fleet, each with the MADR
+fields (context, drivers, options considered, outcome, confirmation) and a short summary in
+Russian and English that names the criteria met and their evidence. Pure functions.
+
+Server: ``upgrade_ram`` / ``upgrade_cpu`` when any trigger of the group is met (both when
+both are: the record's ``decision`` is the first, RAM before CPU as in the seed, and
+``context.actions`` lists both); else ``insufficient_data`` when the quality gate failed for
+a series a trigger needs; else ``watch`` when the trend of a daily p95 reaches a threshold
+within the forecast horizon; else ``no_action``.
+Fleet: ``add_server`` when any server.* criterion is met, then the same fallbacks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from infra_review.criteria.result import CriterionResult, Outcome
+from infra_review.criteria.rules import Rule
+from infra_review.criteria.runs import format_duration
+from infra_review.quarter import Quarter
+
+ACTIONS = {
+    "upgrade_ram": ("upgrade RAM", "увеличить RAM"),
+    "upgrade_cpu": ("upgrade CPU", "увеличить CPU"),
+    "add_server": ("add a server", "добавить сервер"),
+    "watch": ("watch", "наблюдать"),
+    "no_action": ("no action", "действий не требуется"),
+    "insufficient_data": ("insufficient data", "недостаточно данных"),
+}
+SERVER_DECISIONS = ("upgrade_ram", "upgrade_cpu", "watch", "no_action", "insufficient_data")
+FLEET_DECISIONS = ("add_server", "watch", "no_action", "insufficient_data")
+GROUP_ACTION = {"ram": "upgrade_ram", "cpu": "upgrade_cpu", "server": "add_server"}
+
+
+@dataclass(frozen=True)
+class Decision:
+    subject_kind: str  # server | fleet
+    subject: str
+    decision: str
+    actions: list[str]
+    summary_en: str
+    summary_ru: str
+    context: dict[str, Any]
+    drivers: list[dict[str, Any]]
+    options: list[dict[str, Any]]
+    confirmation: dict[str, Any]
+    results: list[CriterionResult] = field(default_factory=list)
+
+    def record(self):
+        from infra_review.store.decisions import DecisionRecord
+
+        return DecisionRecord(
+            subject_kind=self.subject_kind,
+            subject=self.subject,
+            decision=self.decision,
+            summary_en=self.summary_en,
+            summary_ru=self.summary_ru,
+            context=self.context,
+            drivers=self.drivers,
+            options=self.options,
+            confirmation=self.confirmation,
+            results=self.results,
+        )
+
+
+def result_from_record(rec: dict[str, Any]) -> CriterionResult:
+    """Inverse of ``CriterionResult.to_record`` (results travel between tasks as dicts)."""
+    return CriterionResult(
+        criterion_id=rec["criterion_id"],
+        subject=rec["subject"],
+        outcome=Outcome(rec["outcome"]),
+        observed=rec.get("observed"),
+        threshold=rec.get("threshold"),
+        window_start=_dt(rec["window_start"]),
+        window_end=_dt(rec["window_end"]),
+        evidence=rec.get("evidence") or {},
+    )
+
+
+def _dt(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+# --- one line of evidence per criterion, in English and Russian -------------------------------
+
+
+def _t(iso: str | None) -> str:
+    return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M") if iso else "?"
+
+
+def _span(run: dict[str, Any]) -> str:
+    return f"{_t(run['start'])} – {_t(run['end'])} UTC"
+
+
+def _dur(run: dict[str, Any], lang: str) -> str:
+    return format_duration(run["duration_s"], lang)
+
+
+def _label(ev: dict[str, Any]) -> str:
+    return f" [{ev['label']}]" if ev.get("label") else ""
+
+
+def explain(r: CriterionResult) -> tuple[str, str]:
+    """(en, ru): what the criterion saw, with the numbers that decided it."""
+    ev = r.evidence
+    if r.outcome is Outcome.INSUFFICIENT_DATA:
+        reasons = "; ".join((ev.get("insufficient") or {}).get("reasons", [])[:3]) or "no data"
+        return f"insufficient data: {reasons}", f"недостаточно данных: {reasons}"
+    if ev.get("applicable") is False:
+        return f"not applicable: {ev.get('reason')}", f"не применим: {ev.get('reason')}"
+    func = _EXPLAIN.get(r.criterion_id)
+    if func is None:
+        return (
+            f"observed {r.observed}, threshold {r.threshold}",
+            f"наблюдалось {r.observed}, порог {r.threshold}",
+        )
+    return func(r, ev)
+
+
+def _sustained(r: CriterionResult, ev: dict) -> tuple[str, str]:
+    name = "RAM" if ev.get("metric") == "ram_used_pct" else "CPU"
+    thr, need = ev["value_threshold"], ev["duration_threshold_h"]
+    run = ev.get("longest_run")
+    if not run:
+        return (
+            f"{name} never above {thr:g}%{_label(ev)} (needs more than {need:g} h in a row)",
+            f"{name} ни разу не был выше {thr:g}%{_label(ev)} (критерий: более {need:g} ч подряд)",
+        )
+    lead_en = f"{name} above {thr:g}%{_label(ev)} for {_dur(run, 'en')} in a row ({_span(run)})"
+    lead_ru = f"{name} выше {thr:g}%{_label(ev)} непрерывно {_dur(run, 'ru')} ({_span(run)})"
+    if r.outcome is Outcome.MET:
+        return (
+            f"{lead_en}, more than {need:g} h",
+            f"{lead_ru}, более {need:g} ч",
+        )
+    return (
+        f"longest run: {lead_en}; needs more than {need:g} h",
+        f"самый длинный период: {lead_ru}; критерий: более {need:g} ч",
+    )
+
+
+def _swap(r: CriterionResult, ev: dict) -> tuple[str, str]:
+    share, hours, sw = r.observed or 0.0, ev.get("hours_with_data", 0), ev.get("swapping_hours", 0)
+    thr = ev["share_threshold"]
+    return (
+        f"swapping in {share:.1%} of hours ({sw} of {hours}); the criterion needs more than {thr:.0%}",
+        f"swap в {share:.1%} часов ({sw} из {hours}); критерий: более {thr:.0%}",
+    )
+
+
+def _degradation(r: CriterionResult, ev: dict) -> tuple[str, str]:
+    prev = ev.get("previous") or {}
+    cur, ratio, thr = ev.get("p95_current"), ev.get("ratio"), ev["ratio_threshold"]
+    if cur is None or ratio is None:
+        return "no ratio could be computed", "отношение не вычислено"
+    return (
+        f"p95 API latency{_label(ev)} {cur:.2f} s against {prev.get('p95', 0):.2f} s in "
+        f"{prev.get('quarter')} (x{ratio:.2f}); the criterion needs more than x{thr:g}",
+        f"p95 времени ответа API{_label(ev)} {cur:.2f} с против {prev.get('p95', 0):.2f} с в "
+        f"{prev.get('quarter')} (x{ratio:.2f}); критерий: более x{thr:g}",
+    )
+
+
+def _planned(r: CriterionResult, ev: dict) -> tuple[str, str]:
+    p95 = ev.get("p95_used_pct") or 0.0
+    names = ", ".join(p["service"] for p in ev.get("planned_services", []))
+    if not names:
+        return (
+            f"no memory-hungry service is planned (p95 RAM in use {p95:.1f}%)",
+            f"памятеемкие сервисы не запланированы (p95 RAM {p95:.1f}%)",
+        )
+    gb, obs, thr = ev.get("planned_ram_gb", 0), r.observed or 0.0, ev["threshold_pct"]
+    return (
+        f"p95 RAM in use {p95:.1f}% of {ev.get('installed_ram_gb'):g} GB plus {gb:g} GB planned "
+        f"({names}) = {obs:.1f}%; the criterion needs more than {thr:g}%",
+        f"p95 RAM {p95:.1f}% от {ev.get('installed_ram_gb'):g} ГБ плюс {gb:g} ГБ запланировано "
+        f"({names}) = {obs:.1f}%; критерий: более {thr:g}%",
+    )
+
+
+def _latency(r: CriterionResult, ev: dict) -> tuple[str, str]:
+    thr, need = ev["value_threshold"], ev["duration_threshold_h"]
+    run = ev.get("longest_run")
+    if not run:
+        worst = (ev.get("worst_hour") or {}).get("p95_s")
+        w = f" (worst hour {worst:.2f} s)" if worst is not None else ""
+        wr = f" (худший час {worst:.2f} с)" if worst is not None else ""
+        return (
+            f"hourly p95 API latency never above {thr:g} s{w}",
+            f"часовой p95 времени ответа API ни разу не выше {thr:g} с{wr}",
+        )
+    return (
+        f"hourly p95 API latency{_label(ev)} above {thr:g} s for {_dur(run, 'en')} "
+        f"({_span(run)}); the criterion needs at least {need:g} h",
+        f"часовой p95 времени ответа API{_label(ev)} выше {thr:g} с в течение {_dur(run, 'ru')} "
+        f"({_span(run)}); критерий: не менее {need:g} ч",
+    )
+
+
+def _queue(r: CriterionResult, ev: dict) -> tuple[str, str]:
+    thr, need = ev["value_threshold"], ev["duration_threshold_min"]
+    run = ev.get("longest_run")
+    stalled = ev.get("stalled_minutes_total", ev.get("stalled_minutes", 0)) or 0
+    if run:
+        en = (
+            f"more than {thr:g} jobs waiting with workers active for {_dur(run, 'en')} in a row "
+            f"({_span(run)}); the criterion needs at least {need:g} min"
+        )
+        ru = (
+            f"более {thr:g} задач в очереди при активных воркерах {_dur(run, 'ru')} подряд "
+            f"({_span(run)}); критерий: не менее {need:g} мин"
+        )
+    else:
+        en = f"never more than {thr:g} jobs waiting while workers were active"
+        ru = f"в очереди ни разу не было более {thr:g} задач при активных воркерах"
+    if stalled:
+        en += f"; {stalled:g} min stalled (waiting, none active) not counted"
+        ru += f"; {stalled:g} мин простоя (очередь стоит, активных нет) не учтены"
+    if ev.get("stalls_distinguishable") is False:
+        en += "; no n8n_queue_active series, so stalls could not be told apart"
+        ru += "; нет ряда n8n_queue_active, простой не отличить от нагрузки"
+    return en, ru
+
+
+def _complaints(r: CriterionResult, ev: dict) -> tuple[str, str]:
+    return (
+        f"{ev['count']} complaint(s) tagged '{ev['category']}' in the window; the criterion "
+        f"needs at least {r.threshold:g}",
+        f"{ev['count']} жалоб(ы) с меткой '{ev['category']}' за период; критерий: не менее "
+        f"{r.threshold:g}",
+    )
+
+
+def _both_loaded(r: CriterionResult, ev: dict) -> tuple[str, str]:
+    servers = [s for s in ev.get("servers", []) if s.get("share_above") is not None]
+    if not servers:
+        return "no server load measured", "загрузка серверов не измерена"
+    least = min(servers, key=lambda s: s["share_above"])
+    thr, share = ev["value_threshold"], ev["share_threshold"]
+    return (
+        f"{len(ev.get('loaded_servers', []))} of {len(ev.get('servers', []))} servers above "
+        f"{thr:g}% load in at least {share:.0%} of hours; least loaded: {least['server']} "
+        f"({least['share_above']:.1%} of hours)",
+        f"{len(ev.get('loaded_servers', []))} из {len(ev.get('servers', []))} серверов загружены "
+        f"выше {thr:g}% не менее {share:.0%} часов; наименее загружен {least['server']} "
+        f"({least['share_above']:.1%} часов)",
+    )
+
+
+def _geo(r: CriterionResult, ev: dict) -> tuple[str, str]:
+    missing, required = ev.get("missing_regions", []), ev.get("required_regions", [])
+    if missing:
+        return (
+            f"required region(s) {', '.join(missing)} have no server",
+            f"в требуемых регионах {', '.join(missing)} нет сервера",
+        )
+    if not required:
+        return "no region requirement is declared", "требования к регионам не заданы"
+    return (
+        f"every required region ({', '.join(required)}) has a server",
+        f"во всех требуемых регионах ({', '.join(required)}) есть сервер",
+    )
+
+
+def _isolation(r: CriterionResult, ev: dict) -> tuple[str, str]:
+    v = ev.get("violations", [])
+    if v:
+        en = "; ".join(
+            f"{x['data_class']} shares {x['server']} with {', '.join(x['shares_with'])}" for x in v
+        )
+        ru = "; ".join(
+            f"{x['data_class']} делит {x['server']} с {', '.join(x['shares_with'])}" for x in v
+        )
+        return en, ru
+    if not ev.get("isolated_data_classes"):
+        return "no isolated data class is declared", "изолируемые классы данных не заданы"
+    return (
+        "every isolated data class is alone on its host",
+        "каждый изолируемый класс данных один на своём сервере",
+    )
+
+
+def _upgrade_limit(r: CriterionResult, ev: dict) -> tuple[str, str]:
+    sized = [s for s in ev.get("servers", []) if "best_ratio" in s]
+    if not sized:
+        return "no server could be sized", "ни один сервер не удалось оценить"
+    worst = max(sized, key=lambda s: s["best_ratio"])
+    largest = worst["largest_plan"]
+    base_en = (
+        f"{worst['server']} needs {worst['need_ram_gb']:.1f} GB RAM and "
+        f"{worst['need_cpu_cores']:.1f} cores at {ev['target_utilisation']:.0%} utilisation"
+    )
+    base_ru = (
+        f"{worst['server']} нужно {worst['need_ram_gb']:.1f} ГБ RAM и "
+        f"{worst['need_cpu_cores']:.1f} ядер при загрузке {ev['target_utilisation']:.0%}"
+    )
+    if r.outcome is Outcome.MET:
+        return (
+            f"{base_en}: more than the provider's largest plan {largest['plan']} "
+            f"({largest['ram_gb']:g} GB, {largest['cpu_cores']:g} cores)",
+            f"{base_ru}: больше крупнейшего тарифа провайдера {largest['plan']} "
+            f"({largest['ram_gb']:g} ГБ, {largest['cpu_cores']:g} ядер)",
+        )
+    return (
+        f"{base_en}: plan {worst['best_plan']} holds it (ratio {worst['best_ratio']:.2f})",
+        f"{base_ru}: тариф {worst['best_plan']} достаточен (отношение {worst['best_ratio']:.2f})",
+    )
+
+
+_EXPLAIN = {
+    "ram.sustained": _sustained,
+    "cpu.sustained": _sustained,
+    "ram.swap": _swap,
+    "ram.degradation": _degradation,
+    "ram.planned": _planned,
+    "cpu.api_latency": _latency,
+    "cpu.n8n_queue": _queue,
+    "cpu.complaints": _complaints,
+    "server.both_loaded": _both_loaded,
+    "server.geo": _geo,
+    "server.isolation": _isolation,
+    "server.upgrade_limit": _upgrade_limit,
+}
+
+
+# --- decisions ----------------------------------------------------------------------------
+
+
+def _blocking(r: CriterionResult) -> bool:
+    return (
+        r.outcome is Outcome.INSUFFICIENT_DATA
+        and (r.evidence.get("insufficient") or {}).get("kind") == "gate"
+    )
+
+
+def _driver(r: CriterionResult, rules: dict[str, Rule]) -> dict[str, Any]:
+    en, ru = explain(r)
+    rule = rules.get(r.criterion_id)
+    keep = ("longest_run", "qualifying_runs", "label", "samples", "coverage", "gate", "incident")
+    return {
+        "criterion_id": r.criterion_id,
+        "text_en": rule.text_en if rule else None,
+        "text_ru": rule.text_ru if rule else None,
+        "outcome": str(r.outcome),
+        "observed": r.observed,
+        "threshold": r.threshold,
+        "evidence_en": en,
+        "evidence_ru": ru,
+        "evidence": {k: r.evidence[k] for k in keep if k in r.evidence},
+    }
+
+
+def _forecast_text(fc: dict[str, Any]) -> tuple[str, str]:
+    what = f"{fc.get('metric', 'load')}{' [' + fc['label'] + ']' if fc.get('label') else ''}"
+    when = (fc.get("crossing") or "")[:10]
+    slope = fc.get("slope_per_day")
+    slope_txt = f"{slope:+.3g}/day" if slope is not None else ""
+    slope_ru = f"{slope:+.3g}/день" if slope is not None else ""
+    if fc.get("fitted_at_end") is not None and fc["fitted_at_end"] >= fc["threshold"]:
+        return (
+            f"the {fc.get('statistic')} trend of {what} ({slope_txt}) is already at "
+            f"{fc['fitted_at_end']:.3g} against {fc['threshold']:g}",
+            f"тренд {fc.get('statistic')} {what} ({slope_ru}) уже на уровне "
+            f"{fc['fitted_at_end']:.3g} при пороге {fc['threshold']:g}",
+        )
+    return (
+        f"the {fc.get('statistic')} trend of {what} ({slope_txt}) reaches {fc['threshold']:g} "
+        f"around {when}",
+        f"тренд {fc.get('statistic')} {what} ({slope_ru}) достигнет {fc['threshold']:g} "
+        f"около {when}",
+    )
+
+
+def _incidents(results: list[CriterionResult]) -> list[dict[str, Any]]:
+    out = []
+    for r in results:
+        if r.criterion_id == "cpu.n8n_queue" and r.evidence.get("incident"):
+            minutes = r.evidence.get("stalled_minutes_total") or 0
+            episodes = [
+                e
+                for s in (r.evidence.get("series") or [r.evidence])
+                for e in s.get("stalled_episodes", [])
+            ]
+            out.append(
+                {
+                    "kind": "n8n_queue_stalled",
+                    "criterion_id": r.criterion_id,
+                    "stalled_minutes": minutes,
+                    "episodes": episodes[:20],
+                    "text_en": f"n8n queue stalled for {minutes:g} min (jobs waiting, none "
+                    "active): an incident to fix (workers), not capacity to buy",
+                    "text_ru": f"очередь n8n стояла {minutes:g} мин (задачи ждут, активных "
+                    "нет): инцидент для исправления (воркеры), а не нехватка мощности",
+                }
+            )
+    return out
+
+
+def _met_by_group(results: list[CriterionResult], rules: dict[str, Rule]) -> dict[str, list]:
+    groups: dict[str, list[CriterionResult]] = {}
+    for r in results:
+        rule = rules.get(r.criterion_id)
+        if r.met and rule is not None:
+            groups.setdefault(rule.group, []).append(r)
+    return groups
+
+
+def _why_group_not(
+    group: str, results: list[CriterionResult], rules: dict[str, Rule]
+) -> tuple[str, str]:
+    mine = [
+        r for r in results if (rules.get(r.criterion_id) and rules[r.criterion_id].group == group)
+    ]
+    lines = [(r.criterion_id, *explain(r)) for r in mine]
+    en = "no trigger of the group is met: " + "; ".join(f"{c}: {e}" for c, e, _ in lines)
+    ru = "ни один критерий группы не выполнен: " + "; ".join(f"{c}: {x}" for c, _, x in lines)
+    return en, ru
+
+
+def decide_server(
+    server: str,
+    quarter: Quarter,
+    results: list[CriterionResult],
+    forecasts: list[dict[str, Any]],
+    rules: dict[str, Rule],
+    *,
+    metadata: dict[str, Any],
+    criteria_version: str,
+    horizon_days: float,
+) -> Decision:
+    met = _met_by_group(results, rules)
+    actions = [GROUP_ACTION[g] for g in ("ram", "cpu") if met.get(g)]
+    blocking = [r for r in results if _blocking(r)]
+    not_evaluated = [
+        r for r in results if r.outcome is Outcome.INSUFFICIENT_DATA and not _blocking(r)
+    ]
+    watch = [f for f in forecasts if f.get("within_horizon")]
+    incidents = _incidents(results)
+    if actions:
+        decision = actions[0]
+        drivers = [_driver(r, rules) for g in ("ram", "cpu") for r in met.get(g, [])]
+    elif blocking:
+        decision = "insufficient_data"
+        drivers = [_driver(r, rules) for r in blocking]
+    elif watch:
+        decision = "watch"
+        drivers = [
+            {
+                "forecast": f,
+                "evidence_en": _forecast_text(f)[0],
+                "evidence_ru": _forecast_text(f)[1],
+            }
+            for f in watch
+        ]
+    else:
+        decision = "no_action"
+        drivers = []
+    next_q = str(quarter.next())
+
+    # summaries
+    name_en = " and ".join(ACTIONS[a][0] for a in actions) if actions else ACTIONS[decision][0]
+    name_ru = " и ".join(ACTIONS[a][1] for a in actions) if actions else ACTIONS[decision][1]
+    en = [f"{server}: {name_en}."]
+    ru = [f"{server}: {name_ru}."]
+    if actions:
+        for g in ("ram", "cpu"):
+            for r in met.get(g, []):
+                e, x = explain(r)
+                en.append(f"{r.criterion_id} met: {e}.")
+                ru.append(f"Выполнен {r.criterion_id}: {x}.")
+    elif blocking:
+        en.append(
+            "The quality gate failed for: "
+            + "; ".join(f"{r.criterion_id} ({explain(r)[0]})" for r in blocking)
+            + "."
+        )
+        ru.append(
+            "Данные не прошли проверку качества: "
+            + "; ".join(f"{r.criterion_id} ({explain(r)[1]})" for r in blocking)
+            + "."
+        )
+    elif watch:
+        en.append("No trigger met, but " + "; ".join(_forecast_text(f)[0] for f in watch) + ".")
+        ru.append(
+            "Критерии не выполнены, но " + "; ".join(_forecast_text(f)[1] for f in watch) + "."
+        )
+    else:
+        en.append(f"No trigger met and no trend reaches a threshold within {horizon_days:g} days.")
+        ru.append(
+            f"Ни один критерий не выполнен, и ни один тренд не достигает порога за {horizon_days:g} дней."
+        )
+    for inc in incidents:
+        en.append(inc["text_en"] + ".")
+        ru.append(inc["text_ru"] + ".")
+    if not_evaluated:
+        en.append("Not evaluated: " + ", ".join(r.criterion_id for r in not_evaluated) + ".")
+        ru.append("Не оценены: " + ", ".join(r.criterion_id for r in not_evaluated) + ".")
+
+    # options considered
+    options = []
+    for option in SERVER_DECISIONS:
+        if option == decision or option in actions:
+            continue
+        if option in ("upgrade_ram", "upgrade_cpu"):
+            group = option.split("_")[1]
+            why = _why_group_not(group, results, rules)
+        elif option == "insufficient_data":
+            why = (
+                "every series the triggers need passed the quality gate"
+                + (
+                    f" (not evaluated, not blocking: {', '.join(r.criterion_id for r in not_evaluated)})"
+                    if not_evaluated
+                    else ""
+                ),
+                "все ряды, нужные критериям, прошли проверку качества"
+                + (
+                    f" (не оценены, не блокируют: {', '.join(r.criterion_id for r in not_evaluated)})"
+                    if not_evaluated
+                    else ""
+                ),
+            )
+            if actions and blocking:
+                why = (
+                    "a trigger is met on data that passed the gate, so missing data elsewhere "
+                    "cannot change the action",
+                    "критерий выполнен на данных, прошедших проверку; недостающие данные "
+                    "не меняют решения",
+                )
+        elif option == "watch":
+            if actions:
+                why = (
+                    "a trigger is already met: act, not watch",
+                    "критерий уже выполнен: действовать, а не наблюдать",
+                )
+            elif blocking:
+                why = ("a trigger could not be ruled out", "нельзя исключить выполнение критерия")
+            else:
+                why = (
+                    f"no daily p95 trend reaches its threshold within {horizon_days:g} days",
+                    f"ни один тренд p95 не достигает порога за {horizon_days:g} дней",
+                )
+        else:  # no_action
+            if actions:
+                ids = ", ".join(r.criterion_id for g in ("ram", "cpu") for r in met.get(g, []))
+                why = (f"trigger(s) met: {ids}", f"выполнены критерии: {ids}")
+            elif blocking:
+                why = (
+                    "the gate failed for series a trigger needs",
+                    "данные для критериев не прошли проверку",
+                )
+            else:
+                why = (
+                    "a trend reaches a threshold within the horizon",
+                    "тренд достигает порога в горизонте прогноза",
+                )
+        options.append({"option": option, "why_not_en": why[0], "why_not_ru": why[1]})
+    options.append(
+        {
+            "option": "add_server",
+            "why_not_en": "a fleet-level decision: see the fleet record of this review",
+            "why_not_ru": "решение уровня парка: см. запись fleet этого обзора",
+        }
+    )
+
+    # confirmation: what the next review should see
+    if actions:
+        ids = [r.criterion_id for g in ("ram", "cpu") for r in met.get(g, [])]
+        confirmation = {
+            "review": next_q,
+            "criteria": ids,
+            "expect_en": f"after the upgrade, the {next_q} review no longer meets {', '.join(ids)}",
+            "expect_ru": f"после увеличения обзор {next_q} больше не выполняет {', '.join(ids)}",
+        }
+    elif blocking:
+        series = sorted({r.evidence.get("metric", r.criterion_id) for r in blocking})
+        confirmation = {
+            "review": next_q,
+            "series": series,
+            "expect_en": f"{', '.join(series)} cover the {next_q} window above the coverage floor",
+            "expect_ru": f"ряды {', '.join(series)} покрывают окно {next_q} выше порога покрытия",
+        }
+    elif watch:
+        confirmation = {
+            "review": next_q,
+            "criteria": sorted({f["criterion_id"] for f in watch}),
+            "expect_en": f"the {next_q} review re-checks the trend; if it holds, the trigger is met and the action follows",
+            "expect_ru": f"обзор {next_q} перепроверяет тренд; если он сохранится, критерий выполнится и потребуется действие",
+        }
+    else:
+        confirmation = {
+            "review": next_q,
+            "expect_en": f"no capacity trigger met in {next_q}",
+            "expect_ru": f"в {next_q} ни один критерий мощности не выполнен",
+        }
+    context = {
+        "subject": server,
+        "quarter": str(quarter),
+        "window": [quarter.start.isoformat(), quarter.end.isoformat()],
+        "criteria_version": criteria_version,
+        "metadata": metadata,
+        "data_quality": _quality(results),
+        "actions": actions or [decision],
+        "incidents": incidents,
+        "not_evaluated": [
+            {
+                "criterion_id": r.criterion_id,
+                "reasons": (r.evidence.get("insufficient") or {}).get("reasons", []),
+            }
+            for r in not_evaluated
+        ],
+        "forecasts": forecasts,
+    }
+    return Decision(
+        "server",
+        server,
+        decision,
+        actions or [decision],
+        " ".join(en),
+        " ".join(ru),
+        context,
+        drivers,
+        options,
+        confirmation,
+        results,
+    )
+
+
+def _quality(results: list[CriterionResult]) -> dict[str, Any]:
+    """Per criterion: the gate verdict of the series it used (coverage, samples, passed)."""
+    out = {}
+    for r in results:
+        gate = r.evidence.get("gate")
+        if gate:
+            out[r.criterion_id] = {
+                "passed": gate.get("passed"),
+                "coverage": gate.get("coverage"),
+                "samples": gate.get("samples", r.evidence.get("samples")),
+                "reasons": gate.get("reasons", []),
+            }
+    return out
+
+
+def decide_fleet(
+    quarter: Quarter,
+    results: list[CriterionResult],
+    forecast: dict[str, Any] | None,
+    rules: dict[str, Rule],
+    *,
+    servers: list[str],
+    criteria_version: str,
+    horizon_days: float,
+) -> Decision:
+    met = [r for r in results if r.met]
+    blocking = [r for r in results if _blocking(r)]
+    not_evaluated = [
+        r for r in results if r.outcome is Outcome.INSUFFICIENT_DATA and not _blocking(r)
+    ]
+    if met:
+        decision, drivers = "add_server", [_driver(r, rules) for r in met]
+    elif blocking:
+        decision, drivers = "insufficient_data", [_driver(r, rules) for r in blocking]
+    elif forecast:
+        decision = "watch"
+        drivers = [
+            {
+                "forecast": forecast,
+                "evidence_en": "every server's load trend reaches the threshold",
+                "evidence_ru": "тренд загрузки каждого сервера достигает порога",
+            }
+        ]
+    else:
+        decision, drivers = "no_action", []
+    next_q = str(quarter.next())
+    en = [f"Fleet ({', '.join(servers)}): {ACTIONS[decision][0]}."]
+    ru = [f"Парк ({', '.join(servers)}): {ACTIONS[decision][1]}."]
+    for r in met or blocking:
+        e, x = explain(r)
+        en.append(f"{r.criterion_id} met: {e}." if r.met else f"{r.criterion_id}: {e}.")
+        ru.append(f"Выполнен {r.criterion_id}: {x}." if r.met else f"{r.criterion_id}: {x}.")
+    if decision == "watch":
+        when = forecast.get("crossing") or ""
+        en.append(
+            f"No trigger met, but every server's load trend reaches the threshold (by {when[:10]})."
+        )
+        ru.append(
+            f"Критерии не выполнены, но тренд загрузки каждого сервера достигает порога (к {when[:10]})."
+        )
+    if decision == "no_action":
+        en.append("No new-server trigger met.")
+        ru.append("Ни один критерий нового сервера не выполнен.")
+    if not_evaluated:
+        en.append("Not evaluated: " + ", ".join(r.criterion_id for r in not_evaluated) + ".")
+        ru.append("Не оценены: " + ", ".join(r.criterion_id for r in not_evaluated) + ".")
+    options = []
+    for option in FLEET_DECISIONS:
+        if option == decision:
+            continue
+        if option == "add_server":
+            lines = [(r.criterion_id, *explain(r)) for r in results]
+            why = (
+                "no new-server trigger is met: " + "; ".join(f"{c}: {e}" for c, e, _ in lines),
+                "ни один критерий нового сервера не выполнен: "
+                + "; ".join(f"{c}: {x}" for c, _, x in lines),
+            )
+        elif option == "insufficient_data":
+            why = (
+                "the fleet criteria had the data they need",
+                "данных для критериев парка достаточно",
+            )
+        elif option == "watch":
+            why = (
+                ("a trigger is already met", "критерий уже выполнен")
+                if met
+                else (
+                    "not every server's load trend reaches the threshold",
+                    "тренд загрузки не у всех серверов достигает порога",
+                )
+            )
+        else:
+            why = (
+                (
+                    "trigger(s) met: " + ", ".join(r.criterion_id for r in met),
+                    "выполнены критерии: " + ", ".join(r.criterion_id for r in met),
+                )
+                if met
+                else ("the data or the trend does not allow it", "данные или тренд не позволяют")
+            )
+        options.append({"option": option, "why_not_en": why[0], "why_not_ru": why[1]})
+    for option in ("upgrade_ram", "upgrade_cpu"):
+        options.append(
+            {
+                "option": option,
+                "why_not_en": "a per-server decision: see the server records of this review",
+                "why_not_ru": "решение по серверу: см. записи серверов этого обзора",
+            }
+        )
+    if met:
+        ids = [r.criterion_id for r in met]
+        confirmation = {
+            "review": next_q,
+            "criteria": ids,
+            "expect_en": f"with the new server in fleet.yaml, the {next_q} review no longer meets {', '.join(ids)}",
+            "expect_ru": f"с новым сервером в fleet.yaml обзор {next_q} больше не выполняет {', '.join(ids)}",
+        }
+    else:
+        confirmation = {
+            "review": next_q,
+            "expect_en": f"no new-server trigger met in {next_q}",
+            "expect_ru": f"в {next_q} ни один критерий нового сервера не выполнен",
+        }
+    context = {
+        "subject": "fleet",
+        "servers": servers,
+        "quarter": str(quarter),
+        "window": [quarter.start.isoformat(), quarter.end.isoformat()],
+        "criteria_version": criteria_version,
+        "actions": [decision],
+        "forecast": forecast,
+        "not_evaluated": [
+            {
+                "criterion_id": r.criterion_id,
+                "reasons": (r.evidence.get("insufficient") or {}).get("reasons", []),
+            }
+            for r in not_evaluated
+        ],
+    }
+    return Decision(
+        "fleet",
+        "fleet",
+        decision,
+        [decision],
+        " ".join(en),
+        " ".join(ru),
+        context,
+        drivers,
+        options,
+        confirmation,
+        results,
+    )

@@ -1,0 +1,297 @@
+"""The review's report: ``report.md`` and ``report.html`` with the decisions, a table of every
+criterion, the incidents, and one plot per triggering series (the threshold and the runs that
+crossed it). The HTML file is what the review run links to (``review_runs.report_path``).
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from infra_review.capacity.decide import ACTIONS, Decision, explain
+from infra_review.criteria.result import CriterionResult, Outcome
+from infra_review.criteria.runs import epoch_us
+from infra_review.criteria.trend import HOUR_US, bucket_mean, bucket_quantile
+from infra_review.quarter import Quarter
+
+_MARK = {Outcome.MET: "met", Outcome.NOT_MET: "not met", Outcome.INSUFFICIENT_DATA: "no data"}
+# criterion -> how its series is plotted: (metric, statistic); None: nothing to plot
+_PLOTTED = {
+    "ram.sustained": ("ram_used_pct", "raw"),
+    "cpu.sustained": ("cpu_used_pct", "raw"),
+    "ram.planned": ("ram_used_pct", "raw"),
+    "ram.swap": ("swap_io_pages_per_s", "hourly mean"),
+    "ram.degradation": ("api_latency_s", "hourly p95"),
+    "cpu.api_latency": ("api_latency_s", "hourly p95"),
+    "cpu.n8n_queue": ("n8n_queue_waiting", "raw"),
+}
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def markdown(
+    plan: dict[str, Any],
+    decisions: list[Decision],
+    written: dict[str, Any] | None,
+    plots: dict[str, list[tuple[str, str]]],
+) -> str:
+    """The report as Markdown; ``plots`` maps a subject to (title, file name) pairs."""
+    q = plan["quarter"]
+    verdict = plan["verdict"]
+    lines = [
+        f"# Capacity review {q}",
+        "",
+        f"- Window: {plan['window_start']} to {plan['window_end']} (UTC, half-open)",
+        f"- Servers: {', '.join(plan['servers']) or '-'}"
+        + ("" if plan["complete"] else " (partial review: no fleet decision)"),
+        f"- Criteria: version {plan['criteria']['version']} "
+        f"(sha256 {plan['criteria']['sha256'][:12]}…)",
+        f"- Run: `{plan['run_key']}`"
+        + (f", review run {written['run_id']}" if written and written.get("run_id") else "")
+        + (
+            f", superseding decision(s) {written['superseded']}"
+            if written and written.get("superseded")
+            else ""
+        )
+        + (" — DRY RUN, nothing written" if plan["dry_run"] else ""),
+        f"- Triggered by: {plan.get('triggered_by') or '-'}",
+        f"- Data quality: {'passed' if verdict['success'] else 'NOT passed for every series'} "
+        f"(coverage floor {verdict['floor']:.0%})",
+        "",
+        "## Decisions",
+        "",
+        "| subject | decision | summary |",
+        "|---|---|---|",
+    ]
+    for x in decisions:
+        actions = " + ".join(x.actions)
+        lines.append(f"| {x.subject} | **{actions}** | {x.summary_en} |")
+    lines += ["", "### Русский", ""]
+    for x in decisions:
+        lines.append(
+            f"- **{x.subject}** — {' + '.join(ACTIONS[a][1] for a in x.actions)}: {x.summary_ru}"
+        )
+    incidents = [(x.subject, i) for x in decisions for i in x.context.get("incidents", [])]
+    if incidents:
+        lines += ["", "## Incidents (fix, do not buy capacity)", ""]
+        for subject, inc in incidents:
+            lines.append(f"- **{subject}**: {inc['text_en']}")
+            for ep in inc.get("episodes", [])[:10]:
+                lines.append(f"  - {ep['start']} – {ep['end']} ({ep['duration']})")
+    lines += [
+        "",
+        "## Criteria",
+        "",
+        "| subject | criterion | result | observed | threshold | evidence |",
+        "|---|---|---|---|---|---|",
+    ]
+    for x in decisions:
+        for r in x.results:
+            en, _ = explain(r)
+            lines.append(
+                f"| {x.subject} | {r.criterion_id} | {_MARK[r.outcome]} | {_fmt(r.observed)} | "
+                f"{_fmt(r.threshold)} | {en.replace('|', '/')} |"
+            )
+    lines += [
+        "",
+        "## Data quality (coverage per series)",
+        "",
+        "| server | series | samples | expected | coverage | passed |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in verdict["series"]:
+        name = s["metric"] + (f"{{{s['label']}}}" if s["label"] else "")
+        lines.append(
+            f"| {s['server']} | {name} | {s['samples']} | {s['expected']} | "
+            f"{s['coverage']:.1%} | {'yes' if s['passed'] else 'NO: ' + '; '.join(s['reasons'])} |"
+        )
+    if any(plots.values()):
+        lines += ["", "## Triggering series", ""]
+        for subject, items in plots.items():
+            for title, name in items:
+                lines += [f"### {subject}: {title}", "", f"![{title}]({name})", ""]
+    for x in decisions:
+        lines += ["", f"## {x.subject}: options considered", ""]
+        for o in x.options:
+            lines.append(f"- {o['option']}: {o['why_not_en']}")
+        lines.append(f"- confirmation: {x.confirmation.get('expect_en')}")
+    return "\n".join(lines) + "\n"
+
+
+def _html(md_plan: dict[str, Any], decisions: list[Decision], body_md: str) -> str:
+    """A small self-contained HTML rendering of the Markdown (tables, headings, images)."""
+    out = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>Capacity review {html.escape(md_plan['quarter'])}</title>",
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;"
+        "vertical-align:top;font-size:90%}img{max-width:100%}</style></head><body>",
+    ]
+    in_table = False
+    for line in body_md.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if set("".join(cells)) <= {"-"}:
+                continue
+            if not in_table:
+                out.append("<table>")
+                in_table = True
+                out.append("<tr>" + "".join(f"<th>{_inline(c)}</th>" for c in cells) + "</tr>")
+            else:
+                out.append("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in cells) + "</tr>")
+            continue
+        if in_table:
+            out.append("</table>")
+            in_table = False
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            out.append(f"<h{level}>{_inline(line.lstrip('#').strip())}</h{level}>")
+        elif line.startswith("!["):
+            alt, src = line[2:].split("](", 1)
+            out.append(
+                f"<p><img alt='{html.escape(alt)}' src='{html.escape(src.rstrip(')'))}'></p>"
+            )
+        elif line.lstrip().startswith("- "):
+            indent = "margin-left:2em;" if line.startswith("  ") else ""
+            out.append(f"<div style='{indent}'>• {_inline(line.lstrip()[2:])}</div>")
+        elif line.strip():
+            out.append(f"<p>{_inline(line)}</p>")
+    if in_table:
+        out.append("</table>")
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def _inline(text: str) -> str:
+    import re
+
+    text = html.escape(text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+
+def _plot_targets(decisions: list[Decision]) -> list[tuple[str, CriterionResult]]:
+    """Met criteria with a series, plus n8n queues with stalls (incidents)."""
+    out = []
+    for x in decisions:
+        for r in x.results:
+            if r.criterion_id in _PLOTTED and (
+                r.met or (r.criterion_id == "cpu.n8n_queue" and r.evidence.get("incident"))
+            ):
+                out.append((x.subject, r))
+    return out
+
+
+def write(
+    plan: dict[str, Any],
+    decisions: list[Decision],
+    payloads: list[dict[str, Any]],
+    written: dict[str, Any] | None,
+    out_dir: Path,
+    conn,
+) -> dict[str, Any]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plots: dict[str, list[tuple[str, str]]] = {}
+    for subject, r in _plot_targets(decisions):
+        name = f"{subject}-{r.criterion_id}.png".replace("/", "_")
+        title = plot_criterion(conn, plan, subject, r, out_dir / name)
+        if title:
+            plots.setdefault(subject, []).append((title, name))
+    body = markdown(plan, decisions, written, plots)
+    md_path = out_dir / "report.md"
+    md_path.write_text(body, encoding="utf-8")
+    html_path = out_dir / "report.html"
+    html_path.write_text(_html(plan, decisions, body), encoding="utf-8")
+    return {
+        "markdown": md_path,
+        "html": html_path,
+        "plots": [str(out_dir / n) for v in plots.values() for _, n in v],
+    }
+
+
+def _spans(ax, runs: list[dict[str, Any]], color: str, label: str) -> None:
+    import pandas as pd
+
+    for i, run in enumerate(runs):
+        ax.axvspan(
+            pd.Timestamp(run["start"]),
+            pd.Timestamp(run["end"]),
+            color=color,
+            alpha=0.25,
+            label=label if i == 0 else None,
+        )
+
+
+def plot_criterion(
+    conn, plan: dict[str, Any], server: str, r: CriterionResult, path: Path
+) -> str | None:
+    """Plot the series a criterion used: values, the threshold, and the runs that crossed it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from infra_review.store.samples import read_window
+
+    metric, stat = _PLOTTED[r.criterion_id]
+    quarter = Quarter.parse(plan["quarter"])
+    frame = read_window(conn, quarter.start, quarter.end, servers=[server], metrics=[metric])
+    if frame.empty:
+        return None
+    ev = r.evidence
+    fig, ax = plt.subplots(figsize=(11, 3.6), dpi=90)
+    for label, part in frame.groupby("label", sort=True):
+        ts = epoch_us(part["ts"])
+        values = part["value"].to_numpy(dtype="float64")
+        if stat == "hourly p95":
+            b = bucket_quantile(ts, values, 0.95, HOUR_US)
+            ts, values = b.start_us, b.value
+        elif stat == "hourly mean":
+            b = bucket_mean(ts, values, HOUR_US)
+            ts, values = b.start_us, b.value
+        elif len(ts) > 20000:  # raw: keep the shape, drop nothing that crosses (max per bucket)
+            width = int(np.ceil(len(ts) / 10000))
+            cut = len(ts) // width * width
+            ts = ts[:cut:width]
+            values = values[:cut].reshape(-1, width).max(axis=1)
+        ax.plot(
+            pd.to_datetime(ts, unit="us", utc=True),
+            values,
+            lw=0.6,
+            label=f"{metric}{{{label}}}" if label else metric,
+        )
+    threshold = ev.get("value_threshold", ev.get("threshold_pct"))
+    if r.criterion_id == "ram.degradation":
+        prev = (ev.get("previous") or {}).get("p95")
+        threshold = prev * ev["ratio_threshold"] if prev else None
+    if threshold is not None:
+        ax.axhline(threshold, color="crimson", ls="--", lw=1, label=f"threshold {threshold:g}")
+    runs = [x for s in (ev.get("series") or [ev]) for x in s.get("qualifying_runs", [])]
+    if not runs and ev.get("longest_run"):
+        runs = [ev["longest_run"]]
+    _spans(ax, runs, "crimson", "runs that crossed")
+    stalls = [x for s in (ev.get("series") or [ev]) for x in s.get("stalled_episodes", [])]
+    _spans(ax, stalls, "grey", "stalled (not counted)")
+    swaps = ev.get("swapping_episodes") or []
+    _spans(ax, swaps, "darkorange", "swapping hours")
+    en, _ = explain(r)
+    title = f"{r.criterion_id} ({_MARK[r.outcome]}): {metric} {stat}"
+    ax.set_title(f"{server} — {title}", fontsize=10)
+    ax.text(0.01, 0.97, en[:160], transform=ax.transAxes, fontsize=7, va="top")
+    ax.set_xlim(pd.Timestamp(quarter.start), pd.Timestamp(quarter.end))
+    ax.legend(loc="lower right", fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return title

@@ -1,0 +1,590 @@
+"""The quarterly capacity review: plan (quality gate) -> evaluate each server -> fleet criteria
+-> decisions -> report -> records. The ``capacity_review`` DAG calls these steps one task
+each; ``run_capacity_review`` (the CLI, the demo) calls them in one process. Every step takes
+and returns small JSON-able dicts, so the same data crosses XCom or stays in memory.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from infra_review.capacity import data as d
+from infra_review.capacity.decide import Decision, decide_fleet, decide_server, result_from_record
+from infra_review.criteria.capacity import (
+    CAPACITY_METRICS,
+    evaluate_server_criteria,
+    fleet_stats,
+    forecasts,
+)
+from infra_review.criteria.capacity_fleet import (
+    FleetInputs,
+    evaluate_fleet_criteria,
+    fleet_forecast,
+)
+from infra_review.criteria.result import json_safe
+from infra_review.criteria.rules import CriteriaSet, Rule, load_criteria
+from infra_review.errors import InputError
+from infra_review.fleet import Fleet, load_fleet
+from infra_review.quarter import Quarter
+
+REVIEW_TYPE = "capacity"
+
+
+# --- configuration shared by the steps ---------------------------------------------------------
+
+
+def capacity_rules(criteria: CriteriaSet) -> dict[str, Rule]:
+    return {r.id: r for r in criteria.for_review(REVIEW_TYPE)}
+
+
+def criteria_snapshot(criteria: CriteriaSet) -> dict[str, Any]:
+    """The rules a review used, stored with it so the decision can be recomputed later."""
+    return {
+        "version": criteria.version,
+        "sha256": criteria.sha256,
+        "path": criteria.path,
+        "defaults": criteria.defaults,
+        "rules": {
+            r.id: {
+                "review": r.review,
+                "group": r.group,
+                "text_ru": r.text_ru,
+                "text_en": r.text_en,
+                "params": r.params,
+            }
+            for r in criteria.for_review(REVIEW_TYPE)
+        },
+    }
+
+
+def rules_from_snapshot(snapshot: dict[str, Any]) -> tuple[dict[str, Rule], dict[str, Any]]:
+    rules = {
+        rid: Rule(rid, r["review"], r["group"], r["text_ru"], r["text_en"], r["params"])
+        for rid, r in snapshot["rules"].items()
+    }
+    return rules, dict(snapshot.get("defaults") or {})
+
+
+def _criteria_for(plan: dict[str, Any]) -> CriteriaSet:
+    """The criteria file the plan was made with; refuse if it changed mid-review."""
+    criteria = load_criteria(plan["criteria"]["path"])
+    if criteria.sha256 != plan["criteria"]["sha256"]:
+        raise RuntimeError(
+            f"{criteria.path} changed since this review started "
+            f"(version {plan['criteria']['version']} -> {criteria.version}); run the review again"
+        )
+    return criteria
+
+
+def quarter_for_run(
+    quarter_param: str | None,
+    data_interval_start: datetime | None,
+    run_after: datetime | None = None,
+) -> Quarter:
+    """The quarter a DAG run reviews: the ``quarter`` param, else the quarter its data interval
+    starts in (the scheduled run on 1 October covers July to September), never ``now()``."""
+    if quarter_param:
+        return Quarter.parse(quarter_param)
+    if data_interval_start is not None:
+        return Quarter.containing(data_interval_start)
+    if run_after is not None:
+        return Quarter.last_full_before(run_after)
+    raise InputError("no quarter given and the run has no data interval", field="quarter")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:80] or "run"
+
+
+def report_dir_for(quarter: str, run_key: str) -> Path:
+    from infra_review.settings import data_dir
+
+    return data_dir() / "reports" / REVIEW_TYPE / quarter / _slug(run_key)
+
+
+def _connect(url: str | None):
+    from infra_review.store.db import connect
+
+    return connect(url)
+
+
+# --- step 1: plan and quality gate -------------------------------------------------------------
+
+
+def plan_review(
+    quarter: str | Quarter,
+    servers: list[str] | None = None,
+    *,
+    dry_run: bool = False,
+    run_key: str | None = None,
+    dag_id: str | None = None,
+    dag_run_id: str | None = None,
+    triggered_by: str | None = None,
+    url: str | None = None,
+    criteria_path: str | Path | None = None,
+    fleet_path: str | Path | None = None,
+    conn=None,
+) -> dict[str, Any]:
+    """Validate the request, choose the servers, and run the window's coverage verdict."""
+    from infra_review.quality.window import window_verdict
+
+    quarter = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
+    if servers is not None and not isinstance(servers, list | tuple):
+        raise InputError("servers must be a list of server names", field="servers")
+    requested = [str(s).strip() for s in (servers or []) if str(s).strip()]
+    criteria = load_criteria(criteria_path)
+    fleet = load_fleet(fleet_path)
+    run_key = run_key or f"cli:{datetime.now(UTC):%Y%m%dT%H%M%SZ}:{uuid.uuid4().hex[:8]}"
+    floor = float(criteria.defaults.get("coverage_floor", 0.90))
+    if conn is None:
+        with _connect(url) as own:
+            chosen, complete = d.review_servers(own, fleet, quarter, requested)
+            verdict = window_verdict(own, quarter.start, quarter.end, servers=chosen, floor=floor)
+    else:
+        chosen, complete = d.review_servers(conn, fleet, quarter, requested)
+        verdict = window_verdict(conn, quarter.start, quarter.end, servers=chosen, floor=floor)
+    verdict_doc = verdict.to_dict()
+    verdict_doc["series"] = [s for s in verdict_doc["series"] if s["metric"] in CAPACITY_METRICS]
+    verdict_doc["success"] = bool(verdict_doc["series"]) and all(
+        s["passed"] for s in verdict_doc["series"]
+    )
+    return {
+        "review_type": REVIEW_TYPE,
+        "quarter": str(quarter),
+        "window_start": quarter.start.isoformat(),
+        "window_end": quarter.end.isoformat(),
+        "servers": chosen,
+        "requested_servers": requested,
+        "complete": complete,
+        "dry_run": bool(dry_run),
+        "run_key": run_key,
+        "dag_id": dag_id,
+        "dag_run_id": dag_run_id,
+        "triggered_by": triggered_by,
+        "criteria": {"version": criteria.version, "sha256": criteria.sha256, "path": criteria.path},
+        "fleet_path": fleet.path,
+        "verdict": verdict_doc,
+        "report_dir": None if dry_run else str(report_dir_for(str(quarter), run_key)),
+    }
+
+
+# --- step 2: one server -------------------------------------------------------------------------
+
+
+def evaluate_server_inputs(
+    server: str,
+    quarter: Quarter,
+    series: dict,
+    verdict,
+    metadata: dict[str, Any],
+    *,
+    previous: dict[str, Any] | None,
+    complaints: list[dict[str, Any]],
+    planned: list[dict[str, Any]],
+    cadence: dict[tuple[str, str], int],
+    rules: dict[str, Rule],
+    defaults: dict[str, Any],
+) -> dict[str, Any]:
+    """Pure: the server's criterion results, forecasts and fleet numbers, plus the inputs
+    (metadata, fingerprints, complaints, plans) that let the result be recomputed."""
+    inp = d.build_inputs(
+        server,
+        quarter,
+        series,
+        verdict,
+        metadata,
+        previous=previous,
+        complaints=complaints,
+        planned=planned,
+        cadence=cadence,
+    )
+    results = evaluate_server_criteria(rules, inp, defaults)
+    stats = fleet_stats(rules, inp, defaults)
+    stats.update(
+        {
+            k: metadata.get(k)
+            for k in ("in_fleet", "provider", "plan", "region", "data_classes", "services")
+        }
+    )
+    return json_safe(
+        {
+            "server": server,
+            "results": [r.to_record() for r in results],
+            "forecasts": forecasts(rules, inp, defaults),
+            "stats": stats,
+            "inputs": {
+                "metadata": metadata,
+                "previous_latency": previous,
+                "complaints": complaints,
+                "planned": inp.planned,
+                "fingerprints": {
+                    f"{metric}|{label}": {
+                        **d.fingerprint(data),
+                        "cadence_s": cadence.get((metric, label)),
+                    }
+                    for (metric, label), data in sorted(series.items())
+                },
+            },
+        }
+    )
+
+
+def evaluate_server(
+    plan: dict[str, Any], server: str, *, url: str | None = None, conn=None
+) -> dict[str, Any]:
+    """Read the server's window once and evaluate every ram.* and cpu.* criterion."""
+    if server not in plan["servers"]:
+        raise InputError(f"{server!r} is not among the review's servers", field="servers")
+    criteria = _criteria_for(plan)
+    rules = capacity_rules(criteria)
+    fleet = load_fleet(plan["fleet_path"])
+    quarter = Quarter.parse(plan["quarter"])
+    verdict = d.verdict_from_dict(plan["verdict"])
+    metadata = d.server_metadata(fleet, server)
+    percentile = (
+        float(rules["ram.degradation"].params.get("percentile", 95))
+        if "ram.degradation" in rules
+        else 95
+    )
+
+    def read(c):
+        return (
+            d.read_server_series(c, server, quarter),
+            d.previous_latency(
+                c, server, quarter, metadata["scrape_interval_s"], verdict.floor, percentile
+            ),
+            d.attribute_complaints(d.read_complaints(c, quarter), fleet, server),
+            d.read_planned(c),
+            d.series_cadence(c, server),
+        )
+
+    if conn is None:
+        with _connect(url) as own:
+            series, previous, complaints, planned, cadence = read(own)
+    else:
+        series, previous, complaints, planned, cadence = read(conn)
+    return evaluate_server_inputs(
+        server,
+        quarter,
+        series,
+        verdict,
+        metadata,
+        previous=previous,
+        complaints=complaints,
+        planned=planned,
+        cadence=cadence,
+        rules=rules,
+        defaults=criteria.defaults,
+    )
+
+
+# --- step 3: the fleet --------------------------------------------------------------------------
+
+
+def evaluate_fleet_inputs(
+    quarter: Quarter,
+    stats: list[dict[str, Any]],
+    requirements: dict[str, Any],
+    plans: dict[str, list[dict[str, Any]]],
+    plans_source: dict[str, Any],
+    rules: dict[str, Rule],
+    defaults: dict[str, Any],
+) -> dict[str, Any]:
+    fin = FleetInputs(quarter.start, quarter.end, stats, requirements, plans, plans_source)
+    results = evaluate_fleet_criteria(rules, fin, defaults)
+    return json_safe(
+        {
+            "skipped": False,
+            "results": [r.to_record() for r in results],
+            "forecast": fleet_forecast(fin),
+            "inputs": {
+                "requirements": requirements,
+                "plans": plans,
+                "plans_source": plans_source,
+                "servers": stats,
+            },
+        }
+    )
+
+
+def evaluate_fleet(plan: dict[str, Any], payloads: list[dict[str, Any]]) -> dict[str, Any]:
+    """server.* criteria over every reviewed server; skipped when the review is partial,
+    because "both servers loaded" cannot be judged from some of them."""
+    if not plan["complete"]:
+        return {
+            "skipped": True,
+            "reason": "the review covers only some servers "
+            f"({', '.join(plan['servers'])}); the fleet decision needs all of them",
+        }
+    criteria = _criteria_for(plan)
+    fleet = load_fleet(plan["fleet_path"])
+    from infra_review.capacity.limits import load_plans
+
+    plans, source = load_plans()
+    providers = {p["stats"].get("provider") for p in payloads}
+    used = {k: v for k, v in plans.items() if k in providers}
+    source = {
+        "files": source["files"],
+        "providers": {k: v for k, v in source["providers"].items() if k in providers},
+    }
+    return evaluate_fleet_inputs(
+        Quarter.parse(plan["quarter"]),
+        [p["stats"] for p in payloads],
+        dict(fleet.requirements),
+        used,
+        source,
+        capacity_rules(criteria),
+        criteria.defaults,
+    )
+
+
+# --- step 4: decisions and records ---------------------------------------------------------------
+
+
+def build_decisions(
+    plan: dict[str, Any],
+    payloads: list[dict[str, Any]],
+    fleet_payload: dict[str, Any],
+    rules: dict[str, Rule] | None = None,
+    defaults: dict[str, Any] | None = None,
+) -> list[Decision]:
+    if rules is None or defaults is None:
+        criteria = _criteria_for(plan)
+        rules, defaults = capacity_rules(criteria), criteria.defaults
+    quarter = Quarter.parse(plan["quarter"])
+    horizon = float(defaults.get("forecast_horizon_days", 91))
+    out = []
+    for p in sorted(payloads, key=lambda p: p["server"]):
+        out.append(
+            decide_server(
+                p["server"],
+                quarter,
+                [result_from_record(r) for r in p["results"]],
+                p["forecasts"],
+                rules,
+                metadata=p["inputs"]["metadata"],
+                criteria_version=plan["criteria"]["version"],
+                horizon_days=horizon,
+            )
+        )
+    if not fleet_payload.get("skipped"):
+        out.append(
+            decide_fleet(
+                quarter,
+                [result_from_record(r) for r in fleet_payload["results"]],
+                fleet_payload.get("forecast"),
+                rules,
+                servers=[p["server"] for p in payloads],
+                criteria_version=plan["criteria"]["version"],
+                horizon_days=horizon,
+            )
+        )
+    return out
+
+
+def review_inputs(
+    plan: dict[str, Any], payloads: list[dict[str, Any]], fleet_payload: dict[str, Any]
+) -> dict[str, Any]:
+    criteria = _criteria_for(plan)
+    fleet = load_fleet(plan["fleet_path"])
+    return {
+        "criteria": criteria_snapshot(criteria),
+        "fleet": {"path": fleet.path, "requirements": fleet.requirements},
+        "servers": plan["servers"],
+        "requested_servers": plan["requested_servers"],
+        "complete": plan["complete"],
+        "per_server": {p["server"]: p["inputs"] for p in payloads},
+        "fleet_inputs": fleet_payload.get("inputs"),
+        "fleet_skipped": fleet_payload.get("reason") if fleet_payload.get("skipped") else None,
+    }
+
+
+def report_path(plan: dict[str, Any]) -> Path | None:
+    return Path(plan["report_dir"]) / "report.html" if plan.get("report_dir") else None
+
+
+def write_review(
+    plan: dict[str, Any],
+    payloads: list[dict[str, Any]],
+    fleet_payload: dict[str, Any],
+    *,
+    url: str | None = None,
+    conn=None,
+) -> dict[str, Any]:
+    """Record the run, one decision per subject and one row per criterion result; a rerun of
+    the quarter supersedes earlier decisions and keeps them. Writes nothing on ``dry_run``."""
+    decisions = build_decisions(plan, payloads, fleet_payload)
+    summary = {
+        "dry_run": plan["dry_run"],
+        "run_id": None,
+        "superseded": [],
+        "decisions": {x.subject: x.decision for x in decisions},
+        "report_path": str(report_path(plan)) if report_path(plan) else None,
+    }
+    if plan["dry_run"]:
+        return summary
+    from infra_review.store.decisions import ReviewRun, record_review
+
+    run = ReviewRun(
+        review_type=REVIEW_TYPE,
+        quarter=plan["quarter"],
+        window_start=datetime.fromisoformat(plan["window_start"]),
+        window_end=datetime.fromisoformat(plan["window_end"]),
+        run_key=plan["run_key"],
+        criteria_version=plan["criteria"]["version"],
+        criteria_sha256=plan["criteria"]["sha256"],
+        dag_id=plan["dag_id"],
+        dag_run_id=plan["dag_run_id"],
+        triggered_by=plan["triggered_by"],
+        quality_verdict=plan["verdict"],
+        inputs=review_inputs(plan, payloads, fleet_payload),
+        report_path=summary["report_path"],
+    )
+    records = [x.record() for x in decisions]
+    if conn is None:
+        with _connect(url) as own:
+            recorded = record_review(own, run, records)
+    else:
+        recorded = record_review(conn, run, records)
+    summary.update(
+        {
+            "run_id": recorded.run_id,
+            "superseded": recorded.superseded,
+            "decision_ids": {k[1]: v for k, v in recorded.decision_ids.items()},
+        }
+    )
+    return summary
+
+
+# --- step 5: report ----------------------------------------------------------------------------
+
+
+def render_report(
+    plan: dict[str, Any],
+    payloads: list[dict[str, Any]],
+    fleet_payload: dict[str, Any],
+    written: dict[str, Any] | None = None,
+    *,
+    url: str | None = None,
+    conn=None,
+) -> dict[str, Any]:
+    """Write the Markdown and HTML report with a plot per triggering series (not on dry run:
+    then the Markdown text is returned for the log instead)."""
+    from infra_review.capacity import report
+
+    decisions = build_decisions(plan, payloads, fleet_payload)
+    if plan["dry_run"]:
+        return {"path": None, "markdown": report.markdown(plan, decisions, written, plots={})}
+    out_dir = Path(plan["report_dir"])
+    if conn is None:
+        with _connect(url) as own:
+            paths = report.write(plan, decisions, payloads, written, out_dir, own)
+    else:
+        paths = report.write(plan, decisions, payloads, written, out_dir, conn)
+    return {
+        "path": str(paths["html"]),
+        "markdown_path": str(paths["markdown"]),
+        "plots": paths["plots"],
+    }
+
+
+# --- the whole review in one process (CLI, demo, bench) ----------------------------------------
+
+
+@dataclass
+class CapacityReview:
+    plan: dict[str, Any]
+    payloads: list[dict[str, Any]]
+    fleet: dict[str, Any]
+    decisions: list[Decision]
+    written: dict[str, Any]
+    report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_id(self) -> int | None:
+        return self.written.get("run_id")
+
+    def decision_of(self, subject: str) -> Decision:
+        return next(x for x in self.decisions if x.subject == subject)
+
+    def to_json(self) -> dict[str, Any]:
+        return json_safe(
+            {
+                "review_type": REVIEW_TYPE,
+                "quarter": self.plan["quarter"],
+                "window": [self.plan["window_start"], self.plan["window_end"]],
+                "servers": self.plan["servers"],
+                "complete": self.plan["complete"],
+                "dry_run": self.plan["dry_run"],
+                "run_key": self.plan["run_key"],
+                "run_id": self.run_id,
+                "superseded": self.written.get("superseded", []),
+                "criteria_version": self.plan["criteria"]["version"],
+                "quality": {
+                    "success": self.plan["verdict"]["success"],
+                    "floor": self.plan["verdict"]["floor"],
+                },
+                "report_path": self.report.get("path"),
+                "fleet_skipped": self.fleet.get("reason") if self.fleet.get("skipped") else None,
+                "decisions": [
+                    {
+                        "subject_kind": x.subject_kind,
+                        "subject": x.subject,
+                        "decision": x.decision,
+                        "actions": x.actions,
+                        "summary_en": x.summary_en,
+                        "summary_ru": x.summary_ru,
+                        "drivers": x.drivers,
+                        "options": x.options,
+                        "confirmation": x.confirmation,
+                        "context": x.context,
+                        "criteria": [r.to_record() for r in x.results],
+                    }
+                    for x in self.decisions
+                ],
+            }
+        )
+
+
+def run_capacity_review(
+    quarter: str | Quarter,
+    servers: list[str] | None = None,
+    dry_run: bool = False,
+    *,
+    run_key: str | None = None,
+    dag_id: str | None = None,
+    dag_run_id: str | None = None,
+    triggered_by: str | None = None,
+    url: str | None = None,
+    criteria_path: str | Path | None = None,
+    fleet_path: str | Path | None = None,
+) -> CapacityReview:
+    """Every step in order on one connection: what the DAG does task by task."""
+    with _connect(url) as conn:
+        plan = plan_review(
+            quarter,
+            servers,
+            dry_run=dry_run,
+            run_key=run_key,
+            dag_id=dag_id,
+            dag_run_id=dag_run_id,
+            triggered_by=triggered_by,
+            criteria_path=criteria_path,
+            fleet_path=fleet_path,
+            conn=conn,
+        )
+        payloads = [evaluate_server(plan, s, conn=conn) for s in plan["servers"]]
+        fleet_payload = evaluate_fleet(plan, payloads)
+        written = write_review(plan, payloads, fleet_payload, conn=conn)
+        report = render_report(plan, payloads, fleet_payload, written, conn=conn)
+    decisions = build_decisions(plan, payloads, fleet_payload)
+    return CapacityReview(plan, payloads, fleet_payload, decisions, written, report)
+
+
+def fleet_of(plan: dict[str, Any]) -> Fleet:
+    return load_fleet(plan["fleet_path"])

@@ -1,0 +1,276 @@
+"""Fleet criteria (server.*): is a new server needed? Pure functions over per-server numbers
+(``criteria.capacity.fleet_stats``), the declared requirements of fleet.yaml and the
+providers' plan sizes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from infra_review.criteria.capacity import param
+from infra_review.criteria.result import CriterionResult, Outcome
+from infra_review.criteria.rules import Rule
+from infra_review.criteria.runs import compare_scalar
+
+FLEET_SUBJECT = "fleet"
+
+
+@dataclass(frozen=True)
+class FleetInputs:
+    """What the fleet criteria read; every field is JSON-able and stored with the review."""
+
+    window_start: datetime
+    window_end: datetime
+    servers: list[dict[str, Any]]  # fleet_stats per server plus its fleet.yaml metadata
+    requirements: dict[str, Any] = field(default_factory=dict)
+    plans: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # provider -> plans
+    plans_source: dict[str, Any] = field(default_factory=dict)
+
+
+def _result(
+    rule: Rule,
+    fin: FleetInputs,
+    outcome: Outcome,
+    observed: float | None,
+    threshold: float | None,
+    evidence: dict[str, Any],
+) -> CriterionResult:
+    return CriterionResult(
+        rule.id,
+        FLEET_SUBJECT,
+        outcome,
+        observed,
+        threshold,
+        fin.window_start,
+        fin.window_end,
+        evidence,
+    )
+
+
+def _current_servers(fin: FleetInputs) -> list[dict[str, Any]]:
+    """Servers that make up the current fleet: declared ones and any with CPU or RAM data."""
+    return [
+        s for s in fin.servers if s.get("in_fleet") or (s.get("load") or {}).get("hours", 0) > 0
+    ]
+
+
+def both_loaded(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> CriterionResult:
+    """Every current server's hourly load (max of CPU %, RAM %) above 80 in >= 90% of its hours."""
+    threshold = float(rule.params["threshold"])
+    share_limit = float(rule.params.get("share_of_hours", 0.9))
+    share_cmp = rule.params.get("share_comparator", ">=")
+    per_server = []
+    loaded, unloaded, lacking = [], [], []
+    for s in _current_servers(fin):
+        load = s.get("load") or {}
+        share = load.get("share_above")
+        entry = {
+            "server": s["server"],
+            "hours": load.get("hours", 0),
+            "hours_above": load.get("hours_above", 0),
+            "share_above": share,
+            "gate_passed": load.get("gate_passed", False),
+            "reasons": load.get("reasons", []),
+        }
+        per_server.append(entry)
+        if not entry["gate_passed"] or share is None:
+            lacking.append(entry)
+        elif compare_scalar(share, share_cmp, share_limit):
+            loaded.append(entry)
+        else:
+            unloaded.append(entry)
+    sound = loaded + unloaded
+    observed = min((e["share_above"] for e in sound), default=None)
+    evidence: dict[str, Any] = {
+        "value_threshold": threshold,
+        "load": "hourly max(mean CPU %, mean RAM %)",
+        "share_threshold": share_limit,
+        "share_comparator": share_cmp,
+        "servers": per_server,
+        "loaded_servers": [e["server"] for e in loaded],
+        "not_loaded_servers": [e["server"] for e in unloaded],
+    }
+    if unloaded:
+        outcome = Outcome.NOT_MET
+    elif lacking or not per_server:
+        outcome = Outcome.INSUFFICIENT_DATA
+        evidence["insufficient"] = {
+            "kind": "gate",
+            "reasons": [f"{e['server']}: {r}" for e in lacking for r in e["reasons"]]
+            or ["no server with CPU or RAM data"],
+        }
+    else:
+        outcome = Outcome.MET
+    return _result(rule, fin, outcome, observed, share_limit, evidence)
+
+
+def _declared_servers(fin: FleetInputs) -> list[dict[str, Any]]:
+    return [s for s in fin.servers if s.get("in_fleet")]
+
+
+def geo(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> CriterionResult:
+    """A required region (fleet.yaml requirements.regions) that no current server is in."""
+    required = [str(r) for r in fin.requirements.get("regions") or []]
+    servers = _declared_servers(fin)
+    regions = {s["server"]: s.get("region") for s in servers}
+    present = {r for r in regions.values() if r}
+    missing = [r for r in required if r not in present]
+    evidence = {
+        "declared": "fleet.yaml requirements.regions",
+        "required_regions": required,
+        "server_regions": regions,
+        "servers_without_region": [name for name, r in regions.items() if not r],
+        "missing_regions": missing,
+    }
+    if not required:
+        evidence["note"] = "no region requirement is declared"
+    outcome = Outcome.MET if missing else Outcome.NOT_MET
+    return _result(rule, fin, outcome, float(len(missing)), 0.0, evidence)
+
+
+def isolation(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> CriterionResult:
+    """An isolated data class (requirements.isolated_data_classes) shares its host with
+    another data class. Our reading of "must not share a host": it is the only class there."""
+    isolated = [str(c) for c in fin.requirements.get("isolated_data_classes") or []]
+    violations = []
+    placed = {}
+    for s in _declared_servers(fin):
+        classes = list(s.get("data_classes") or [])
+        for c in isolated:
+            if c in classes:
+                placed.setdefault(c, []).append(s["server"])
+                others = [o for o in classes if o != c]
+                if others:
+                    violations.append(
+                        {"data_class": c, "server": s["server"], "shares_with": others}
+                    )
+    evidence = {
+        "declared": "fleet.yaml requirements.isolated_data_classes",
+        "isolated_data_classes": isolated,
+        "placement": placed,
+        "violations": violations,
+        "rule": "an isolated data class must be the only data class on its host",
+    }
+    if not isolated:
+        evidence["note"] = "no isolated data class is declared"
+    outcome = Outcome.MET if violations else Outcome.NOT_MET
+    return _result(rule, fin, outcome, float(len(violations)), 0.0, evidence)
+
+
+def upgrade_limit(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> CriterionResult:
+    """Projected need of a server above the largest plan its provider offers.
+
+    Need = (projected p95 in use + planned services) / target utilisation, for RAM (GB) and
+    CPU (cores); the projection is the larger of this quarter's p95 and its linear trend at
+    the end of the forecast horizon. Observed is the best plan's ratio need/plan (the larger
+    of RAM and CPU): above 1.0, no plan of the provider holds the server.
+    """
+    threshold = float(rule.params.get("threshold", 1.0))
+    target = float(param(rule, "target_utilisation", defaults, 0.8))
+    per_server = []
+    met, sound, lacking = [], [], []
+    for s in _current_servers(fin):
+        entry: dict[str, Any] = {
+            "server": s["server"],
+            "provider": s.get("provider"),
+            "plan": s.get("plan"),
+        }
+        per_server.append(entry)
+        reasons, kind = [], None
+        ram, cpu = s.get("ram") or {}, s.get("cpu") or {}
+        for key, part in (("ram_used_pct", ram), ("cpu_used_pct", cpu)):
+            if not part.get("gate_passed"):
+                reasons.append(f"{key} failed the gate or is missing")
+                kind = "gate"
+        if s.get("ram_gb") is None or s.get("cpu_cores") is None:
+            reasons.append("installed RAM or CPU cores unknown (fleet.yaml ram_gb, cpu_cores)")
+            kind = kind or "metadata"
+        plans = fin.plans.get(s.get("provider") or "", [])
+        if not plans:
+            reasons.append(f"no plan sizes known for provider {s.get('provider')!r}")
+            kind = kind or "metadata"
+        if kind is None:
+            planned = s.get("planned") or {}
+            need_ram = (
+                ram["projected_p95_pct"] / 100 * s["ram_gb"] + planned.get("ram_gb", 0.0)
+            ) / target
+            need_cpu = (
+                cpu["projected_p95_pct"] / 100 * s["cpu_cores"] + planned.get("cpu_cores", 0.0)
+            ) / target
+            ratios = [(max(need_ram / p["ram_gb"], need_cpu / p["cpu_cores"]), p) for p in plans]
+            best_ratio, best = min(ratios, key=lambda x: x[0])
+            largest = max(plans, key=lambda p: (p["ram_gb"], p["cpu_cores"]))
+            entry.update(
+                {
+                    "need_ram_gb": round(need_ram, 3),
+                    "need_cpu_cores": round(need_cpu, 3),
+                    "projected_ram_p95_pct": round(ram["projected_p95_pct"], 3),
+                    "projected_cpu_p95_pct": round(cpu["projected_p95_pct"], 3),
+                    "planned": planned,
+                    "best_plan": best["plan"],
+                    "best_ratio": best_ratio,
+                    "largest_plan": largest,
+                }
+            )
+            sound.append(entry)
+            if compare_scalar(best_ratio, rule.params.get("comparator", ">"), threshold):
+                met.append(entry)
+        else:
+            entry.update({"insufficient": kind, "reasons": reasons})
+            lacking.append(entry)
+    observed = max((e["best_ratio"] for e in sound), default=None)
+    evidence: dict[str, Any] = {
+        "target_utilisation": target,
+        "plans_source": fin.plans_source,
+        "servers": per_server,
+        "over_limit": [e["server"] for e in met],
+    }
+    if met:
+        outcome = Outcome.MET
+    elif lacking or not per_server:
+        outcome = Outcome.INSUFFICIENT_DATA
+        kinds = {e["insufficient"] for e in lacking}
+        evidence["insufficient"] = {
+            "kind": "gate" if "gate" in kinds or not per_server else "metadata",
+            "reasons": [f"{e['server']}: {r}" for e in lacking for r in e["reasons"]]
+            or ["no server to size"],
+        }
+    else:
+        outcome = Outcome.NOT_MET
+    return _result(rule, fin, outcome, observed, threshold, evidence)
+
+
+FLEET_CRITERIA = {
+    "server.both_loaded": both_loaded,
+    "server.geo": geo,
+    "server.isolation": isolation,
+    "server.upgrade_limit": upgrade_limit,
+}
+
+
+def evaluate_fleet_criteria(
+    rules: dict[str, Rule], fin: FleetInputs, defaults: dict[str, Any]
+) -> list[CriterionResult]:
+    return [
+        FLEET_CRITERIA[rid](rule, fin, defaults)
+        for rid, rule in rules.items()
+        if rid in FLEET_CRITERIA
+    ]
+
+
+def fleet_forecast(fin: FleetInputs) -> dict[str, Any] | None:
+    """``watch`` for the fleet: every current server's load trend reaches the threshold."""
+    servers = _current_servers(fin)
+    fcs = [(s["server"], (s.get("load") or {}).get("forecast")) for s in servers]
+    if not fcs or any(fc is None or not fc.get("within_horizon") for _, fc in fcs):
+        return None
+    crossing = max((fc.get("crossing") or "") for _, fc in fcs) or None
+    return {
+        "criterion_id": "server.both_loaded",
+        "statistic": fcs[0][1].get("statistic"),
+        "threshold": fcs[0][1].get("threshold"),
+        "crossing": crossing,
+        "servers": {name: fc for name, fc in fcs},
+    }

@@ -1,0 +1,223 @@
+"""Runs of consecutive samples that satisfy a condition, with the gap rule of DESIGN.md.
+
+"Above X for more than D continuously" is decided here, vectorised with numpy:
+
+* a run is a maximal sequence of consecutive samples that all satisfy the condition;
+* a sample that does not satisfy it ends the run (a value exactly at the threshold is not
+  above it);
+* a gap between two consecutive samples longer than ``gap_tolerance_intervals`` scrape
+  intervals ends the run too (the gap is the time from one sample to the next, so with the
+  default of 2 intervals one missing scrape is tolerated and two are not);
+* NaN is a missing sample, not a value: it is dropped and counts toward the gap;
+* a run's length is last-above minus first-above plus one interval (each sample stands for
+  the interval it closes).
+
+Timestamps are converted to UTC epoch microseconds first, so daylight-saving time and input
+offsets never shift or stretch a run; input without a time zone is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from infra_review.errors import InputError
+
+US_PER_S = 1_000_000
+_COMPARATORS = {
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "<": np.less,
+    "<=": np.less_equal,
+}
+
+
+def epoch_us(ts: Any) -> np.ndarray:
+    """Timestamps (Series, Index, array or list of tz-aware values) as UTC epoch microseconds."""
+    if isinstance(ts, np.ndarray) and ts.dtype == np.int64:
+        return ts
+    index = pd.DatetimeIndex(ts)
+    if index.tz is None and len(index):
+        raise InputError("timestamps without a time zone: give them in UTC or with an offset")
+    return index.as_unit("us").asi8.astype(np.int64, copy=False)
+
+
+def to_datetime(us: int | np.integer) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(us))
+
+
+def compare(values: np.ndarray, comparator: str, threshold: float) -> np.ndarray:
+    """Elementwise ``values <comparator> threshold``; NaN never satisfies it."""
+    try:
+        op = _COMPARATORS[comparator]
+    except KeyError:
+        raise InputError(
+            f"unknown comparator {comparator!r}; expected one of {sorted(_COMPARATORS)}",
+            field="comparator",
+        ) from None
+    with np.errstate(invalid="ignore"):
+        return op(values, threshold)
+
+
+def compare_scalar(value: float, comparator: str, threshold: float) -> bool:
+    return bool(compare(np.array([float(value)]), comparator, threshold)[0])
+
+
+@dataclass(frozen=True)
+class CleanSeries:
+    """A series sorted by time, inside the window, without NaN or duplicate timestamps."""
+
+    ts_us: np.ndarray
+    values: np.ndarray
+    nan_dropped: int = 0
+    duplicates_dropped: int = 0
+    outside_window: int = 0
+
+    def __len__(self) -> int:
+        return len(self.ts_us)
+
+
+def clean_series(
+    ts: Any,
+    values: Any,
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+) -> CleanSeries:
+    """Sort, keep [window_start, window_end), drop NaN and duplicate timestamps (first wins)."""
+    ts_us = epoch_us(ts)
+    vals = np.asarray(values, dtype="float64")
+    if len(ts_us) != len(vals):
+        raise ValueError("ts and values differ in length")
+    if len(ts_us) > 1 and np.any(ts_us[1:] < ts_us[:-1]):
+        order = np.argsort(ts_us, kind="stable")
+        ts_us, vals = ts_us[order], vals[order]
+    outside = 0
+    if window_start is not None or window_end is not None:
+        lo = 0 if window_start is None else np.searchsorted(ts_us, _us(window_start), "left")
+        hi = len(ts_us) if window_end is None else np.searchsorted(ts_us, _us(window_end), "left")
+        outside = len(ts_us) - (hi - lo)
+        ts_us, vals = ts_us[lo:hi], vals[lo:hi]
+    finite = ~np.isnan(vals)
+    nan_dropped = int(len(vals) - np.count_nonzero(finite))
+    if nan_dropped:
+        ts_us, vals = ts_us[finite], vals[finite]
+    duplicates = 0
+    if len(ts_us) > 1:
+        keep = np.empty(len(ts_us), dtype=bool)
+        keep[0] = True
+        np.not_equal(ts_us[1:], ts_us[:-1], out=keep[1:])
+        duplicates = int(len(ts_us) - np.count_nonzero(keep))
+        if duplicates:
+            ts_us, vals = ts_us[keep], vals[keep]
+    return CleanSeries(ts_us, vals, nan_dropped, duplicates, outside)
+
+
+def _us(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise InputError(f"timestamp {moment.isoformat()} has no time zone offset")
+    return int(epoch_us([moment])[0])
+
+
+@dataclass(frozen=True)
+class Runs:
+    """The runs found in one series; arrays are aligned, one element per run."""
+
+    start_us: np.ndarray  # first sample of the run
+    end_us: np.ndarray  # last sample of the run
+    samples: np.ndarray
+    peak: np.ndarray  # the most extreme value in the run (max, or min for < and <=)
+    interval_us: int
+
+    @property
+    def duration_us(self) -> np.ndarray:
+        return self.end_us - self.start_us + self.interval_us
+
+    def __len__(self) -> int:
+        return len(self.start_us)
+
+    def longer_than(self, duration: timedelta, *, inclusive: bool = False) -> np.ndarray:
+        """Mask of runs longer than ``duration`` (or at least as long, when ``inclusive``)."""
+        limit = int(duration.total_seconds() * US_PER_S)
+        return self.duration_us >= limit if inclusive else self.duration_us > limit
+
+    def longest_index(self) -> int | None:
+        return int(np.argmax(self.duration_us)) if len(self) else None
+
+    def record(self, i: int) -> dict[str, Any]:
+        duration_s = int(self.duration_us[i]) / US_PER_S
+        return {
+            "start": to_datetime(self.start_us[i]).isoformat(),
+            "end": to_datetime(self.end_us[i]).isoformat(),
+            "duration_s": duration_s,
+            "duration": format_duration(duration_s),
+            "samples": int(self.samples[i]),
+            "peak": float(self.peak[i]),
+        }
+
+    def records(self, mask: np.ndarray | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """The longest runs first (up to ``limit``), as JSON-ready dicts."""
+        idx = np.arange(len(self)) if mask is None else np.flatnonzero(mask)
+        idx = idx[np.argsort(-self.duration_us[idx], kind="stable")][:limit]
+        return [self.record(int(i)) for i in sorted(idx, key=lambda i: self.start_us[i])]
+
+    def total_us(self) -> int:
+        return int(self.duration_us.sum()) if len(self) else 0
+
+
+def find_runs(
+    ts_us: np.ndarray,
+    mask: np.ndarray,
+    *,
+    interval_s: float,
+    gap_tolerance_intervals: float = 2,
+    values: np.ndarray | None = None,
+    peak: str = "max",
+) -> Runs:
+    """Runs of consecutive ``mask`` samples; ``ts_us`` sorted, unique, without NaN samples."""
+    ts_us = np.asarray(ts_us, dtype=np.int64)
+    mask = np.asarray(mask, dtype=bool)
+    interval_us = int(round(interval_s * US_PER_S))
+    n = len(ts_us)
+    if n == 0 or not mask.any():
+        empty = np.array([], dtype=np.int64)
+        return Runs(empty, empty, empty, np.array([], dtype="float64"), interval_us)
+    max_gap = int(round(gap_tolerance_intervals * interval_s * US_PER_S))
+    close = np.diff(ts_us) <= max_gap  # sample i+1 continues what sample i started
+    joined = mask[1:] & mask[:-1] & close  # i and i+1 are in the same run
+    starts = np.flatnonzero(mask & ~np.concatenate(([False], joined)))
+    ends = np.flatnonzero(mask & ~np.concatenate((joined, [False])))
+    if values is None:
+        peaks = np.full(len(starts), np.nan)
+    else:
+        reduce = np.maximum if peak == "max" else np.minimum
+        peaks = _peaks_within(np.asarray(values, dtype="float64"), starts, ends, reduce)
+    return Runs(ts_us[starts], ts_us[ends], ends - starts + 1, peaks, interval_us)
+
+
+def _peaks_within(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, reduce) -> np.ndarray:
+    """Reduce values[start:end+1] per run: reduceat over the interleaved bounds."""
+    bounds = np.empty(2 * len(starts), dtype=np.int64)
+    bounds[0::2] = starts
+    bounds[1::2] = ends + 1
+    if bounds[-1] >= len(values):
+        padded = np.append(values, values[-1])
+        return reduce.reduceat(padded, bounds)[0::2]
+    return reduce.reduceat(values, bounds)[0::2]
+
+
+def format_duration(seconds: float, lang: str = "en") -> str:
+    """``30 h 0 min``, ``45 min``, ``4 d 3 h 0 min`` (``30 ч 0 мин`` in Russian); whole days
+    only from 72 hours on, so a 30-hour run reads as 30 hours."""
+    d, h, m = ("d", "h", "min") if lang == "en" else ("д", "ч", "мин")
+    minutes = int(round(seconds / 60))
+    days, rem = divmod(minutes, 1440) if minutes >= 72 * 60 else (0, minutes)
+    hours, mins = divmod(rem, 60)
+    if days:
+        return f"{days} {d} {hours} {h} {mins} {m}"
+    if hours:
+        return f"{hours} {h} {mins} {m}"
+    return f"{mins} {m}"

@@ -1,0 +1,179 @@
+"""Bucketed statistics (hourly means, hourly or daily percentiles) and the linear forecast
+behind the ``watch`` decision; all vectorised over a time-sorted series.
+
+Percentiles interpolate linearly between order statistics, the same definition as
+PostgreSQL's ``percentile_cont`` and numpy's default, so numbers in evidence agree with SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from infra_review.criteria.runs import US_PER_S, epoch_us, to_datetime
+
+HOUR_US = 3600 * US_PER_S
+DAY_US = 86400 * US_PER_S
+MIN_FORECAST_DAYS = 14  # fewer days with data than this: no trend is fitted
+MAX_CROSSING_DAYS = 36500  # crossings further than 100 years away are reported as never
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """One row per non-empty bucket: its start, sample count and the statistic."""
+
+    start_us: np.ndarray
+    count: np.ndarray
+    value: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.start_us)
+
+
+def _bucket_bounds(ts_us: np.ndarray, width_us: int, origin_us: int) -> tuple[np.ndarray, ...]:
+    keys = (ts_us - origin_us) // width_us
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    counts = np.diff(np.append(starts, len(keys)))
+    return keys, starts, counts
+
+
+def bucket_mean(
+    ts_us: np.ndarray, values: np.ndarray, width_us: int = HOUR_US, origin_us: int = 0
+) -> Buckets:
+    """Mean per bucket of a time-sorted series (buckets aligned to ``origin_us``)."""
+    if len(ts_us) == 0:
+        return _empty()
+    keys, starts, counts = _bucket_bounds(ts_us, width_us, origin_us)
+    sums = np.add.reduceat(values, starts)
+    return Buckets(keys[starts] * width_us + origin_us, counts, sums / counts)
+
+
+def bucket_max(
+    ts_us: np.ndarray, values: np.ndarray, width_us: int = HOUR_US, origin_us: int = 0
+) -> Buckets:
+    if len(ts_us) == 0:
+        return _empty()
+    keys, starts, counts = _bucket_bounds(ts_us, width_us, origin_us)
+    return Buckets(keys[starts] * width_us + origin_us, counts, np.maximum.reduceat(values, starts))
+
+
+def bucket_quantile(
+    ts_us: np.ndarray,
+    values: np.ndarray,
+    q: float,
+    width_us: int = HOUR_US,
+    origin_us: int = 0,
+) -> Buckets:
+    """Percentile ``q`` (0..1) per bucket, interpolated like ``percentile_cont``."""
+    if len(ts_us) == 0:
+        return _empty()
+    keys, starts, counts = _bucket_bounds(ts_us, width_us, origin_us)
+    order = np.lexsort((values, keys))
+    ordered = values[order]
+    pos = (counts - 1) * q
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.ceil(pos).astype(np.int64)
+    frac = pos - lo
+    low = ordered[starts + lo]
+    high = ordered[starts + hi]
+    return Buckets(keys[starts] * width_us + origin_us, counts, low + (high - low) * frac)
+
+
+def _empty() -> Buckets:
+    empty = np.array([], dtype=np.int64)
+    return Buckets(empty, empty, np.array([], dtype="float64"))
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """A straight line through daily values, and where it meets the threshold."""
+
+    days_used: int
+    slope_per_day: float | None
+    fitted_at_end: float | None
+    threshold: float
+    crossing: datetime | None  # when the line reaches the threshold (None: never, or falling)
+    horizon_end: datetime
+    within_horizon: bool  # reaches it on or before horizon_end (already above counts)
+    projected_at_horizon: float | None
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "days_used": self.days_used,
+            "slope_per_day": self.slope_per_day,
+            "fitted_at_end": self.fitted_at_end,
+            "threshold": self.threshold,
+            "crossing": self.crossing.isoformat() if self.crossing else None,
+            "horizon_end": self.horizon_end.isoformat(),
+            "within_horizon": self.within_horizon,
+            "projected_at_horizon": self.projected_at_horizon,
+            "reason": self.reason,
+        }
+
+
+def linear_forecast(
+    day_start_us: np.ndarray,
+    daily: np.ndarray,
+    threshold: float,
+    window_end: datetime,
+    horizon: timedelta,
+    *,
+    rising: bool = True,
+) -> Forecast:
+    """Fit ``daily`` (one value per day, at each day's midpoint) with a least-squares line and
+    say whether it reaches ``threshold`` by ``window_end + horizon``. ``rising=False`` is for
+    criteria met below a threshold."""
+    horizon_end = window_end + horizon
+    n = len(daily)
+    if n < MIN_FORECAST_DAYS:
+        return Forecast(
+            n,
+            None,
+            None,
+            threshold,
+            None,
+            horizon_end,
+            False,
+            None,
+            f"only {n} day(s) with data; a trend needs {MIN_FORECAST_DAYS}",
+        )
+    x = (np.asarray(day_start_us, dtype="float64") + DAY_US / 2) / DAY_US  # days since epoch
+    y = np.asarray(daily, dtype="float64")
+    x0 = x.mean()
+    slope, intercept = np.polyfit(x - x0, y, 1)
+    end_x = epoch_us([window_end])[0] / DAY_US
+    horizon_x = epoch_us([horizon_end])[0] / DAY_US
+    fitted_end = float(intercept + slope * (end_x - x0))
+    projected = float(intercept + slope * (horizon_x - x0))
+    sign = 1.0 if rising else -1.0
+    crossing = None
+    flat = abs(slope) * max(1.0, float(np.ptp(x))) <= 1e-9 * max(1.0, abs(threshold))
+    if sign * slope > 0 and not flat:
+        cross_x = x0 + (threshold - intercept) / slope
+        if abs(cross_x - end_x) < MAX_CROSSING_DAYS:  # a line that flat never matters
+            crossing = to_datetime(int(round(cross_x * DAY_US)))
+    already = sign * (fitted_end - threshold) > 0
+    within = already or (crossing is not None and crossing <= horizon_end)
+    if already:
+        reason = "the trend line is already beyond the threshold at the end of the window"
+    elif crossing is None:
+        reason = "the trend is flat or moving away from the threshold"
+    elif within:
+        reason = f"the trend line reaches the threshold on {crossing:%Y-%m-%d}"
+    else:
+        reason = f"the trend line reaches the threshold only on {crossing:%Y-%m-%d}"
+    return Forecast(
+        n,
+        float(slope),
+        fitted_end,
+        threshold,
+        crossing,
+        horizon_end,
+        bool(within),
+        projected,
+        reason,
+    )
