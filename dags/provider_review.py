@@ -89,7 +89,8 @@ def provider_review():
             "dry_run": bool(params.get("dry_run")),
             "run_key": dag_run.run_id,
             "dag_id": dag_run.dag_id,
-            "triggered_by": dag_run.triggering_user_name or str(dag_run.run_type),
+            "triggered_by": dag_run.triggering_user_name
+            or str(getattr(dag_run.run_type, "value", dag_run.run_type)),
         }
 
     @task
