@@ -5,7 +5,10 @@ from __future__ import annotations
 import importlib
 
 # Each module defines register(review_subparsers); one module per review type.
-REVIEW_MODULES: tuple[str, ...] = ("infra_review.cli.review_provider",)
+REVIEW_MODULES: tuple[str, ...] = (
+    "infra_review.cli.review_capacity",
+    "infra_review.cli.review_provider",
+)
 
 
 def register(subparsers) -> None:

@@ -1,0 +1,150 @@
+"""
+### Capacity review (seed 02.04.04, "Технические критерии upgrade")
+
+On the first day of each quarter, for the quarter that just ended (the run on 1 October
+reviews July to September), and whenever someone triggers it: decide per server whether RAM
+or CPU must be upgraded (`upgrade_ram`, `upgrade_cpu`), whether the fleet needs a new server
+(`add_server`), or `watch` / `no_action` / `insufficient_data`; write each decision with all
+of its evidence to PostgreSQL and render a report.
+
+**Params** (Trigger DAG form):
+- `quarter`: for example `2026Q3`; empty = the quarter this run's data interval covers
+  (the last full quarter for a manual run);
+- `servers`: review only these (a partial review records no fleet decision);
+- `dry_run`: evaluate and report in the log; write nothing.
+
+**Tasks:** `check_window` (params, servers, coverage verdict of every series) ->
+`evaluate` (one mapped task per server: reads its window once, all ram.* and cpu.* criteria)
+-> `fleet_criteria` (server.*) -> `write_records` (review run, decisions, criterion
+results; a rerun of the quarter supersedes the earlier decisions and keeps them) ->
+`report` (Markdown + HTML with plots, linked from the review run).
+
+Thresholds live in `include/config/criteria.yaml` (versioned); decisions:
+`infra-review decisions --quarter 2026Q3` or the `reporting.capacity_decisions` view.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import CronTriggerTimetable, Param, XComArg, dag, task
+from dateutil.relativedelta import relativedelta
+
+
+@dag(
+    dag_id="capacity_review",
+    schedule=CronTriggerTimetable(
+        "0 6 1 1,4,7,10 *", timezone="UTC", interval=relativedelta(months=3)
+    ),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    tags=["infra-review", "review", "capacity"],
+    doc_md=__doc__,
+    default_args={
+        "owner": "infra-team",
+        "retries": 1,
+        "retry_delay": timedelta(seconds=30),
+        "execution_timeout": timedelta(minutes=60),
+    },
+    params={
+        "quarter": Param(
+            None,
+            type=["null", "string"],
+            pattern=r"^\d{4}Q[1-4]$",
+            title="Quarter",
+            description="The quarter to review, like 2026Q3. Empty: the last full quarter "
+            "(the one this run's data interval covers).",
+        ),
+        "servers": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            title="Servers",
+            description="Review only these servers (one per line). Empty: every server in "
+            "fleet.yaml plus any with samples in the quarter. A partial review makes no "
+            "fleet (add_server) decision.",
+        ),
+        "dry_run": Param(
+            False,
+            type="boolean",
+            title="Dry run",
+            description="Evaluate and print the report to the task log; write nothing.",
+        ),
+    },
+)
+def capacity_review():
+    @task
+    def check_window(
+        params=None, dag_run=None, ti=None, data_interval_start=None, data_interval_end=None
+    ) -> list[str]:
+        """Resolve the quarter and servers, and take the coverage verdict of every series.
+
+        Returns the servers (what ``evaluate`` maps over); the plan, a small dict with the
+        verdict, goes to XCom under the key ``plan`` for the other tasks."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from infra_review.capacity.review import plan_review, quarter_for_run
+        from infra_review.errors import InputError
+
+        try:
+            quarter = quarter_for_run(
+                params.get("quarter"), data_interval_start, getattr(dag_run, "run_after", None)
+            )
+            plan = plan_review(
+                quarter,
+                list(params.get("servers") or []),
+                dry_run=bool(params.get("dry_run")),
+                run_key=dag_run.run_id,
+                dag_id=dag_run.dag_id,
+                dag_run_id=dag_run.run_id,
+                triggered_by=getattr(dag_run, "triggering_user_name", None)
+                or f"{dag_run.run_type}",
+            )
+        except InputError as exc:  # bad input does not get better with a retry
+            raise AirflowFailException(str(exc)) from exc
+        ti.xcom_push(key="plan", value=plan)
+        return plan["servers"]
+
+    @task(map_index_template="{{ server }}")
+    def evaluate(server: str, plan: dict) -> dict:
+        """Read the server's window once; every ram.* and cpu.* criterion with evidence."""
+        from infra_review.capacity.review import evaluate_server
+
+        return evaluate_server(plan, server)
+
+    @task
+    def fleet_criteria(plan: dict, payloads: list[dict]) -> dict:
+        """server.* criteria over every reviewed server (skipped for a partial review)."""
+        from infra_review.capacity.review import evaluate_fleet
+
+        return evaluate_fleet(plan, list(payloads))
+
+    @task
+    def write_records(plan: dict, payloads: list[dict], fleet: dict) -> dict:
+        """Decisions and criterion results in one transaction; nothing on a dry run."""
+        from infra_review.capacity.review import write_review
+
+        return write_review(plan, list(payloads), fleet)
+
+    @task
+    def report(plan: dict, payloads: list[dict], fleet: dict, written: dict) -> dict:
+        """The Markdown/HTML report with plots; on a dry run, the Markdown goes to the log."""
+        import logging
+
+        from infra_review.capacity.review import render_report
+
+        out = render_report(plan, list(payloads), fleet, written)
+        if out.get("markdown"):
+            logging.getLogger(__name__).info("dry run report:\n%s", out.pop("markdown"))
+        return {**out, "decisions": written["decisions"], "run_id": written["run_id"]}
+
+    servers = check_window()
+    plan = XComArg(servers.operator, key="plan")
+    payloads = evaluate.partial(plan=plan).expand(server=servers)
+    fleet = fleet_criteria(plan, payloads)
+    written = write_records(plan, payloads, fleet)
+    report(plan, payloads, fleet, written)
+
+
+capacity_review()

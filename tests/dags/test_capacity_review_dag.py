@@ -1,0 +1,197 @@
+"""capacity_review: params are validated before any task runs, and one dag.test() over the
+bundled sample quarter writes the decisions (app-1: upgrade_ram, with its 30-hour run as
+evidence) under the quarter derived from the run's data interval; a dry run writes nothing."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from dateutil.relativedelta import relativedelta
+
+from tests.dags.conftest import task_states
+
+pytestmark = pytest.mark.dags
+
+
+def _admin(url: str):
+    import psycopg2
+
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    return conn
+
+
+@pytest.fixture(scope="module")
+def sample_quarter_url(pg_server_url: str, template_db_url: str):
+    """A migrated database with the bundled sample quarter (samples, complaints, plans)."""
+    from infra_review.demo.sample_quarter import generate_frames
+    from infra_review.fleet import load_fleet, sync_servers
+    from infra_review.store.db import connect
+    from infra_review.store.samples import load_samples
+
+    name = f"ir_test_capdag_{uuid.uuid4().hex[:10]}"
+    template = urlsplit(template_db_url).path.lstrip("/")
+    admin = _admin(pg_server_url)
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    url = urlunsplit(urlsplit(pg_server_url)._replace(path="/" + name))
+    frames = generate_frames()
+    with connect(url) as conn:
+        sync_servers(conn, load_fleet())
+        load_samples(conn, frames["samples"], batch_key="test:sample-quarter", source="test")
+        with conn.cursor() as cur:
+            for c in frames["complaints"].itertuples(index=False):
+                cur.execute(
+                    """INSERT INTO infra_review.complaints (ts, service, server, category, text)
+                       VALUES (%s, %s, %s, %s, %s)""",
+                    (c.ts, c.service, c.server, c.category, c.text),
+                )
+            for p in frames["plans"].itertuples(index=False):
+                cur.execute(
+                    """INSERT INTO infra_review.planned_services
+                           (service, server, planned_for, ram_gb, cpu_cores)
+                       VALUES (%s, %s, %s, %s, %s)""",
+                    (p.service, p.server, p.planned_for, p.ram_gb, p.cpu_cores),
+                )
+    yield url
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def test_params_and_schedule(dagbag):
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    dag = dagbag.dags.get("capacity_review")
+    assert dag is not None, dagbag.import_errors
+    quarter = dag.params.get_param("quarter")
+    assert quarter.resolve("2026Q3") == "2026Q3"
+    assert quarter.resolve(None) is None
+    for bad in ("2026Q5", "2026Q0", "26Q1", "2026-Q3", "2026q3"):
+        with pytest.raises(ParamValidationError):
+            quarter.resolve(bad)
+    assert dag.params.get_param("servers").resolve(["app-1"]) == ["app-1"]
+    with pytest.raises(ParamValidationError):
+        dag.params.get_param("servers").resolve("app-1")
+    with pytest.raises(ParamValidationError):
+        dag.params.get_param("dry_run").resolve("yes")
+    assert dag.timetable.expression == "0 6 1 1,4,7,10 *"
+    assert dag.timetable.interval == relativedelta(months=3)
+    assert {t.task_id for t in dag.tasks} == {
+        "check_window",
+        "evaluate",
+        "fleet_criteria",
+        "write_records",
+        "report",
+    }
+    assert all(t.retries >= 1 for t in dag.tasks)
+
+
+def test_bad_quarter_is_rejected_before_any_task_runs(run_dag, db):
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    with pytest.raises(ParamValidationError):
+        run_dag(
+            "capacity_review",
+            logical_date=datetime(2026, 10, 1, 6, tzinfo=UTC),
+            run_conf={"quarter": "2026Q5"},
+        )
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM infra_review.review_runs")
+        assert cur.fetchone()[0] == 0
+
+
+def test_capacity_review_end_to_end_then_dry_run(run_dag, sample_quarter_url, monkeypatch):
+    import psycopg2
+
+    monkeypatch.setenv("DATABASE_URL", sample_quarter_url)
+    # No quarter param: the scheduled run of 1 October reviews 1 July to 1 October.
+    dag_run = run_dag("capacity_review", logical_date=datetime(2026, 10, 1, 6, tzinfo=UTC))
+    assert dag_run.state == "success", task_states(dag_run)
+    states = task_states(dag_run)
+    assert states["evaluate[0]"] == "success" and states["evaluate[1]"] == "success"
+
+    conn = psycopg2.connect(sample_quarter_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                """SELECT run_id, quarter, window_start, dag_id, dag_run_id, criteria_version,
+                          criteria_sha256, quality_verdict, report_path, inputs
+                   FROM infra_review.review_runs WHERE review_type = 'capacity'"""
+            )
+            runs = cur.fetchall()
+            assert len(runs) == 1
+            run_id, quarter, start, dag_id, dag_run_id, version, sha, verdict, report, inputs = runs[0]
+            assert (quarter, start) == ("2026Q3", datetime(2026, 7, 1, tzinfo=UTC))
+            assert (dag_id, dag_run_id) == ("capacity_review", dag_run.run_id)
+            assert version and len(sha) == 64
+            assert verdict["success"] is True and verdict["floor"] == 0.9
+            assert Path(report).exists() and report.endswith("report.html")
+            assert (Path(report).parent / "app-1-ram.sustained.png").exists()
+            assert sorted(inputs["per_server"]) == ["app-1", "data-1"]
+            assert inputs["criteria"]["rules"]["ram.sustained"]["params"]["threshold"] == 85
+
+            cur.execute(
+                """SELECT subject, decision, status, summary_en, summary_ru, drivers, options,
+                          confirmation, context
+                   FROM infra_review.decisions WHERE run_id = %s ORDER BY subject""",
+                (run_id,),
+            )
+            decisions = {row[0]: row[1:] for row in cur.fetchall()}
+            assert {k: v[0] for k, v in decisions.items()} == {
+                "app-1": "upgrade_ram",
+                "data-1": "no_action",
+                "fleet": "no_action",
+            }
+            _, status, en, ru, drivers, options, confirmation, context = decisions["app-1"]
+            assert status == "proposed"
+            assert "ram.sustained met" in en and "30 h 0 min" in en
+            assert "Выполнен ram.sustained" in ru
+            assert drivers[0]["criterion_id"] == "ram.sustained"
+            assert drivers[0]["evidence"]["longest_run"]["start"] == "2026-08-14T06:00:00+00:00"
+            assert {o["option"] for o in options} >= {"upgrade_cpu", "no_action", "watch"}
+            assert confirmation["criteria"] == ["ram.sustained"]
+            assert context["data_quality"]["ram.sustained"]["passed"] is True
+
+            cur.execute(
+                """SELECT subject, criterion_id, outcome, observed, threshold, evidence
+                   FROM infra_review.criterion_results WHERE run_id = %s""",
+                (run_id,),
+            )
+            results = {(r[0], r[1]): r[2:] for r in cur.fetchall()}
+            assert len(results) == 8 + 8 + 4
+            outcome, observed, threshold, evidence = results[("app-1", "ram.sustained")]
+            assert (outcome, observed, threshold) == ("met", 30.0, 24.0)
+            assert evidence["longest_run"]["end"] == "2026-08-15T11:59:00+00:00"
+            assert evidence["samples"] == 132480 and evidence["gate"]["passed"] is True
+            assert results[("app-1", "cpu.complaints")][1] == 2.0  # two `slow`, threshold 3
+            assert results[("data-1", "cpu.n8n_queue")][3]["applicable"] is False
+            assert results[("app-1", "ram.degradation")][0] == "insufficient_data"  # no 2026Q2
+            assert results[("fleet", "server.geo")][0] == "not_met"
+            cur.execute("SELECT count(*) FROM infra_review.review_runs")
+            before = cur.fetchone()[0]
+    finally:
+        conn.close()
+
+    dry = run_dag(
+        "capacity_review",
+        logical_date=datetime(2026, 11, 1, 6, tzinfo=UTC),
+        run_conf={"quarter": "2026Q3", "servers": ["data-1"], "dry_run": True},
+    )
+    assert dry.state == "success", task_states(dry)
+    conn = psycopg2.connect(sample_quarter_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM infra_review.review_runs")
+            assert cur.fetchone()[0] == before
+            cur.execute("SELECT count(*) FROM infra_review.decisions WHERE status = 'superseded'")
+            assert cur.fetchone()[0] == 0
+    finally:
+        conn.close()
+    report_ti = next(ti for ti in dry.get_task_instances() if ti.task_id == "report")
+    assert report_ti.xcom_pull(task_ids="report")["path"] is None
+    assert report_ti.xcom_pull(task_ids="report")["decisions"] == {"data-1": "no_action"}
