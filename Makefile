@@ -1,4 +1,6 @@
 # Two commands do all the setup on a fresh machine: `make demo` and `make test`.
+SHELL := bash
+.SHELLFLAGS := -eo pipefail -c
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
@@ -11,9 +13,9 @@ venv: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements-dev.txt
-	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/pip install -q --upgrade pip 2>&1 | { grep -v 'is ignored: it is neither' || true; }
+	$(BIN)/pip install -q -r requirements-dev.txt 2>&1 | { grep -v 'is ignored: it is neither' || true; }
+	$(BIN)/pip install -q --no-deps -e . 2>&1 | { grep -v 'is ignored: it is neither' || true; }
 	touch $@
 
 demo: venv

@@ -62,11 +62,16 @@ def _normalise(url: str) -> str:
 @cache
 def embedded_database_url(database: str = "infra_review") -> str:
     """Start (or attach to) the embedded PostgreSQL and make sure ``database`` exists."""
-    import pgserver  # imported lazily: only the embedded default needs it
+    import warnings
 
     datadir = Path(os.environ.get("INFRA_REVIEW_PGDATA") or project_root() / ".pgdata")
     datadir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(datadir, cleanup_mode=None)
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (root shells, CI); harmless here
+        warnings.simplefilter("ignore")
+        import pgserver  # imported lazily: only the embedded default needs it
+
+        server = pgserver.get_server(datadir, cleanup_mode=None)
     ensure_database(server.get_uri(), database)
     return server.get_uri(database)
 
