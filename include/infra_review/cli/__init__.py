@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "infra_review.cli.summary",
     "infra_review.cli.demo",
     "infra_review.cli.review",
+    "infra_review.cli.reporting",
 )
 
 

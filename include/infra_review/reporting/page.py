@@ -1,0 +1,157 @@
+"""The "Capacity decisions" page: current decisions with their criteria, as one HTML page.
+
+A pure function of the rows ``infra_review.store.decisions.current_decisions`` returns (the
+same function the CLI uses), so the page never carries a second copy of the SQL. Every value
+from the database is escaped. The page is shown in an iframe inside the Airflow UI; links to
+a DAG run ask the surrounding UI to navigate, so the run opens in the Airflow UI itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from html import escape
+from typing import Any
+from urllib.parse import urlencode
+
+from infra_review.reporting.files import PAGE_CSS
+from infra_review.reporting.links import dag_run_href
+
+REVIEW_TYPES = ("capacity", "provider")
+OUTCOME_MARK = {"met": "✔ met", "not_met": "✘ not met", "insufficient_data": "? no data"}
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "–"
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return escape(str(value))
+    if not math.isfinite(f):
+        return "–"
+    return f"{f:.4g}" if abs(f) < 1e6 else f"{f:,.0f}"
+
+
+def _criterion_row(c: dict[str, Any], texts: dict[str, tuple[str, str]]) -> str:
+    en, ru = texts.get(c["criterion_id"], ("", ""))
+    outcome = str(c.get("outcome"))
+    return (
+        f"<tr class='outcome-{escape(outcome)}' data-criterion='{escape(c['criterion_id'])}'>"
+        f"<td><code>{escape(c['criterion_id'])}</code></td>"
+        f"<td>{escape(en)}<div class='ru' lang='ru'>{escape(ru)}</div></td>"
+        f"<td class='outcome'>{escape(OUTCOME_MARK.get(outcome, outcome))}</td>"
+        f"<td class='num'>{_num(c.get('observed'))}</td>"
+        f"<td class='num'>{_num(c.get('threshold'))}</td></tr>"
+    )
+
+
+def _decision_card(
+    d: dict[str, Any],
+    texts: dict[str, tuple[str, str]],
+    report_href: Callable[[str | None], str | None],
+) -> str:
+    run_href = dag_run_href(d.get("dag_id"), d.get("dag_run_id"))
+    report = report_href(d.get("report_path"))
+    links = []
+    if run_href:
+        links.append(
+            f"<a class='dag-run' data-airflow-link href='{escape(run_href)}'>"
+            f"DAG run {escape(str(d['dag_run_id']))}</a>"
+        )
+    else:
+        links.append("<span class='muted'>run from the command line (no DAG run)</span>")
+    if report:
+        links.append(f"<a class='report' href='{escape(report)}'>Report</a>")
+    else:
+        links.append("<span class='muted'>no report stored</span>")
+    met = [c for c in d.get("criteria", []) if c.get("outcome") == "met"]
+    rows = "".join(_criterion_row(c, texts) for c in d.get("criteria", []))
+    return (
+        f"<section class='decision' id='decision-{int(d['decision_id'])}' "
+        f"data-subject='{escape(d['subject'])}' data-decision='{escape(d['decision'])}' "
+        f"data-quarter='{escape(d['quarter'])}'>"
+        f"<h3><span class='subject'>{escape(d['subject'])}</span> "
+        f"<span class='badge decision-{escape(d['decision'])}'>{escape(d['decision'])}</span> "
+        f"<span class='muted'>{escape(d['quarter'])} · {escape(d['subject_kind'])} · "
+        f"{escape(d['status'])} · criteria {escape(str(d.get('criteria_version', '')))}</span></h3>"
+        f"<p class='summary' lang='en'>{escape(d.get('summary_en') or '')}</p>"
+        f"<p class='summary ru' lang='ru'>{escape(d.get('summary_ru') or '')}</p>"
+        f"<p class='links'>{' · '.join(links)} · {len(met)} of "
+        f"{len(d.get('criteria', []))} criteria met</p>"
+        "<details><summary>Criteria</summary><table class='criteria'>"
+        "<tr><th>id</th><th>criterion</th><th>outcome</th><th>observed</th><th>threshold</th></tr>"
+        f"{rows}</table></details></section>"
+    )
+
+
+_SCRIPT = """
+document.addEventListener('click', function (e) {
+  var a = e.target.closest('a[data-airflow-link]');
+  if (!a || window.top === window) return;
+  e.preventDefault();
+  try {  // same origin: let the Airflow UI's router open the run in the whole window
+    window.top.history.pushState({}, '', a.getAttribute('href'));
+    window.top.dispatchEvent(new PopStateEvent('popstate', {state: {}}));
+  } catch (err) { window.location.href = a.href; }
+});
+"""
+
+_STYLE = (
+    PAGE_CSS
+    + """
+.decision{border:1px solid #cbd5e0;border-radius:6px;padding:8px 16px;margin:12px 0}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;background:#e2e8f0;font-size:90%}
+.decision-upgrade_ram,.decision-upgrade_cpu,.decision-add_server,.decision-migrate{background:#fed7d7}
+.decision-watch,.decision-evaluate_migration{background:#fefcbf}
+.decision-no_action,.decision-stay{background:#c6f6d5}
+.muted{color:#718096;font-size:90%}.ru{color:#4a5568}.num{text-align:right}
+.outcome-met .outcome{color:#c53030;font-weight:600}nav a{margin-right:12px}
+td .ru{font-size:90%}
+"""
+)
+
+
+def render_page(
+    decisions: Iterable[dict[str, Any]],
+    *,
+    texts: dict[str, tuple[str, str]],
+    report_href: Callable[[str | None], str | None],
+    quarter: str | None,
+    review_type: str | None,
+    base: str,
+    error: str | None = None,
+) -> str:
+    """The whole page. ``texts``: criterion id -> (English, Russian) from criteria.yaml."""
+    decisions = list(decisions)
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for d in decisions:
+        by_type.setdefault(d["review_type"], []).append(d)
+    filters = []
+    for label, rt in (("all", None), ("capacity", "capacity"), ("provider", "provider")):
+        query = {k: v for k, v in (("quarter", quarter), ("type", rt)) if v}
+        href = f"{base}/" + (f"?{urlencode(query)}" if query else "")
+        current = " aria-current='page'" if rt == review_type else ""
+        filters.append(f"<a href='{escape(href)}'{current}>{label}</a>")
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<title>Capacity decisions</title>",
+        f"<style>{_STYLE}</style></head><body><main>",
+        "<h1>Current decisions</h1>",
+        "<p class='muted'>The current (not superseded) decision records of the quarterly "
+        "reviews, each with the criteria of seed section 02.04.04 it was decided on. "
+        "Текущие решения квартальных обзоров с критериями.</p>",
+        f"<nav>Review: {' '.join(filters)}"
+        + (f" · quarter <b>{escape(quarter)}</b>" if quarter else "")
+        + "</nav>",
+    ]
+    if error:
+        parts.append(f"<p class='error' role='alert'>{escape(error)}</p>")
+    elif not decisions:
+        parts.append("<p class='empty'>No decisions recorded yet. Trigger capacity_review.</p>")
+    order = {t: i for i, t in enumerate(REVIEW_TYPES)}
+    for rt in sorted(by_type, key=lambda t: (order.get(t, len(order)), t)):
+        parts.append(f"<h2>{escape(rt.capitalize())} review</h2>")
+        parts += [_decision_card(d, texts, report_href) for d in by_type[rt]]
+    parts.append(f"</main><script>{_SCRIPT}</script></body></html>")
+    return "\n".join(parts)
