@@ -11,6 +11,11 @@ export AIRFLOW__CORE__LOAD_EXAMPLES=false
 export AIRFLOW__CORE__EXECUTOR=LocalExecutor
 export AIRFLOW__API__PORT="${AIRFLOW_PORT:-8080}"
 export AIRFLOW__API__HOST="${AIRFLOW_HOST:-127.0.0.1}"
+# Task processes reach the API server here; it must follow the port, or tasks get
+# "connection refused" on anything but 8080.
+export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://${AIRFLOW__API__HOST}:${AIRFLOW__API__PORT}/execution/"
+# LocalExecutor starts one worker per parallel slot; 32 on a 2-core machine only thrashes.
+export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-4}"
 export PYTHONPATH="$ROOT/include${PYTHONPATH:+:$PYTHONPATH}"
 mkdir -p "$AIRFLOW_HOME"
 

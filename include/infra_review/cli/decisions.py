@@ -29,7 +29,13 @@ def _run(args: argparse.Namespace) -> int:
         print("no decisions recorded" + (f" for {quarter}" if quarter else ""))
         return 0
     for d in decisions:
-        met = [c["criterion_id"] for c in d["criteria"] if c["outcome"] == "met"]
+        met = [
+            c["criterion_id"]
+            if c["subject"] == d["subject"]
+            else f"{c['subject']}:{c['criterion_id']}"
+            for c in d["criteria"]
+            if c["outcome"] == "met"
+        ]
         print(
             f"{d['quarter']} {d['review_type']:<8} {d['subject']:<20} {d['decision']:<20} "
             f"[{d['status']}] criteria met: {', '.join(met) or '-'}"

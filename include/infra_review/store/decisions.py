@@ -191,15 +191,17 @@ def current_decisions(
         if not decisions:
             return []
         cur.execute(
-            """SELECT decision_id, criterion_id, outcome, observed, threshold, evidence
+            """SELECT decision_id, subject, criterion_id, outcome, observed, threshold, evidence
                FROM infra_review.criterion_results WHERE decision_id = ANY(%s)
-               ORDER BY criterion_id""",
+               ORDER BY subject, criterion_id""",
             ([d["decision_id"] for d in decisions],),
         )
         by_decision: dict[int, list[dict[str, Any]]] = {}
-        for decision_id, criterion_id, outcome, observed, threshold, evidence in cur.fetchall():
+        for row in cur.fetchall():
+            decision_id, subject, criterion_id, outcome, observed, threshold, evidence = row
             by_decision.setdefault(decision_id, []).append(
                 {
+                    "subject": subject,
                     "criterion_id": criterion_id,
                     "outcome": outcome,
                     "observed": observed,
