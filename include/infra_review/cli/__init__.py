@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "infra_review.cli.demo",
     "infra_review.cli.review",
     "infra_review.cli.reporting",
+    "infra_review.cli.collect",
 )
 
 

@@ -3,6 +3,13 @@
 A series whose coverage is below the floor (criteria.yaml ``defaults.coverage_floor``)
 fails, and every criterion that needs it becomes ``insufficient_data`` instead of a silent
 decision on partial data.
+
+Expected samples come from the cadence the collector recorded for the series
+(``series.cadence_s``: the Prometheus step, or one per collect run for present-time
+sources), else from the server's scrape interval. Rows the batch gate quarantined in the
+window are counted in each verdict's reasons, so the evidence says why samples are missing.
+With ``engine="gx"`` the floor is checked by the Great Expectations coverage suite and the
+verdict is stored in ``quality_results`` (and Data Docs) under ``review:<start>/<end>``.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ class SeriesVerdict:
     coverage: float
     passed: bool
     reasons: list[str] = field(default_factory=list)
+    quarantined: int = 0
 
 
 @dataclass(frozen=True)
@@ -76,16 +84,40 @@ def window_verdict(
     *,
     servers: list[str] | None = None,
     floor: float = 0.90,
+    engine: str | None = None,
+    store: bool = False,
 ) -> WindowVerdict:
+    """Coverage per series over [start, end); ``engine`` None (plain comparison), "gx" or
+    "pandas" runs the coverage suite; ``store`` upserts the verdict into quality_results."""
     summary = window_summary(conn, start, end, servers=servers)
+    summary = _apply_cadence(conn, summary, start, end)
+    quarantined = _quarantined(conn, start, end, servers)
+    below = summary["coverage"] < floor if len(summary) else []
+    suite = None
+    if engine is not None and len(summary):
+        from infra_review.quality import checks
+        from infra_review.quality.gate import QualityGate
+
+        gate = QualityGate(engine=engine, floor=floor)
+        frame = summary.reset_index(drop=True)
+        suite = gate.engine.run(
+            "window.coverage", checks.coverage_checks(), frame, {"floor": floor}
+        )
+        gate.engine.build_docs([suite])
+        failed = set(suite.checks[0].failed.tolist())
+        below = [i in failed for i in range(len(frame))]
+        summary = frame
     verdicts = []
-    for row in summary.itertuples(index=False):
+    for row, is_below in zip(summary.itertuples(index=False), below, strict=True):
         reasons = []
-        if row.coverage < floor:
+        if is_below:
             reasons.append(
                 f"coverage {row.coverage:.1%} below the floor {floor:.0%} "
                 f"({row.samples} of {row.expected} expected samples)"
             )
+        q = quarantined.get((row.server, row.metric, row.label), 0)
+        if q and reasons:
+            reasons.append(f"{q} sample(s) of this series were quarantined by the quality gate")
         verdicts.append(
             SeriesVerdict(
                 server=row.server,
@@ -96,6 +128,64 @@ def window_verdict(
                 coverage=float(row.coverage),
                 passed=not reasons,
                 reasons=reasons,
+                quarantined=int(q),
             )
         )
-    return WindowVerdict(start=start, end=end, floor=floor, series=verdicts)
+    verdict = WindowVerdict(start=start, end=end, floor=floor, series=verdicts)
+    if store:
+        from infra_review.quality.store import upsert_result
+
+        with conn.cursor() as cur:
+            upsert_result(
+                cur,
+                batch_key=f"review:{start.isoformat()}/{end.isoformat()}",
+                suite="window.coverage",
+                window_start=start,
+                window_end=end,
+                success=verdict.success,
+                statistics={
+                    "series": len(verdicts),
+                    "failed_series": sum(1 for v in verdicts if not v.passed),
+                    "floor": floor,
+                },
+                results=[asdict(v) for v in verdicts if not v.passed],
+                data_docs_url=suite.docs_url if suite is not None else None,
+            )
+    return verdict
+
+
+def _apply_cadence(conn, summary, start: datetime, end: datetime):
+    """Expected samples from the series' recorded cadence where the collector set one."""
+    if summary.empty:
+        return summary
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT server, metric, label, cadence_s FROM infra_review.series
+               WHERE cadence_s IS NOT NULL"""
+        )
+        cadence = {(r[0], r[1], r[2]): r[3] for r in cur.fetchall()}
+    if not cadence:
+        return summary
+    window_s = (end - start).total_seconds()
+    keys = list(zip(summary["server"], summary["metric"], summary["label"], strict=True))
+    expected = [
+        int(window_s // cadence[k]) if k in cadence else int(e)
+        for k, e in zip(keys, summary["expected"], strict=True)
+    ]
+    summary = summary.copy()
+    summary["expected"] = expected
+    summary["coverage"] = (summary["samples"] / summary["expected"].clip(lower=1)).clip(upper=1.0)
+    return summary
+
+
+def _quarantined(conn, start: datetime, end: datetime, servers: list[str] | None) -> dict:
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT server, metric, coalesce(label, ''), count(*)
+               FROM infra_review.quarantine
+               WHERE ts >= %(start)s AND ts < %(end)s AND metric IS NOT NULL
+                 AND (%(servers)s::text[] IS NULL OR server = ANY(%(servers)s))
+               GROUP BY 1, 2, 3""",
+            {"start": start, "end": end, "servers": servers},
+        )
+        return {(r[0], r[1], r[2]): int(r[3]) for r in cur.fetchall()}
