@@ -125,7 +125,9 @@ def test_capacity_review_end_to_end_then_dry_run(run_dag, sample_quarter_url, mo
             )
             runs = cur.fetchall()
             assert len(runs) == 1
-            run_id, quarter, start, dag_id, dag_run_id, version, sha, verdict, report, inputs = runs[0]
+            run_id, quarter, start, dag_id, dag_run_id, version, sha, verdict, report, inputs = (
+                runs[0]
+            )
             assert (quarter, start) == ("2026Q3", datetime(2026, 7, 1, tzinfo=UTC))
             assert (dag_id, dag_run_id) == ("capacity_review", dag_run.run_id)
             assert version and len(sha) == 64

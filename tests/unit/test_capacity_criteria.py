@@ -3,7 +3,7 @@ at their boundaries: just below, at, just above, and missing data."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -48,8 +48,12 @@ def swap_with_hours(n_hours: int) -> np.ndarray:
 
 def test_swap_more_than_10_percent_of_hours():
     exactly = HOURS // 10 + (0 if HOURS % 10 == 0 else 1)  # ceil: 221 of 2208 is 10.01%
-    at = cc.swap_hours(CRITERIA["ram.swap"], server(series("swap_io_pages_per_s", swap_with_hours(220))), D)
-    above = cc.swap_hours(CRITERIA["ram.swap"], server(series("swap_io_pages_per_s", swap_with_hours(exactly))), D)
+    at = cc.swap_hours(
+        CRITERIA["ram.swap"], server(series("swap_io_pages_per_s", swap_with_hours(220))), D
+    )
+    above = cc.swap_hours(
+        CRITERIA["ram.swap"], server(series("swap_io_pages_per_s", swap_with_hours(exactly))), D
+    )
     assert at.observed == pytest.approx(220 / 2208) and at.outcome is Outcome.NOT_MET
     assert above.observed == pytest.approx(221 / 2208) and above.outcome is Outcome.MET
     assert above.evidence["swapping_hours"] == 221 and above.evidence["hours_with_data"] == 2208
@@ -99,14 +103,20 @@ def test_degradation_ratio_boundary_and_missing_history():
 
 
 def planned_input(p95_pct: float, ram_gb: float | None, plans: list[dict]) -> ServerInputs:
-    return server(
-        series("ram_used_pct", np.full(len(TS), p95_pct)), ram_gb=ram_gb, planned=plans
-    )
+    return server(series("ram_used_pct", np.full(len(TS), p95_pct)), ram_gb=ram_gb, planned=plans)
 
 
 def test_planned_services_push_p95_over_85_percent():
     rule = CRITERIA["ram.planned"]
-    plan = [{"service": "clickhouse", "server": "app-1", "planned_for": "2026-10-15", "ram_gb": 2.0, "cpu_cores": 1}]
+    plan = [
+        {
+            "service": "clickhouse",
+            "server": "app-1",
+            "planned_for": "2026-10-15",
+            "ram_gb": 2.0,
+            "cpu_cores": 1,
+        }
+    ]
     at = cc.planned_ram(rule, planned_input(72.5, 16, plan), D)  # 11.6 + 2 = 13.6 GB = 85%
     above = cc.planned_ram(rule, planned_input(72.6, 16, plan), D)
     assert at.observed == pytest.approx(85.0) and at.outcome is Outcome.NOT_MET
@@ -122,7 +132,15 @@ def test_planned_services_push_p95_over_85_percent():
 
 
 def test_planned_needs_installed_ram():
-    plan = [{"service": "x", "server": "app-1", "planned_for": "2026-10-15", "ram_gb": 2.0, "cpu_cores": 1}]
+    plan = [
+        {
+            "service": "x",
+            "server": "app-1",
+            "planned_for": "2026-10-15",
+            "ram_gb": 2.0,
+            "cpu_cores": 1,
+        }
+    ]
     r = cc.planned_ram(CRITERIA["ram.planned"], planned_input(80, None, plan), D)
     assert r.outcome is Outcome.INSUFFICIENT_DATA
     assert r.evidence["insufficient"]["kind"] == "metadata"
@@ -145,8 +163,10 @@ def test_api_latency_hourly_p95_for_at_least_one_hour():
     half[600:620] = 2.5  # 20 minutes: p95 of the hour above 2 s too (the hour is slow)
     quiet = values.copy()
     quiet[600:602] = 2.5  # 2 slow minutes: the hour's p95 stays low
-    r = {k: cc.api_latency(rule, server(series("api_latency_s", v, "ep")), D) for k, v in
-         {"at": at, "one": one, "split": split, "half": half, "quiet": quiet}.items()}
+    r = {
+        k: cc.api_latency(rule, server(series("api_latency_s", v, "ep")), D)
+        for k, v in {"at": at, "one": one, "split": split, "half": half, "quiet": quiet}.items()
+    }
     assert r["at"].outcome is Outcome.NOT_MET
     assert r["one"].outcome is Outcome.MET and r["one"].observed == 1.0
     assert r["one"].evidence["longest_run"]["start"] == "2026-07-01T10:00:00+00:00"
@@ -168,7 +188,10 @@ def test_api_latency_met_on_one_endpoint_even_when_another_lacks_data():
     assert r.outcome is Outcome.MET
     lacking = cc.api_latency(
         rule,
-        server(series("api_latency_s", np.full(len(TS), 0.3), "a"), series("api_latency_s", slow, "b", FAIL)),
+        server(
+            series("api_latency_s", np.full(len(TS), 0.3), "a"),
+            series("api_latency_s", slow, "b", FAIL),
+        ),
         D,
     )
     assert lacking.outcome is Outcome.INSUFFICIENT_DATA
@@ -178,8 +201,12 @@ def test_api_latency_met_on_one_endpoint_even_when_another_lacks_data():
 # --- cpu.n8n_queue ---------------------------------------------------------------------------
 
 
-def queue(waiting_high: slice, active_zero: slice | None = None, with_active: bool = True,
-          services=("n8n",)) -> ServerInputs:
+def queue(
+    waiting_high: slice,
+    active_zero: slice | None = None,
+    with_active: bool = True,
+    services=("n8n",),
+) -> ServerInputs:
     waiting = np.full(len(TS), 5.0)
     waiting[waiting_high] = 150.0
     active = np.full(len(TS), 3.0)
@@ -238,7 +265,10 @@ def complaint(ts: str, category: str = "slow") -> dict:
 def test_complaints_at_least_three_slow_in_the_window():
     rule = CRITERIA["cpu.complaints"]
     two = [complaint("2026-07-02T10:00:00+05:00"), complaint("2026-08-02T10:00:00+00:00")]
-    other = [complaint("2026-08-03T10:00:00+00:00", "error"), complaint("2026-06-30T23:59:00+00:00")]
+    other = [
+        complaint("2026-08-03T10:00:00+00:00", "error"),
+        complaint("2026-06-30T23:59:00+00:00"),
+    ]
     edge = [complaint("2026-07-01T04:59:59+05:00")]  # 2026-06-30 23:59:59 UTC: the previous quarter
     assert cc.complaints(rule, server(complaints=two + other + edge), D).outcome is Outcome.NOT_MET
     three = two + [complaint("2026-09-30T23:59:59+00:00")]
@@ -265,7 +295,9 @@ def test_linear_forecast_crossing_date():
 
 def test_watch_forecast_on_ram_trend():
     rising = 60 + 20 * np.arange(len(TS)) / len(TS)  # 60% -> 80% over the quarter
-    fcs = cc.forecasts({"ram.sustained": CRITERIA["ram.sustained"]}, server(series("ram_used_pct", rising)), D)
+    fcs = cc.forecasts(
+        {"ram.sustained": CRITERIA["ram.sustained"]}, server(series("ram_used_pct", rising)), D
+    )
     assert len(fcs) == 1 and fcs[0]["within_horizon"] is True
     crossing = datetime.fromisoformat(fcs[0]["crossing"])
     assert Q3.end < crossing < Q3.end + timedelta(days=91)

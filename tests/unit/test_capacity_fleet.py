@@ -10,7 +10,13 @@ import pytest
 
 from infra_review.capacity.decide import decide_fleet, decide_server
 from infra_review.criteria import capacity_fleet as cf
-from infra_review.criteria.capacity import SeriesInput, ServerInputs, evaluate_server_criteria, fleet_stats, forecasts
+from infra_review.criteria.capacity import (
+    SeriesInput,
+    ServerInputs,
+    evaluate_server_criteria,
+    fleet_stats,
+    forecasts,
+)
 from infra_review.criteria.capacity_fleet import FleetInputs
 from infra_review.criteria.result import Outcome
 from infra_review.criteria.rules import load_criteria
@@ -43,12 +49,19 @@ def load_server(name: str, hours_above: int, ram_gb=16.0, cores=4, **meta) -> di
         },
     )
     stats = fleet_stats(RULES, inp, D)
-    stats.update({"in_fleet": True, "provider": "p", "plan": "m", "region": "KZ", "data_classes": []})
+    stats.update(
+        {"in_fleet": True, "provider": "p", "plan": "m", "region": "KZ", "data_classes": []}
+    )
     stats.update(meta)
     return stats
 
 
-PLANS = {"p": [{"plan": "s", "ram_gb": 8.0, "cpu_cores": 2.0}, {"plan": "m", "ram_gb": 16.0, "cpu_cores": 4.0}]}
+PLANS = {
+    "p": [
+        {"plan": "s", "ram_gb": 8.0, "cpu_cores": 2.0},
+        {"plan": "m", "ram_gb": 16.0, "cpu_cores": 4.0},
+    ]
+}
 
 
 def fleet(*servers: dict, requirements=None, plans=PLANS) -> FleetInputs:
@@ -69,7 +82,10 @@ def test_both_loaded_insufficient_only_when_the_rest_is_loaded():
     rule = RULES["server.both_loaded"]
     broken = load_server("b", HOURS)
     broken["load"] = {**broken["load"], "gate_passed": False, "reasons": ["cpu coverage 40%"]}
-    assert cf.both_loaded(rule, fleet(load_server("a", HOURS), broken), D).outcome is Outcome.INSUFFICIENT_DATA
+    assert (
+        cf.both_loaded(rule, fleet(load_server("a", HOURS), broken), D).outcome
+        is Outcome.INSUFFICIENT_DATA
+    )
     assert cf.both_loaded(rule, fleet(load_server("a", 10), broken), D).outcome is Outcome.NOT_MET
 
 
@@ -78,12 +94,25 @@ def test_geo_and_isolation_are_declared():
     b = load_server("b", 0, region="KZ", data_classes=[])
     geo = cf.geo(RULES["server.geo"], fleet(a, b, requirements={"regions": ["KZ", "EU"]}), D)
     assert geo.outcome is Outcome.MET and geo.evidence["missing_regions"] == ["EU"]
-    assert cf.geo(RULES["server.geo"], fleet(a, b, requirements={"regions": ["KZ"]}), D).outcome is Outcome.NOT_MET
-    iso = cf.isolation(RULES["server.isolation"], fleet(a, b, requirements={"isolated_data_classes": ["personal_data"]}), D)
+    assert (
+        cf.geo(RULES["server.geo"], fleet(a, b, requirements={"regions": ["KZ"]}), D).outcome
+        is Outcome.NOT_MET
+    )
+    iso = cf.isolation(
+        RULES["server.isolation"],
+        fleet(a, b, requirements={"isolated_data_classes": ["personal_data"]}),
+        D,
+    )
     assert iso.outcome is Outcome.MET
-    assert iso.evidence["violations"] == [{"data_class": "personal_data", "server": "a", "shares_with": ["billing"]}]
+    assert iso.evidence["violations"] == [
+        {"data_class": "personal_data", "server": "a", "shares_with": ["billing"]}
+    ]
     alone = load_server("a", 0, data_classes=["personal_data"])
-    ok = cf.isolation(RULES["server.isolation"], fleet(alone, b, requirements={"isolated_data_classes": ["personal_data"]}), D)
+    ok = cf.isolation(
+        RULES["server.isolation"],
+        fleet(alone, b, requirements={"isolated_data_classes": ["personal_data"]}),
+        D,
+    )
     assert ok.outcome is Outcome.NOT_MET
 
 
@@ -160,7 +189,12 @@ def test_upgrade_ram_and_cpu_both_met():
     assert "Выполнен ram.sustained" in x.summary_ru
     assert [d["criterion_id"] for d in x.drivers] == ["ram.sustained", "cpu.sustained"]
     assert x.drivers[0]["evidence"]["longest_run"]["duration_s"] == 30 * 3600
-    assert {o["option"] for o in x.options} == {"watch", "no_action", "insufficient_data", "add_server"}
+    assert {o["option"] for o in x.options} == {
+        "watch",
+        "no_action",
+        "insufficient_data",
+        "add_server",
+    }
     assert x.confirmation["criteria"] == ["ram.sustained", "cpu.sustained"]
     assert x.context["data_quality"]["ram.sustained"]["passed"] is True
 
@@ -204,15 +238,32 @@ def test_fleet_decision():
     assert "server.geo met" in x.summary_en and "EU" in x.summary_en
     assert "Выполнен server.geo" in x.summary_ru
     quiet = cf.evaluate_fleet_criteria(RULES, fleet(load_server("a", 0)), D)
-    assert decide_fleet(Q3, quiet, None, RULES, servers=["a"], criteria_version="v", horizon_days=91).decision == "no_action"
+    assert (
+        decide_fleet(
+            Q3, quiet, None, RULES, servers=["a"], criteria_version="v", horizon_days=91
+        ).decision
+        == "no_action"
+    )
 
 
 def test_fleet_forecast_needs_every_server():
     a, b = load_server("a", 0), load_server("b", 0)
     assert cf.fleet_forecast(fleet(a, b)) is None
-    rising = {**a, "load": {**a["load"], "forecast": {"within_horizon": True, "crossing": "2026-11-01", "threshold": 80}}}
+    rising = {
+        **a,
+        "load": {
+            **a["load"],
+            "forecast": {"within_horizon": True, "crossing": "2026-11-01", "threshold": 80},
+        },
+    }
     assert cf.fleet_forecast(fleet(rising, b)) is None
-    both = {**b, "load": {**b["load"], "forecast": {"within_horizon": True, "crossing": "2026-12-01", "threshold": 80}}}
+    both = {
+        **b,
+        "load": {
+            **b["load"],
+            "forecast": {"within_horizon": True, "crossing": "2026-12-01", "threshold": 80},
+        },
+    }
     fc = cf.fleet_forecast(fleet(rising, both))
     assert fc["crossing"] == "2026-12-01"
     assert Q3.end + timedelta(days=91) > pd.Timestamp("2026-12-01", tz="UTC")

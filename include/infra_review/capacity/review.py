@@ -7,6 +7,7 @@ and returns small JSON-able dicts, so the same data crosses XCom or stays in mem
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -504,6 +505,7 @@ class CapacityReview:
     decisions: list[Decision]
     written: dict[str, Any]
     report: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step
 
     @property
     def run_id(self) -> int | None:
@@ -530,6 +532,7 @@ class CapacityReview:
                     "floor": self.plan["verdict"]["floor"],
                 },
                 "report_path": self.report.get("path"),
+                "timings_s": self.timings,
                 "fleet_skipped": self.fleet.get("reason") if self.fleet.get("skipped") else None,
                 "decisions": [
                     {
@@ -565,6 +568,15 @@ def run_capacity_review(
     fleet_path: str | Path | None = None,
 ) -> CapacityReview:
     """Every step in order on one connection: what the DAG does task by task."""
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(step: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[step] = timings.get(step, 0.0) + now - clock
+        clock = now
+
     with _connect(url) as conn:
         plan = plan_review(
             quarter,
@@ -578,12 +590,20 @@ def run_capacity_review(
             fleet_path=fleet_path,
             conn=conn,
         )
-        payloads = [evaluate_server(plan, s, conn=conn) for s in plan["servers"]]
+        lap("check_window")
+        payloads = []
+        for server in plan["servers"]:
+            payloads.append(evaluate_server(plan, server, conn=conn))
+            lap("evaluate")
         fleet_payload = evaluate_fleet(plan, payloads)
+        lap("fleet_criteria")
         written = write_review(plan, payloads, fleet_payload, conn=conn)
+        lap("write_records")
         report = render_report(plan, payloads, fleet_payload, written, conn=conn)
+        lap("report")
     decisions = build_decisions(plan, payloads, fleet_payload)
-    return CapacityReview(plan, payloads, fleet_payload, decisions, written, report)
+    lap("commit")
+    return CapacityReview(plan, payloads, fleet_payload, decisions, written, report, timings)
 
 
 def fleet_of(plan: dict[str, Any]) -> Fleet:

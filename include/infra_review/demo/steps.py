@@ -74,8 +74,21 @@ def provider_review(ctx: dict) -> None:
     demo_step(ctx)
 
 
+@_timed("Capacity review: RAM, CPU and new-server criteria with evidence")
+def capacity_review(ctx: dict) -> None:
+    from infra_review.capacity.demo import demo_step
+
+    demo_step(ctx)
+
+
 # Later steps (reviews) append themselves here.
-STEPS: list[Callable[[dict], None]] = [migrate, load_sample_quarter, summary, provider_review]
+STEPS: list[Callable[[dict], None]] = [
+    migrate,
+    load_sample_quarter,
+    summary,
+    provider_review,
+    capacity_review,
+]
 
 
 def run_demo(quarter: Quarter = DEFAULT_QUARTER) -> None:
