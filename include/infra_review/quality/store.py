@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -58,6 +59,25 @@ def store_results(cur, result: GateResult) -> None:
         )
 
 
+def jsonable(value: Any) -> Any:
+    """JSON that PostgreSQL accepts: NaN and infinities (the very values a gate reports)
+    become strings, numpy scalars plain numbers, timestamps ISO text."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float) or hasattr(value, "item"):
+        number = value.item() if hasattr(value, "item") else value
+        if isinstance(number, float) and not math.isfinite(number):
+            return str(number)
+        return number
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
 def upsert_result(
     cur,
     *,
@@ -86,8 +106,8 @@ def upsert_result(
             window_start,
             window_end,
             success,
-            json.dumps(statistics, default=str),
-            json.dumps(results, default=str),
+            json.dumps(jsonable(statistics)),
+            json.dumps(jsonable(results)),
             data_docs_url,
         ),
     )
