@@ -20,6 +20,8 @@ while IFS= read -r line || [[ -n "$line" ]]; do
     case "$line" in
         AIRFLOW_FERNET_KEY=) echo "AIRFLOW_FERNET_KEY=$(openssl rand -base64 32 | tr '+/' '-_')" ;;
         AIRFLOW_UID=*) echo "AIRFLOW_UID=$(id -u)" ;;
+        # JWTs are signed with HS512: a key of at least 64 bytes (RFC 7518 3.2)
+        AIRFLOW_JWT_SECRET=) echo "AIRFLOW_JWT_SECRET=$(openssl rand -hex 64)" ;;
         *_PASSWORD= | *_SECRET= | *_SECRET_KEY=) echo "${line}$(openssl rand -hex 24)" ;;
         *) echo "$line" ;;
     esac

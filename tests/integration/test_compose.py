@@ -307,6 +307,7 @@ def test_init_env_generates_every_secret_and_never_overwrites(tmp_path: Path) ->
             assert len(values[name]) >= 32 and re.fullmatch(r"[A-Za-z0-9_=-]+", values[name]), name
     Fernet(values["AIRFLOW_FERNET_KEY"].encode())  # raises if not a valid Fernet key
     assert values["AIRFLOW_JWT_SECRET"] != values["AIRFLOW_API_SECRET_KEY"]
+    assert len(bytes.fromhex(values["AIRFLOW_JWT_SECRET"])) >= 64, "HS512 wants 64+ bytes"
     assert oct(target.stat().st_mode & 0o777) == "0o600"
     again = subprocess.run(["bash", str(INIT_ENV), str(target)], capture_output=True, text=True)
     assert again.returncode != 0 and "not overwriting" in again.stderr
