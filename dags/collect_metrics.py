@@ -56,7 +56,7 @@ def collect_metrics():
         return plan()
 
     @task(
-        map_index_template="{{ job.server }} / {{ job.source.name or job.source.type }}",
+        map_index_template="{{ job.server }} / {{ job.source.get('name') or job.source.type }}",
     )
     def collect(job: dict, data_interval_start=None, data_interval_end=None) -> dict:
         """Pull exactly the run's data interval for one server and source, gate it, merge it."""
