@@ -152,6 +152,9 @@ def render_page(
     order = {t: i for i, t in enumerate(REVIEW_TYPES)}
     for rt in sorted(by_type, key=lambda t: (order.get(t, len(order)), t)):
         parts.append(f"<h2>{escape(rt.capitalize())} review</h2>")
-        parts += [_decision_card(d, texts, report_href) for d in by_type[rt]]
+        kinds = {"server": 0, "provider": 1, "fleet": 2}  # the fleet's verdict after its servers
+        cards = sorted(by_type[rt], key=lambda d: (kinds.get(d["subject_kind"], 3), d["subject"]))
+        cards.sort(key=lambda d: d["quarter"], reverse=True)
+        parts += [_decision_card(d, texts, report_href) for d in cards]
     parts.append(f"</main><script>{_SCRIPT}</script></body></html>")
     return "\n".join(parts)
