@@ -160,3 +160,25 @@ def test_snapshot_series_are_expected_once_per_collect_run(db, db_url):
     db.commit()
     described = window_verdict(db, start, end).describe("app-1", "n8n_queue_waiting")
     assert described["expected"] == 288 and described["passed"], described
+
+
+def test_a_retry_keeps_only_the_suites_it_ran(tmp_path, db, db_url):
+    start = datetime(2026, 4, 1, tzinfo=UTC)
+    path = tmp_path / "x.csv"
+    rows = ["ts,server,metric,value,label"]
+    rows += [
+        f"{(start + timedelta(minutes=m)).isoformat()},app-1,probe_up,1,directus" for m in range(5)
+    ]
+    rows += [
+        f"{(start + timedelta(minutes=m)).isoformat()},app-1,cpu_used_pct,7," for m in range(5)
+    ]
+    path.write_text("\n".join(rows) + "\n")
+    job = {"server": "app-1", "source": {"type": "csv", "path": str(path), "scrape_interval_s": 60}}
+    gate = QualityGate(engine="pandas")
+    run_job(job, start, start + timedelta(minutes=5), gate=gate)
+    path.write_text("\n".join(rows[:1] + rows[6:]) + "\n")  # the export lost its probe rows
+    run_job(job, start, start + timedelta(minutes=5), gate=gate)
+    with db.cursor() as cur:
+        cur.execute("SELECT suite FROM infra_review.quality_results ORDER BY suite")
+        suites = [r[0] for r in cur.fetchall()]
+    assert suites == ["samples.coverage", "samples.percent", "samples.schema"]

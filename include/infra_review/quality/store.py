@@ -43,7 +43,13 @@ def replace_quarantine(cur, batch_key: str, source: str, rows: pd.DataFrame) -> 
 
 
 def store_results(cur, result: GateResult) -> None:
-    """Upsert one quality_results row per suite of the batch."""
+    """Upsert one quality_results row per suite of the batch, and drop the batch's rows of
+    suites this attempt did not run (a retry that no longer has probe rows, say)."""
+    cur.execute(
+        """DELETE FROM infra_review.quality_results
+           WHERE batch_key = %s AND suite LIKE 'samples.%%' AND NOT (suite = ANY(%s))""",
+        (result.batch_key, [s.suite for s in result.suites]),
+    )
     for suite in result.suites:
         record = result.suite_record(suite)
         upsert_result(
