@@ -115,6 +115,18 @@ def expected_series(job: dict[str, Any], start: datetime, end: datetime) -> list
     return [(server, m) for m in metrics]
 
 
+def new_gate() -> QualityGate:
+    """The task's gate: Great Expectations by default. ``INFRA_REVIEW_QUALITY_ENGINE=pandas``
+    runs the same checks without GX (same quarantine and quality_results, no Data Docs), for
+    workers where GX's import time (about 10 s per task process) matters more than its docs."""
+    import os
+
+    from infra_review.quality.gate import QualityGate
+
+    engine = os.environ.get("INFRA_REVIEW_QUALITY_ENGINE", "gx").strip() or "gx"
+    return QualityGate(engine=engine, floor=default_floor())
+
+
 def default_floor() -> float:
     from infra_review.criteria.rules import load_criteria
 
@@ -133,7 +145,6 @@ def run_job(
     ``gate`` lets a caller that runs many jobs (the CLI's backfill) share one GX context.
     """
     from infra_review.collectors import FEED_TYPES, registry
-    from infra_review.quality.gate import QualityGate
     from infra_review.quality.store import replace_quarantine, set_cadence, store_results
     from infra_review.store.db import connect
     from infra_review.store.samples import load_samples
@@ -147,7 +158,7 @@ def run_job(
     frame = collectors[source_type](job["server"], job["source"], start, end)
     key = batch_key(job, start, end)
     batch_cadence, series_cadence = cadence(job)
-    gate = gate or QualityGate(floor=default_floor())
+    gate = gate or new_gate()
     result = gate.validate(
         frame,
         batch_key=key,
@@ -281,9 +292,7 @@ def collect_range(
 ) -> list[dict[str, Any]]:
     """Backfill [start, end) for every job, one batch per chunk, with one quality gate (one
     GX context) for the whole run. Re-running the same range converges on the same rows."""
-    from infra_review.quality.gate import QualityGate
-
-    gate = QualityGate(floor=default_floor())
+    gate = new_gate()
     results = []
     for job in plan_jobs(servers=servers):
         for chunk_start, chunk_end in intervals(start, end, chunk):

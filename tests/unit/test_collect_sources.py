@@ -209,3 +209,15 @@ def test_intervals_cover_the_range_once():
     assert chunks[0] == (start, start + timedelta(hours=6))
     assert chunks[-1] == (start + timedelta(hours=24), start + timedelta(hours=25))
     assert all(a[1] == b[0] for a, b in zip(chunks, chunks[1:], strict=False))
+
+
+def test_the_gate_engine_is_gx_unless_the_environment_says_pandas(monkeypatch):
+    from infra_review.collect import new_gate
+
+    monkeypatch.delenv("INFRA_REVIEW_QUALITY_ENGINE", raising=False)
+    assert new_gate().engine.name == "gx"
+    monkeypatch.setenv("INFRA_REVIEW_QUALITY_ENGINE", "pandas")
+    assert new_gate().engine.name == "pandas"
+    monkeypatch.setenv("INFRA_REVIEW_QUALITY_ENGINE", "sql")
+    with pytest.raises(ValueError, match="gx or pandas"):
+        new_gate()
