@@ -44,6 +44,7 @@ ROW = {
     "criteria": [
         {"criterion_id": "ram.sustained", "outcome": "met", "observed": 30.0, "threshold": 24.0},
         {"criterion_id": "ram.swap", "outcome": "not_met", "observed": 0.01, "threshold": 0.1},
+        {"criterion_id": "server.geo", "subject": "data-1", "outcome": "not_met"},
     ],
 }
 
@@ -129,6 +130,8 @@ def test_the_page_lists_the_decision_with_criteria_and_links(site):
     assert "upgrade_ram" in html and "data-subject='app-1'" in html
     assert "ram.sustained" in html and "Usage &gt;85% более 24 часов подряд" in html
     assert "✔ met" in html and "30" in html and "24" in html
+    assert "<code>server.geo</code> <span class='muted'>(data-1)</span>" in html
+    assert "<code>ram.sustained</code></td>" in html  # its own subject is not repeated
     assert "app-1: увеличить RAM." in html
     run_link = "/dags/capacity_review/runs/manual__2026-10-01T06%3A00%3A00%2B00%3A00"
     assert f"href='{run_link}'" in html

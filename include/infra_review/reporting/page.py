@@ -33,12 +33,15 @@ def _num(value: Any) -> str:
     return f"{f:.4g}" if abs(f) < 1e6 else f"{f:,.0f}"
 
 
-def _criterion_row(c: dict[str, Any], texts: dict[str, tuple[str, str]]) -> str:
+def _criterion_row(c: dict[str, Any], texts: dict[str, tuple[str, str]], subject: str) -> str:
     en, ru = texts.get(c["criterion_id"], ("", ""))
     outcome = str(c.get("outcome"))
+    # a fleet decision can rest on results of single servers: name them
+    other = c.get("subject") if c.get("subject") not in (None, subject) else None
+    where = f" <span class='muted'>({escape(str(other))})</span>" if other else ""
     return (
         f"<tr class='outcome-{escape(outcome)}' data-criterion='{escape(c['criterion_id'])}'>"
-        f"<td><code>{escape(c['criterion_id'])}</code></td>"
+        f"<td><code>{escape(c['criterion_id'])}</code>{where}</td>"
         f"<td>{escape(en)}<div class='ru' lang='ru'>{escape(ru)}</div></td>"
         f"<td class='outcome'>{escape(OUTCOME_MARK.get(outcome, outcome))}</td>"
         f"<td class='num'>{_num(c.get('observed'))}</td>"
@@ -66,7 +69,7 @@ def _decision_card(
     else:
         links.append("<span class='muted'>no report stored</span>")
     met = [c for c in d.get("criteria", []) if c.get("outcome") == "met"]
-    rows = "".join(_criterion_row(c, texts) for c in d.get("criteria", []))
+    rows = "".join(_criterion_row(c, texts, d["subject"]) for c in d.get("criteria", []))
     return (
         f"<section class='decision' id='decision-{int(d['decision_id'])}' "
         f"data-subject='{escape(d['subject'])}' data-decision='{escape(d['decision'])}' "
