@@ -19,13 +19,14 @@ def window_summary(
 ) -> pd.DataFrame:
     """One row per (server, metric, label): samples, expected samples, coverage and percentiles.
 
-    Expected samples are the window divided by the server's scrape interval from fleet.yaml
-    (its default for servers that only samples registered).
+    Expected samples are the window divided by the series' recorded cadence
+    (``series.cadence_s``), else the server's scrape interval from fleet.yaml (its default
+    for servers that only samples registered).
     """
     fleet = fleet or load_fleet()
     with conn.cursor() as cur:
         cur.execute(
-            """SELECT r.server, r.metric, r.label, count(*) AS samples,
+            """SELECT r.server, r.metric, r.label, r.cadence_s, count(*) AS samples,
                       min(s.ts) AS first_ts, max(s.ts) AS last_ts,
                       percentile_cont(0.5) WITHIN GROUP (ORDER BY s.value) AS p50,
                       percentile_cont(0.95) WITHIN GROUP (ORDER BY s.value) AS p95,
@@ -34,18 +35,20 @@ def window_summary(
                JOIN infra_review.series r USING (series_id)
                WHERE s.ts >= %(start)s AND s.ts < %(end)s
                  AND (%(servers)s::text[] IS NULL OR r.server = ANY(%(servers)s))
-               GROUP BY r.server, r.metric, r.label
+               GROUP BY r.server, r.metric, r.label, r.cadence_s
                ORDER BY r.server, r.metric, r.label""",
             {"start": start, "end": end, "servers": servers},
         )
         columns = [c.name for c in cur.description]
         frame = pd.DataFrame(cur.fetchall(), columns=columns)
     default_interval = 60
-    intervals = frame["server"].map(
+    fleet_interval = frame["server"].map(
         lambda s: fleet.servers[s].scrape_interval_s if s in fleet.servers else default_interval
     )
+    # the collector's recorded cadence wins (present-time sources sample once per run)
+    intervals = frame.pop("cadence_s").astype("float64").fillna(fleet_interval)
     window_s = (end - start).total_seconds()
-    frame["expected"] = (window_s // intervals).astype("int64")
+    frame["expected"] = (window_s // intervals).clip(lower=1).astype("int64")
     frame["coverage"] = (frame["samples"] / frame["expected"]).clip(upper=1.0)
     return frame
 

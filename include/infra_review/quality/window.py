@@ -90,7 +90,6 @@ def window_verdict(
     """Coverage per series over [start, end); ``engine`` None (plain comparison), "gx" or
     "pandas" runs the coverage suite; ``store`` upserts the verdict into quality_results."""
     summary = window_summary(conn, start, end, servers=servers)
-    summary = _apply_cadence(conn, summary, start, end)
     quarantined = _quarantined(conn, start, end, servers)
     below = summary["coverage"] < floor if len(summary) else []
     suite = None
@@ -152,30 +151,6 @@ def window_verdict(
                 data_docs_url=suite.docs_url if suite is not None else None,
             )
     return verdict
-
-
-def _apply_cadence(conn, summary, start: datetime, end: datetime):
-    """Expected samples from the series' recorded cadence where the collector set one."""
-    if summary.empty:
-        return summary
-    with conn.cursor() as cur:
-        cur.execute(
-            """SELECT server, metric, label, cadence_s FROM infra_review.series
-               WHERE cadence_s IS NOT NULL"""
-        )
-        cadence = {(r[0], r[1], r[2]): r[3] for r in cur.fetchall()}
-    if not cadence:
-        return summary
-    window_s = (end - start).total_seconds()
-    keys = list(zip(summary["server"], summary["metric"], summary["label"], strict=True))
-    expected = [
-        int(window_s // cadence[k]) if k in cadence else int(e)
-        for k, e in zip(keys, summary["expected"], strict=True)
-    ]
-    summary = summary.copy()
-    summary["expected"] = expected
-    summary["coverage"] = (summary["samples"] / summary["expected"].clip(lower=1)).clip(upper=1.0)
-    return summary
 
 
 def _quarantined(conn, start: datetime, end: datetime, servers: list[str] | None) -> dict:

@@ -22,7 +22,15 @@ def connect(url: str | None = None) -> Iterator[Connection]:
 
     conn = psycopg2.connect(url or database_url(), application_name="infra-review")
     try:
-        with conn:
-            yield conn
+        yield conn
+        conn.commit()
+    except BaseException:
+        # A dropped connection cannot roll back; let the original error through, not that.
+        if not conn.closed:
+            try:
+                conn.rollback()
+            except psycopg2.Error:
+                pass
+        raise
     finally:
         conn.close()
