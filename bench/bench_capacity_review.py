@@ -56,7 +56,7 @@ SELECT r.series_id, g.ts,
       CASE WHEN k.k IN (4, 5) AND m.m >= 50 * 1440 AND m.m < 50 * 1440 + 120
            THEN 95 + random() * 4
            ELSE 30 + 12 * sin(2 * pi() * m.m / 1440.0) + random() * 10 END
-    WHEN 'swap_io_pages_per_s' THEN CASE WHEN random() < 0.002 THEN random() * 40 ELSE 0 END
+    WHEN 'swap_io_pages_per_s' THEN CASE WHEN random() < 0.0003 THEN random() * 40 ELSE 0 END
     WHEN 'api_latency_s' THEN 0.15 + random() * 0.25
     WHEN 'n8n_queue_waiting' THEN
       CASE WHEN k.k IN (6, 7) AND m.m >= 60 * 1440 AND m.m < 60 * 1440 + 40 - 10 * (k.k - 6)

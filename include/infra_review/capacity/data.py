@@ -112,17 +112,18 @@ def split_series(frame: pd.DataFrame, quarter: Quarter) -> dict[tuple[str, str],
     """Cut a server's window frame (sorted by metric, label, ts) into clean series."""
     if frame.empty:
         return {}
-    metric = frame["metric"].to_numpy(dtype=object)
-    label = frame["label"].to_numpy(dtype=object)
-    change = np.flatnonzero((metric[1:] != metric[:-1]) | (label[1:] != label[:-1])) + 1
-    bounds = np.concatenate(([0], change, [len(frame)]))
+    # string columns are compared with pandas' own kernels; converting them to Python
+    # objects first would cost more than the whole evaluation
+    metric, label = frame["metric"], frame["label"]
+    change = (metric != metric.shift()) | (label != label.shift())
+    starts = np.flatnonzero(change.to_numpy(dtype=bool))
+    bounds = np.append(starts, len(frame))
     ts_us = pd.DatetimeIndex(frame["ts"]).as_unit("us").asi8
     values = frame["value"].to_numpy(dtype="float64")
     out = {}
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        out[(str(metric[a]), str(label[a]))] = clean_series(
-            ts_us[a:b], values[a:b], quarter.start, quarter.end
-        )
+    names = frame.iloc[starts][["metric", "label"]].itertuples(index=False)
+    for (m, lab), a, b in zip(names, bounds[:-1], bounds[1:], strict=True):
+        out[(str(m), str(lab))] = clean_series(ts_us[a:b], values[a:b], quarter.start, quarter.end)
     return out
 
 

@@ -39,8 +39,59 @@ REVIEW_TYPE = "capacity"
 # --- configuration shared by the steps ---------------------------------------------------------
 
 
+# The parameters each capacity criterion cannot do without (criteria.yaml).
+REQUIRED_PARAMS: dict[str, tuple[str, ...]] = {
+    "ram.sustained": ("metric", "threshold", "duration"),
+    "ram.swap": ("metric", "threshold", "share_of_hours"),
+    "ram.degradation": ("metric", "threshold"),
+    "ram.planned": ("metric", "threshold"),
+    "cpu.sustained": ("metric", "threshold", "duration"),
+    "cpu.api_latency": ("metric", "threshold", "duration"),
+    "cpu.n8n_queue": ("metric", "threshold", "duration"),
+    "cpu.complaints": ("threshold",),
+    "server.both_loaded": ("threshold", "share_of_hours"),
+    "server.geo": (),
+    "server.isolation": (),
+    "server.upgrade_limit": ("threshold",),
+}
+_COMPARATORS = {">", ">=", "<", "<="}
+
+
 def capacity_rules(criteria: CriteriaSet) -> dict[str, Rule]:
-    return {r.id: r for r in criteria.for_review(REVIEW_TYPE)}
+    """The twelve capacity rules, checked: a missing criterion or parameter, or a threshold
+    that is not a number, is an InputError naming criteria.yaml and the field."""
+    rules = {r.id: r for r in criteria.for_review(REVIEW_TYPE)}
+    for rule_id, keys in REQUIRED_PARAMS.items():
+        rule = rules.get(rule_id)
+        if rule is None:
+            raise InputError(
+                f"criteria.yaml lacks the capacity criterion {rule_id!r}",
+                file=criteria.path,
+                field=rule_id,
+            )
+        for key in keys:
+            if key not in rule.params:
+                raise InputError(
+                    f"{rule_id} needs '{key}'", file=criteria.path, field=f"{rule_id}.{key}"
+                )
+        for key in ("threshold", "share_of_hours", "target_utilisation", "percentile"):
+            value = rule.params.get(key)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
+                raise InputError(
+                    f"{rule_id}.{key} must be a number, got {value!r}",
+                    file=criteria.path,
+                    field=f"{rule_id}.{key}",
+                )
+        for key in ("comparator", "duration_comparator", "share_comparator"):
+            if key in rule.params and rule.params[key] not in _COMPARATORS:
+                raise InputError(
+                    f"{rule_id}.{key} must be one of {sorted(_COMPARATORS)}",
+                    file=criteria.path,
+                    field=f"{rule_id}.{key}",
+                )
+    return rules
 
 
 def criteria_snapshot(criteria: CriteriaSet) -> dict[str, Any]:
@@ -139,6 +190,7 @@ def plan_review(
         raise InputError("servers must be a list of server names", field="servers")
     requested = [str(s).strip() for s in (servers or []) if str(s).strip()]
     criteria = load_criteria(criteria_path)
+    capacity_rules(criteria)  # refuse a broken criteria file before reading anything
     fleet = load_fleet(fleet_path)
     run_key = run_key or f"cli:{datetime.now(UTC):%Y%m%dT%H%M%SZ}:{uuid.uuid4().hex[:8]}"
     floor = float(criteria.defaults.get("coverage_floor", 0.90))
@@ -236,14 +288,25 @@ def evaluate_server_inputs(
 
 
 def evaluate_server(
-    plan: dict[str, Any], server: str, *, url: str | None = None, conn=None
+    plan: dict[str, Any],
+    server: str,
+    *,
+    url: str | None = None,
+    conn=None,
+    criteria: CriteriaSet | None = None,
+    fleet: Fleet | None = None,
+    plot_sink: dict | None = None,
 ) -> dict[str, Any]:
-    """Read the server's window once and evaluate every ram.* and cpu.* criterion."""
+    """Read the server's window once and evaluate every ram.* and cpu.* criterion.
+
+    ``criteria`` and ``fleet`` may be passed in when one process reviews many servers;
+    ``plot_sink`` collects the hourly series the report plots, so a one-process review does
+    not read them again (the DAG's report task reads them from PostgreSQL instead)."""
     if server not in plan["servers"]:
         raise InputError(f"{server!r} is not among the review's servers", field="servers")
-    criteria = _criteria_for(plan)
+    criteria = criteria or _criteria_for(plan)
     rules = capacity_rules(criteria)
-    fleet = load_fleet(plan["fleet_path"])
+    fleet = fleet or load_fleet(plan["fleet_path"])
     quarter = Quarter.parse(plan["quarter"])
     verdict = d.verdict_from_dict(plan["verdict"])
     metadata = d.server_metadata(fleet, server)
@@ -269,7 +332,7 @@ def evaluate_server(
             series, previous, complaints, planned, cadence = read(own)
     else:
         series, previous, complaints, planned, cadence = read(conn)
-    return evaluate_server_inputs(
+    payload = evaluate_server_inputs(
         server,
         quarter,
         series,
@@ -282,6 +345,11 @@ def evaluate_server(
         rules=rules,
         defaults=criteria.defaults,
     )
+    if plot_sink is not None:
+        from infra_review.capacity.report import plot_data_from_series
+
+        plot_sink.update(plot_data_from_series(server, payload["results"], series))
+    return payload
 
 
 # --- step 3: the fleet --------------------------------------------------------------------------
@@ -473,6 +541,7 @@ def render_report(
     *,
     url: str | None = None,
     conn=None,
+    plot_data: dict | None = None,
 ) -> dict[str, Any]:
     """Write the Markdown and HTML report with a plot per triggering series (not on dry run:
     then the Markdown text is returned for the log instead)."""
@@ -484,9 +553,9 @@ def render_report(
     out_dir = Path(plan["report_dir"])
     if conn is None:
         with _connect(url) as own:
-            paths = report.write(plan, decisions, payloads, written, out_dir, own)
+            paths = report.write(plan, decisions, payloads, written, out_dir, own, plot_data)
     else:
-        paths = report.write(plan, decisions, payloads, written, out_dir, conn)
+        paths = report.write(plan, decisions, payloads, written, out_dir, conn, plot_data)
     return {
         "path": str(paths["html"]),
         "markdown_path": str(paths["markdown"]),
@@ -566,8 +635,12 @@ def run_capacity_review(
     url: str | None = None,
     criteria_path: str | Path | None = None,
     fleet_path: str | Path | None = None,
+    workers: int = 2,
 ) -> CapacityReview:
-    """Every step in order on one connection: what the DAG does task by task."""
+    """Every step in order, what the DAG does task by task, in one transaction for the
+    records. Servers are evaluated by ``workers`` threads, each reading through its own
+    connection (the DAG's mapped tasks run side by side the same way): PostgreSQL streams one
+    server while Python evaluates the previous one."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -591,15 +664,38 @@ def run_capacity_review(
             conn=conn,
         )
         lap("check_window")
+        criteria = _criteria_for(plan)
+        fleet = load_fleet(plan["fleet_path"])
+        plots: dict = {}
         payloads = []
-        for server in plan["servers"]:
-            payloads.append(evaluate_server(plan, server, conn=conn))
-            lap("evaluate")
+        servers = plan["servers"]
+        if workers > 1 and len(servers) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            def one(server: str) -> tuple[dict[str, Any], dict]:
+                sink: dict = {}
+                payload = evaluate_server(
+                    plan, server, url=url, criteria=criteria, fleet=fleet, plot_sink=sink
+                )
+                return payload, sink
+
+            with ThreadPoolExecutor(max_workers=min(workers, len(servers))) as pool:
+                for payload, sink in pool.map(one, servers):
+                    payloads.append(payload)
+                    plots.update(sink)
+        else:
+            for server in servers:
+                payloads.append(
+                    evaluate_server(
+                        plan, server, conn=conn, criteria=criteria, fleet=fleet, plot_sink=plots
+                    )
+                )
+        lap("evaluate")
         fleet_payload = evaluate_fleet(plan, payloads)
         lap("fleet_criteria")
         written = write_review(plan, payloads, fleet_payload, conn=conn)
         lap("write_records")
-        report = render_report(plan, payloads, fleet_payload, written, conn=conn)
+        report = render_report(plan, payloads, fleet_payload, written, conn=conn, plot_data=plots)
         lap("report")
     decisions = build_decisions(plan, payloads, fleet_payload)
     lap("commit")

@@ -22,6 +22,12 @@ def register(sub) -> None:
     p.add_argument("--dry-run", action="store_true", help="evaluate and print; write nothing")
     p.add_argument("--json", action="store_true", help="machine-readable output with evidence")
     p.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="servers evaluated side by side, each on its own connection (default 2)",
+    )
+    p.add_argument(
         "--recompute",
         type=int,
         metavar="RUN_ID",
@@ -46,6 +52,7 @@ def _run(args: argparse.Namespace) -> int:
         servers,
         dry_run=args.dry_run,
         triggered_by=f"cli:{getpass.getuser()}",
+        workers=max(1, args.workers),
     )
     if args.json:
         print(json.dumps(review.to_json(), indent=2, ensure_ascii=False, default=str))

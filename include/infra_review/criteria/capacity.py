@@ -585,9 +585,7 @@ def n8n_queue(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Criter
                 "qualifying_runs": runs.records(long_enough, EVIDENCE_LIST_LIMIT),
             }
         )
-        observed = (
-            runs.duration_us[longest] / US_PER_S / 60 if longest is not None else 0.0
-        )
+        observed = runs.duration_us[longest] / US_PER_S / 60 if longest is not None else 0.0
         parts.append(_Part(s.label, bool(long_enough.any()), observed, ev, kind, reasons))
     result = _combine(rule, inp, parts, round(duration.total_seconds() / 60, 3), common)
     stalled_total = sum(p.evidence["stalled_minutes"] for p in parts)
@@ -749,11 +747,10 @@ def fleet_stats(
                 else None
             ),
         }
-    limit = rules.get("server.upgrade_limit")
-    within = (
-        parse_duration((rules.get("ram.planned") or limit).params.get("planned_within", "183d"))
-        if limit
-        else None
+    # the same planning horizon as ram.planned: what is planned there is sized here too
+    planned_rule = rules.get("ram.planned")
+    within = parse_duration(
+        planned_rule.params.get("planned_within", "183d") if planned_rule else "183d"
     )
     for key, metric in (("ram", "ram_used_pct"), ("cpu", "cpu_used_pct")):
         series = [s for s in inp.of(metric) if len(s.data)]
@@ -771,11 +768,10 @@ def fleet_stats(
             )
             entry["trend_slope_per_day"] = fc.slope_per_day
         stats[key] = entry
-    if within is not None:
-        plans = planned_in_horizon(inp, within)
-        stats["planned"] = {
-            "services": [p["service"] for p in plans],
-            "ram_gb": float(sum(float(p["ram_gb"]) for p in plans)),
-            "cpu_cores": float(sum(float(p["cpu_cores"]) for p in plans)),
-        }
+    plans = planned_in_horizon(inp, within)
+    stats["planned"] = {
+        "services": [p["service"] for p in plans],
+        "ram_gb": float(sum(float(p["ram_gb"]) for p in plans)),
+        "cpu_cores": float(sum(float(p["cpu_cores"]) for p in plans)),
+    }
     return stats

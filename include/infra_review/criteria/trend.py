@@ -71,8 +71,7 @@ def bucket_quantile(
     if len(ts_us) == 0:
         return _empty()
     keys, starts, counts = _bucket_bounds(ts_us, width_us, origin_us)
-    order = np.lexsort((values, keys))
-    ordered = values[order]
+    ordered = _sorted_within(values, starts, counts)
     pos = (counts - 1) * q
     lo = np.floor(pos).astype(np.int64)
     hi = np.ceil(pos).astype(np.int64)
@@ -80,6 +79,22 @@ def bucket_quantile(
     low = ordered[starts + lo]
     high = ordered[starts + hi]
     return Buckets(keys[starts] * width_us + origin_us, counts, low + (high - low) * frac)
+
+
+def _sorted_within(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``values`` with each bucket's slice sorted. Buckets of a time series are small and
+    similar (60 minutes, 1 440 per day), so a padded 2-D sort along rows is O(n log c) and
+    several times faster than a global lexsort; odd shapes fall back to the lexsort."""
+    n, nb, widest = len(values), len(starts), int(counts.max())
+    if nb * widest > 4 * n:
+        keys = np.repeat(np.arange(nb), counts)
+        return values[np.lexsort((values, keys))]
+    grid = np.full((nb, widest), np.inf)
+    rows = np.repeat(np.arange(nb), counts)
+    cols = np.arange(n) - np.repeat(starts, counts)
+    grid[rows, cols] = values
+    grid.sort(axis=1)  # +inf padding sorts last, so each row starts with its own values
+    return grid[rows, cols]
 
 
 def _empty() -> Buckets:
