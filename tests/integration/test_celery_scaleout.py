@@ -128,13 +128,8 @@ def write_config(config_dir: Path, samples_dir: Path) -> None:
                 "cpu_cores": 4,
                 "services": ["app"],
                 "data_classes": [],
-                "sources": [
-                    {
-                        "type": "csv",
-                        "name": "export",
-                        "path": str(samples_dir / "*" / f"{name}.csv"),
-                    }
-                ],
+                # unnamed, like the examples in fleet.yaml (the map index label handles it)
+                "sources": [{"type": "csv", "path": str(samples_dir / "*" / f"{name}.csv")}],
             }
             for name in server_names()
         ],
