@@ -20,7 +20,7 @@ results; a rerun of the quarter supersedes the earlier decisions and keeps them)
 `report` (Markdown + HTML with plots, linked from the review run).
 
 Thresholds live in `include/config/criteria.yaml` (versioned); decisions:
-`infra-review decisions --quarter 2026Q3` or the `reporting.capacity_decisions` view.
+`infra-review decisions --quarter 2026Q3 --type capacity` or the `reporting.current_decisions` view.
 """
 
 from __future__ import annotations

@@ -181,10 +181,10 @@ def plan_review(
     criteria_path: str | Path | None = None,
     fleet_path: str | Path | None = None,
     conn=None,
+    with_verdict: bool = True,
 ) -> dict[str, Any]:
-    """Validate the request, choose the servers, and run the window's coverage verdict."""
-    from infra_review.quality.window import window_verdict
-
+    """Validate the request, choose the servers, and run the window's coverage verdict
+    (``with_verdict=False`` leaves it to ``window_verdict_doc``, run alongside the reads)."""
     quarter = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
     if servers is not None and not isinstance(servers, list | tuple):
         raise InputError("servers must be a list of server names", field="servers")
@@ -193,20 +193,12 @@ def plan_review(
     capacity_rules(criteria)  # refuse a broken criteria file before reading anything
     fleet = load_fleet(fleet_path)
     run_key = run_key or f"cli:{datetime.now(UTC):%Y%m%dT%H%M%SZ}:{uuid.uuid4().hex[:8]}"
-    floor = float(criteria.defaults.get("coverage_floor", 0.90))
     if conn is None:
         with _connect(url) as own:
             chosen, complete = d.review_servers(own, fleet, quarter, requested)
-            verdict = window_verdict(own, quarter.start, quarter.end, servers=chosen, floor=floor)
     else:
         chosen, complete = d.review_servers(conn, fleet, quarter, requested)
-        verdict = window_verdict(conn, quarter.start, quarter.end, servers=chosen, floor=floor)
-    verdict_doc = verdict.to_dict()
-    verdict_doc["series"] = [s for s in verdict_doc["series"] if s["metric"] in CAPACITY_METRICS]
-    verdict_doc["success"] = bool(verdict_doc["series"]) and all(
-        s["passed"] for s in verdict_doc["series"]
-    )
-    return {
+    plan = {
         "review_type": REVIEW_TYPE,
         "quarter": str(quarter),
         "window_start": quarter.start.isoformat(),
@@ -221,9 +213,35 @@ def plan_review(
         "triggered_by": triggered_by,
         "criteria": {"version": criteria.version, "sha256": criteria.sha256, "path": criteria.path},
         "fleet_path": fleet.path,
-        "verdict": verdict_doc,
+        "coverage_floor": float(criteria.defaults.get("coverage_floor", 0.90)),
+        "verdict": None,
         "report_dir": None if dry_run else str(report_dir_for(str(quarter), run_key)),
     }
+    if with_verdict:
+        plan["verdict"] = window_verdict_doc(plan, url=url, conn=conn)
+    return plan
+
+
+def window_verdict_doc(plan: dict[str, Any], *, url: str | None = None, conn=None) -> dict:
+    """The quality gate: coverage of every capacity series of the plan's servers."""
+    from infra_review.quality.window import window_verdict
+
+    quarter = Quarter.parse(plan["quarter"])
+
+    def run(c):
+        return window_verdict(
+            c, quarter.start, quarter.end, servers=plan["servers"], floor=plan["coverage_floor"]
+        )
+
+    if conn is None:
+        with _connect(url) as own:
+            verdict = run(own)
+    else:
+        verdict = run(conn)
+    doc = verdict.to_dict()
+    doc["series"] = [s for s in doc["series"] if s["metric"] in CAPACITY_METRICS]
+    doc["success"] = bool(doc["series"]) and all(s["passed"] for s in doc["series"])
+    return doc
 
 
 # --- step 2: one server -------------------------------------------------------------------------
@@ -287,6 +305,76 @@ def evaluate_server_inputs(
     )
 
 
+def read_server(
+    plan: dict[str, Any],
+    server: str,
+    *,
+    url: str | None = None,
+    conn=None,
+    criteria: CriteriaSet | None = None,
+    fleet: Fleet | None = None,
+) -> dict[str, Any]:
+    """Everything one server's criteria read: its window (one COPY), the previous quarter's
+    latency p95, complaints, planned services and series cadences."""
+    if server not in plan["servers"]:
+        raise InputError(f"{server!r} is not among the review's servers", field="servers")
+    criteria = criteria or _criteria_for(plan)
+    rules = capacity_rules(criteria)
+    fleet = fleet or load_fleet(plan["fleet_path"])
+    quarter = Quarter.parse(plan["quarter"])
+    metadata = d.server_metadata(fleet, server)
+    degradation = rules["ram.degradation"]
+    percentile = float(degradation.params.get("percentile", 95))
+    floor = float(plan.get("coverage_floor") or criteria.defaults.get("coverage_floor", 0.9))
+
+    def read(c):
+        return {
+            "metadata": metadata,
+            "series": d.read_server_series(c, server, quarter),
+            "previous": d.previous_latency(
+                c, server, quarter, metadata["scrape_interval_s"], floor, percentile
+            ),
+            "complaints": d.attribute_complaints(d.read_complaints(c, quarter), fleet, server),
+            "planned": d.read_planned(c),
+            "cadence": d.series_cadence(c, server),
+        }
+
+    if conn is None:
+        with _connect(url) as own:
+            return read(own)
+    return read(conn)
+
+
+def evaluate_read(
+    plan: dict[str, Any],
+    server: str,
+    raw: dict[str, Any],
+    *,
+    criteria: CriteriaSet | None = None,
+    plot_sink: dict | None = None,
+) -> dict[str, Any]:
+    """Evaluate what ``read_server`` returned against the plan's quality verdict."""
+    criteria = criteria or _criteria_for(plan)
+    payload = evaluate_server_inputs(
+        server,
+        Quarter.parse(plan["quarter"]),
+        raw["series"],
+        d.verdict_from_dict(plan["verdict"]),
+        raw["metadata"],
+        previous=raw["previous"],
+        complaints=raw["complaints"],
+        planned=raw["planned"],
+        cadence=raw["cadence"],
+        rules=capacity_rules(criteria),
+        defaults=criteria.defaults,
+    )
+    if plot_sink is not None:
+        from infra_review.capacity.report import plot_data_from_series
+
+        plot_sink.update(plot_data_from_series(server, payload["results"], raw["series"]))
+    return payload
+
+
 def evaluate_server(
     plan: dict[str, Any],
     server: str,
@@ -302,54 +390,9 @@ def evaluate_server(
     ``criteria`` and ``fleet`` may be passed in when one process reviews many servers;
     ``plot_sink`` collects the hourly series the report plots, so a one-process review does
     not read them again (the DAG's report task reads them from PostgreSQL instead)."""
-    if server not in plan["servers"]:
-        raise InputError(f"{server!r} is not among the review's servers", field="servers")
     criteria = criteria or _criteria_for(plan)
-    rules = capacity_rules(criteria)
-    fleet = fleet or load_fleet(plan["fleet_path"])
-    quarter = Quarter.parse(plan["quarter"])
-    verdict = d.verdict_from_dict(plan["verdict"])
-    metadata = d.server_metadata(fleet, server)
-    percentile = (
-        float(rules["ram.degradation"].params.get("percentile", 95))
-        if "ram.degradation" in rules
-        else 95
-    )
-
-    def read(c):
-        return (
-            d.read_server_series(c, server, quarter),
-            d.previous_latency(
-                c, server, quarter, metadata["scrape_interval_s"], verdict.floor, percentile
-            ),
-            d.attribute_complaints(d.read_complaints(c, quarter), fleet, server),
-            d.read_planned(c),
-            d.series_cadence(c, server),
-        )
-
-    if conn is None:
-        with _connect(url) as own:
-            series, previous, complaints, planned, cadence = read(own)
-    else:
-        series, previous, complaints, planned, cadence = read(conn)
-    payload = evaluate_server_inputs(
-        server,
-        quarter,
-        series,
-        verdict,
-        metadata,
-        previous=previous,
-        complaints=complaints,
-        planned=planned,
-        cadence=cadence,
-        rules=rules,
-        defaults=criteria.defaults,
-    )
-    if plot_sink is not None:
-        from infra_review.capacity.report import plot_data_from_series
-
-        plot_sink.update(plot_data_from_series(server, payload["results"], series))
-    return payload
+    raw = read_server(plan, server, url=url, conn=conn, criteria=criteria, fleet=fleet)
+    return evaluate_read(plan, server, raw, criteria=criteria, plot_sink=plot_sink)
 
 
 # --- step 3: the fleet --------------------------------------------------------------------------
@@ -662,35 +705,43 @@ def run_capacity_review(
             criteria_path=criteria_path,
             fleet_path=fleet_path,
             conn=conn,
+            with_verdict=workers <= 1,
         )
-        lap("check_window")
         criteria = _criteria_for(plan)
         fleet = load_fleet(plan["fleet_path"])
         plots: dict = {}
         payloads = []
         servers = plan["servers"]
-        if workers > 1 and len(servers) > 1:
+        if workers > 1:
+            # The gate and the reads are independent: the verdict runs on its own connection
+            # while the first servers stream; each server is evaluated once both are in.
             from concurrent.futures import ThreadPoolExecutor
 
             def one(server: str) -> tuple[dict[str, Any], dict]:
+                raw = read_server(plan, server, url=url, criteria=criteria, fleet=fleet)
                 sink: dict = {}
-                payload = evaluate_server(
-                    plan, server, url=url, criteria=criteria, fleet=fleet, plot_sink=sink
-                )
-                return payload, sink
+                ready = {**plan, "verdict": gate.result()}
+                return evaluate_read(ready, server, raw, criteria=criteria, plot_sink=sink), sink
 
-            with ThreadPoolExecutor(max_workers=min(workers, len(servers))) as pool:
-                for payload, sink in pool.map(one, servers):
+            with (
+                ThreadPoolExecutor(max_workers=1) as gate_pool,
+                ThreadPoolExecutor(max_workers=workers) as readers,
+            ):
+                gate = gate_pool.submit(window_verdict_doc, plan, url=url)
+                for payload, sink in readers.map(one, servers):
                     payloads.append(payload)
                     plots.update(sink)
+                plan["verdict"] = gate.result()
+            lap("check_window+evaluate")
         else:
+            lap("check_window")
             for server in servers:
                 payloads.append(
                     evaluate_server(
                         plan, server, conn=conn, criteria=criteria, fleet=fleet, plot_sink=plots
                     )
                 )
-        lap("evaluate")
+            lap("evaluate")
         fleet_payload = evaluate_fleet(plan, payloads)
         lap("fleet_criteria")
         written = write_review(plan, payloads, fleet_payload, conn=conn)
