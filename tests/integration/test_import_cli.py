@@ -82,7 +82,9 @@ def test_complaints_and_plans_import_idempotently(db_url, tmp_path: Path):
         "2026-08-14T11:40:00+05:00,directus,,slow,Admin panel slow\n"
     )
     plans = tmp_path / "plans.csv"
-    plans.write_text("service,server,planned_for,ram_gb,cpu_cores\nclickhouse,data-1,2026-10-15,2,1\n")
+    plans.write_text(
+        "service,server,planned_for,ram_gb,cpu_cores\nclickhouse,data-1,2026-10-15,2,1\n"
+    )
     for _ in range(2):
         assert run("import", "complaints", str(complaints)).returncode == 0
         assert run("import", "plans", str(plans)).returncode == 0
@@ -94,7 +96,12 @@ def test_complaints_and_plans_import_idempotently(db_url, tmp_path: Path):
 
 
 def test_cli_help_works_for_every_command():
-    for args in (["--help"], ["db", "--help"], ["import", "samples", "--help"], ["decisions", "--help"]):
+    for args in (
+        ["--help"],
+        ["db", "--help"],
+        ["import", "samples", "--help"],
+        ["decisions", "--help"],
+    ):
         result = run(*args)
         assert result.returncode == 0, (args, result.stderr)
         assert "usage: infra-review" in result.stdout
