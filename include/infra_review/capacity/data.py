@@ -9,11 +9,11 @@ stored with the review, so a recomputation can tell whether the samples changed 
 from __future__ import annotations
 
 import hashlib
+import io
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from infra_review.criteria.capacity import CAPACITY_METRICS, SeriesInput, ServerInputs, missing_gate
 from infra_review.criteria.runs import CleanSeries, clean_series, to_datetime
@@ -21,7 +21,6 @@ from infra_review.errors import InputError
 from infra_review.fleet import Fleet
 from infra_review.quality.window import SeriesVerdict, WindowVerdict
 from infra_review.quarter import Quarter
-from infra_review.store.samples import read_window
 
 DEFAULT_INTERVAL_S = 60  # servers that only samples registered (as window_summary assumes)
 
@@ -108,30 +107,72 @@ def fingerprint(data: CleanSeries) -> dict[str, Any]:
     }
 
 
-def split_series(frame: pd.DataFrame, quarter: Quarter) -> dict[tuple[str, str], CleanSeries]:
-    """Cut a server's window frame (sorted by metric, label, ts) into clean series."""
-    if frame.empty:
-        return {}
-    # string columns are compared with pandas' own kernels; converting them to Python
-    # objects first would cost more than the whole evaluation
-    metric, label = frame["metric"], frame["label"]
-    change = (metric != metric.shift()) | (label != label.shift())
-    starts = np.flatnonzero(change.to_numpy(dtype=bool))
-    bounds = np.append(starts, len(frame))
-    ts_us = pd.DatetimeIndex(frame["ts"]).as_unit("us").asi8
-    values = frame["value"].to_numpy(dtype="float64")
-    out = {}
-    names = frame.iloc[starts][["metric", "label"]].itertuples(index=False)
-    for (m, lab), a, b in zip(names, bounds[:-1], bounds[1:], strict=True):
-        out[(str(m), str(lab))] = clean_series(ts_us[a:b], values[a:b], quarter.start, quarter.end)
-    return out
+# One row of ``COPY (SELECT series_id, ts, value ...) TO STDOUT (FORMAT binary)``: a field
+# count, then length-prefixed int4, timestamptz (microseconds since 2000-01-01) and float8.
+_BINARY_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("len_id", ">i4"),
+        ("series_id", ">i4"),
+        ("len_ts", ">i4"),
+        ("ts", ">i8"),
+        ("len_value", ">i4"),
+        ("value", ">f8"),
+    ]
+)
+_PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00:00Z in Unix microseconds
+_READ_SERVER = """
+    SELECT s.series_id, s.ts, s.value FROM infra_review.samples s
+    WHERE s.series_id = ANY(%(ids)s) AND s.ts >= %(start)s AND s.ts < %(end)s"""
 
 
 def read_server_series(conn, server: str, quarter: Quarter) -> dict[tuple[str, str], CleanSeries]:
-    frame = read_window(
-        conn, quarter.start, quarter.end, servers=[server], metrics=list(CAPACITY_METRICS)
-    )
-    return split_series(frame, quarter)
+    """The server's capacity series in the window, read once, as numpy arrays per series.
+
+    Why not ``store.samples.read_window``: it returns a generic frame with the server,
+    metric and label as text on every row, sorted by those names, through CSV. For the
+    review's millions of rows that costs about four times a binary COPY of (series_id, ts,
+    value) that numpy takes as is; names are resolved once per series instead of per row.
+    """
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT series_id, metric, label FROM infra_review.series
+               WHERE server = %s AND metric = ANY(%s) ORDER BY series_id""",
+            (server, list(CAPACITY_METRICS)),
+        )
+        names = {sid: (metric, label) for sid, metric, label in cur.fetchall()}
+        if not names:
+            return {}
+        bound = cur.mogrify(
+            _READ_SERVER, {"ids": list(names), "start": quarter.start, "end": quarter.end}
+        ).decode()
+        buffer = io.BytesIO()
+        cur.copy_expert(f"COPY ({bound}) TO STDOUT WITH (FORMAT binary)", buffer)
+    raw = buffer.getbuffer()
+    if bytes(raw[:11]) != b"PGCOPY\n\xff\r\n\x00":
+        raise RuntimeError("unexpected COPY BINARY header from PostgreSQL")
+    first = 19 + int.from_bytes(raw[15:19], "big")  # signature, flags, header extension
+    rows = np.frombuffer(raw[first : len(raw) - 2], dtype=_BINARY_ROW)
+    series_id = rows["series_id"].astype(np.int64)
+    ts_us = rows["ts"].astype(np.int64) + _PG_EPOCH_US
+    values = rows["value"].astype(np.float64)
+    del rows, raw
+    buffer.close()
+    if len(series_id) > 1 and (
+        np.any(series_id[1:] < series_id[:-1])
+        or np.any((series_id[1:] == series_id[:-1]) & (ts_us[1:] < ts_us[:-1]))
+    ):
+        order = np.lexsort((ts_us, series_id))  # partitions arrive one after the other
+        series_id, ts_us, values = series_id[order], ts_us[order], values[order]
+    starts = np.flatnonzero(np.concatenate(([True], series_id[1:] != series_id[:-1])))
+    bounds = np.append(starts, len(series_id))
+    out = {}
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        if b > a:
+            out[names[int(series_id[a])]] = clean_series(
+                ts_us[a:b], values[a:b], quarter.start, quarter.end
+            )
+    return out
 
 
 def series_cadence(conn, server: str) -> dict[tuple[str, str], int]:

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from infra_review.capacity import data as d
+from infra_review.capacity import gate
 from infra_review.capacity.decide import Decision, decide_fleet, decide_server, result_from_record
 from infra_review.criteria.capacity import (
-    CAPACITY_METRICS,
     evaluate_server_criteria,
     fleet_stats,
     forecasts,
@@ -223,25 +223,24 @@ def plan_review(
 
 
 def window_verdict_doc(plan: dict[str, Any], *, url: str | None = None, conn=None) -> dict:
-    """The quality gate: coverage of every capacity series of the plan's servers."""
-    from infra_review.quality.window import window_verdict
+    """The quality gate: coverage of every capacity series of the plan's servers, from
+    sample counts in PostgreSQL (see ``capacity.gate``)."""
+    from infra_review.capacity import gate
 
     quarter = Quarter.parse(plan["quarter"])
+    fleet = load_fleet(plan["fleet_path"])
 
     def run(c):
-        return window_verdict(
-            c, quarter.start, quarter.end, servers=plan["servers"], floor=plan["coverage_floor"]
+        counts = gate.counts_from_db(c, quarter, plan["servers"])
+        held = gate.quarantined(c, quarter, plan["servers"])
+        return gate.coverage_verdict(
+            counts, quarter.start, quarter.end, fleet, plan["coverage_floor"], held
         )
 
     if conn is None:
         with _connect(url) as own:
-            verdict = run(own)
-    else:
-        verdict = run(conn)
-    doc = verdict.to_dict()
-    doc["series"] = [s for s in doc["series"] if s["metric"] in CAPACITY_METRICS]
-    doc["success"] = bool(doc["series"]) and all(s["passed"] for s in doc["series"])
-    return doc
+            return gate.verdict_doc(run(own))
+    return gate.verdict_doc(run(conn))
 
 
 # --- step 2: one server -------------------------------------------------------------------------
@@ -681,9 +680,10 @@ def run_capacity_review(
     workers: int = 2,
 ) -> CapacityReview:
     """Every step in order, what the DAG does task by task, in one transaction for the
-    records. Servers are evaluated by ``workers`` threads, each reading through its own
-    connection (the DAG's mapped tasks run side by side the same way): PostgreSQL streams one
-    server while Python evaluates the previous one."""
+    records. The coverage verdict is counted from the rows each server's read returns (the
+    DAG counts them in PostgreSQL before its mapped reads). Servers are evaluated by
+    ``workers`` threads, each reading through its own connection, as the DAG's mapped tasks
+    run side by side: PostgreSQL streams one server while numpy evaluates another."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -705,43 +705,54 @@ def run_capacity_review(
             criteria_path=criteria_path,
             fleet_path=fleet_path,
             conn=conn,
-            with_verdict=workers <= 1,
+            with_verdict=False,  # counted from the rows each server's read returns
         )
         criteria = _criteria_for(plan)
         fleet = load_fleet(plan["fleet_path"])
+        quarter_ = Quarter.parse(plan["quarter"])
+        held = gate.quarantined(conn, quarter_, plan["servers"])
+        lap("check_window")
+
+        def one(server: str, c=None) -> tuple[dict[str, Any], dict, list[dict[str, Any]]]:
+            """Read once; the gate's counts come from the rows just read."""
+            raw = read_server(plan, server, url=url, conn=c, criteria=criteria, fleet=fleet)
+            counts = gate.counts_from_series(server, raw["series"], raw["cadence"])
+            verdict = gate.coverage_verdict(
+                counts, quarter_.start, quarter_.end, fleet, plan["coverage_floor"], held
+            )
+            doc = gate.verdict_doc(verdict)
+            sink: dict = {}
+            payload = evaluate_read(
+                {**plan, "verdict": doc}, server, raw, criteria=criteria, plot_sink=sink
+            )
+            return payload, sink, doc["series"]
+
         plots: dict = {}
         payloads = []
+        gated: list[dict[str, Any]] = []
         servers = plan["servers"]
-        if workers > 1:
-            # The gate and the reads are independent: the verdict runs on its own connection
-            # while the first servers stream; each server is evaluated once both are in.
+        if workers > 1 and len(servers) > 1:
             from concurrent.futures import ThreadPoolExecutor
 
-            def one(server: str) -> tuple[dict[str, Any], dict]:
-                raw = read_server(plan, server, url=url, criteria=criteria, fleet=fleet)
-                sink: dict = {}
-                ready = {**plan, "verdict": gate.result()}
-                return evaluate_read(ready, server, raw, criteria=criteria, plot_sink=sink), sink
-
-            with (
-                ThreadPoolExecutor(max_workers=1) as gate_pool,
-                ThreadPoolExecutor(max_workers=workers) as readers,
-            ):
-                gate = gate_pool.submit(window_verdict_doc, plan, url=url)
-                for payload, sink in readers.map(one, servers):
-                    payloads.append(payload)
-                    plots.update(sink)
-                plan["verdict"] = gate.result()
-            lap("check_window+evaluate")
+            with ThreadPoolExecutor(max_workers=workers) as readers:
+                results = list(readers.map(one, servers))
         else:
-            lap("check_window")
-            for server in servers:
-                payloads.append(
-                    evaluate_server(
-                        plan, server, conn=conn, criteria=criteria, fleet=fleet, plot_sink=plots
-                    )
-                )
-            lap("evaluate")
+            results = [one(server, conn) for server in servers]
+        for payload, sink, series in results:
+            payloads.append(payload)
+            plots.update(sink)
+            gated.extend(series)
+        plan["verdict"] = gate.verdict_doc(
+            d.verdict_from_dict(
+                {
+                    "start": plan["window_start"],
+                    "end": plan["window_end"],
+                    "floor": plan["coverage_floor"],
+                    "series": gated,
+                }
+            )
+        )
+        lap("evaluate")
         fleet_payload = evaluate_fleet(plan, payloads)
         lap("fleet_criteria")
         written = write_review(plan, payloads, fleet_payload, conn=conn)
