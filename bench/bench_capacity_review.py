@@ -192,6 +192,7 @@ def read_all(url: str, servers: list[str], quarter, named: bool = False) -> tupl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--servers", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2, help="reader threads of the review")
     args = parser.parse_args()
 
     from infra_review.quarter import Quarter
@@ -223,7 +224,9 @@ def main() -> None:
             named.append(elapsed)
             print(f"named  #{attempt}: {elapsed:6.1f} s  ({size / 1e6:,.0f} MB, CSV)", flush=True)
             started = time.perf_counter()
-            review = run_capacity_review(quarter, url=url, run_key=f"bench-{attempt}")
+            review = run_capacity_review(
+                quarter, url=url, run_key=f"bench-{attempt}", workers=args.workers
+            )
             reviews.append(time.perf_counter() - started)
             steps = ", ".join(f"{k} {v:.1f}" for k, v in review.timings.items())
             print(f"review #{attempt}: {reviews[-1]:6.1f} s  ({steps})", flush=True)
@@ -234,7 +237,7 @@ def main() -> None:
         print("decisions: " + "; ".join(f"{k}: {len(v)}" for k, v in sorted(decisions.items())))
         incidents = [x.subject for x in review.decisions if x.context.get("incidents")]
         print(f"incidents: {incidents}")
-        print(f"samples:        {rows:,}")
+        print(f"samples:        {rows:,} (review with {args.workers} reader thread(s))")
         print(f"read (COPY):    {read:.1f} s  {rows / read:,.0f} samples/s")
         print(f"whole review:   {whole:.1f} s  {rows / whole:,.0f} samples/s")
         print(f"ratio review/read: {whole / read:.2f} (target <= 2.0)")

@@ -29,6 +29,25 @@ from airflow.sdk import CronTriggerTimetable, Param, dag, task
 from dateutil.relativedelta import relativedelta
 
 
+def _alternatives() -> dict:
+    """The alternatives in providers.yaml as the trigger form's multi-select (``examples``).
+    Read when the file is parsed; a broken file leaves a free list and check_inputs names it."""
+    import os
+    from pathlib import Path
+
+    # infra_review.settings.config_dir() without importing the package (parse-time rule)
+    home = os.environ.get("INFRA_REVIEW_HOME") or Path(__file__).resolve().parents[1]
+    config = Path(os.environ.get("INFRA_REVIEW_CONFIG_DIR") or Path(home) / "include" / "config")
+    try:
+        import yaml
+
+        doc = yaml.safe_load((config / "providers.yaml").read_text(encoding="utf-8"))
+        ids = [p["id"] for p in doc["providers"] if p["id"] != doc.get("current")]
+    except Exception:
+        return {}
+    return {"examples": ids} if ids else {}
+
+
 @dag(
     dag_id="provider_review",
     schedule=CronTriggerTimetable(
@@ -59,8 +78,9 @@ from dateutil.relativedelta import relativedelta
             type=["null", "array"],
             items={"type": "string", "pattern": r"^[a-z0-9][a-z0-9._-]{0,62}$"},
             title="Alternatives",
-            description="Provider ids from providers.yaml to compare with the current one, "
-            "one per line. Empty: every alternative.",
+            description="Providers from providers.yaml to compare with the current one. "
+            "Empty: every alternative.",
+            **_alternatives(),
         ),
         "dry_run": Param(
             False,
@@ -139,9 +159,14 @@ def provider_review():
             )
         except InputError as exc:
             raise AirflowFailException(str(exc)) from exc
+        from infra_review.reporting.links import decisions_page_url, report_url
+
         summary = result.summary()
         log = logging.getLogger("airflow.task")
         log.info("%s %s: %s", summary["quarter"], summary["decision"], summary["summary_en"])
+        if summary.get("report_path"):  # none on a dry run
+            log.info("Report: %s", report_url(summary["report_path"]) or summary["report_path"])
+            log.info("Decisions page: %s", decisions_page_url())
         log.info("RU: %s", summary["summary_ru"])
         for card in summary["scorecards"]:
             log.info(
