@@ -71,29 +71,6 @@ def test_capacity_review_shows_its_docs_and_typed_params(page, airflow, shoot):
     assert all(p["description"] for p in params.values())
 
 
-def test_provider_review_offers_the_configured_alternatives(page, airflow, shoot):
-    import yaml
-
-    doc = yaml.safe_load((ROOT / "include" / "config" / "providers.yaml").read_text("utf-8"))
-    alternatives = {p["id"] for p in doc["providers"]} - {doc["current"]}
-    page.goto(f"{airflow.url}/dags/provider_review")
-    page.get_by_test_id("trigger-dag-button").click()
-    dialog = page.get_by_role("dialog")
-    dialog.get_by_text("Run Parameters").wait_for()
-    dialog.get_by_text("Alternatives", exact=True).first.wait_for()
-    # a multi-select (react-select): its menu lists the providers.yaml alternatives
-    select = dialog.locator("input[id^='react-select-'][id$='-input']").first
-    select.focus()
-    page.keyboard.press("ArrowDown")  # opens react-select's menu
-    options = page.get_by_role("option")
-    options.first.wait_for()
-    assert {options.nth(i).inner_text() for i in range(options.count())} == alternatives
-    shoot(page, "02b-provider-review-alternatives")
-    params = airflow.api("/dags/provider_review/details")["params"]
-    assert set(params["providers"]["schema"]["examples"]) == alternatives
-    assert params["dry_run"]["schema"]["type"] == "boolean"
-
-
 def _runs(airflow) -> list[dict]:
     return airflow.api("/dags/capacity_review/dagRuns", limit=20)["dag_runs"]
 
