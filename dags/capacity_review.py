@@ -7,36 +7,45 @@ or CPU must be upgraded (`upgrade_ram`, `upgrade_cpu`), whether the fleet needs 
 (`add_server`), or `watch` / `no_action` / `insufficient_data`; write each decision with all
 of its evidence to PostgreSQL and render a report.
 
-**Params** (Trigger DAG form):
-- `quarter`: for example `2026Q3`; empty = the quarter this run's data interval covers
-  (the last full quarter for a manual run);
-- `servers`: review only these (a partial review records no fleet decision);
+**Params** (Trigger DAG form; used by manual runs, a scheduled run reviews the quarter
+that just ended):
+- `quarter`: for example `2026Q3`; the default is the last full quarter, and a quarter that
+  has not ended is refused;
+- `servers`: review only these (a multi-select from `fleet.yaml`; a partial review records
+  no fleet decision);
 - `dry_run`: evaluate and report in the log; write nothing.
 
 **Tasks:** `check_window` (params, servers, coverage verdict of every series) ->
 `evaluate` (one mapped task per server: reads its window once, all ram.* and cpu.* criteria)
 -> `fleet_criteria` (server.*) -> `write_records` (review run, decisions, criterion
 results; a rerun of the quarter supersedes the earlier decisions and keeps them) ->
-`report` (Markdown + HTML with plots, linked from the review run).
+`report` (one self-contained HTML file with the plots embedded, linked from the review run
+and the "Capacity decisions" page; the task log prints both URLs).
 
-Thresholds live in `include/config/criteria.yaml` (versioned); decisions:
-`infra-review decisions --quarter 2026Q3 --type capacity` or the `reporting.current_decisions` view.
+Thresholds live in `include/config/criteria.yaml` (versioned). Decisions: the "Capacity
+decisions" page in this UI, `infra-review decisions --quarter 2026Q3 --type capacity`, or the
+BI views `reporting.current_decisions` and `reporting.criterion_results`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from airflow.sdk import CronTriggerTimetable, Param, XComArg, dag, task
-from dateutil.relativedelta import relativedelta
+from airflow.sdk import Param, XComArg, dag, task
+
+from quarterly_review import (
+    QUARTERLY,
+    START_DATE,
+    config_choices,
+    dry_run_param,
+    quarter_param,
+)
 
 
 @dag(
     dag_id="capacity_review",
-    schedule=CronTriggerTimetable(
-        "0 6 1 1,4,7,10 *", timezone="UTC", interval=relativedelta(months=3)
-    ),
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    schedule=QUARTERLY,
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     tags=["infra-review", "review", "capacity"],
@@ -48,29 +57,21 @@ from dateutil.relativedelta import relativedelta
         "execution_timeout": timedelta(minutes=60),
     },
     params={
-        "quarter": Param(
-            None,
-            type=["null", "string"],
-            pattern=r"^\d{4}Q[1-4]$",
-            title="Quarter",
-            description="The quarter to review, like 2026Q3. Empty: the last full quarter "
-            "(the one this run's data interval covers).",
+        "quarter": quarter_param(
+            "The quarter to review, like 2026Q3 (default: the last full quarter). Used by "
+            "manual runs only; a scheduled run reviews the quarter that just ended."
         ),
         "servers": Param(
-            [],
-            type="array",
+            None,
+            type=["null", "array"],
             items={"type": "string"},
             title="Servers",
-            description="Review only these servers (one per line). Empty: every server in "
+            description="Review only these servers (from fleet.yaml). Empty: every server in "
             "fleet.yaml plus any with samples in the quarter. A partial review makes no "
             "fleet (add_server) decision.",
+            **config_choices("fleet.yaml", "servers", "name"),
         ),
-        "dry_run": Param(
-            False,
-            type="boolean",
-            title="Dry run",
-            description="Evaluate and print the report to the task log; write nothing.",
-        ),
+        "dry_run": dry_run_param("Evaluate and print the report to the task log; write nothing."),
     },
 )
 def capacity_review():
@@ -84,12 +85,16 @@ def capacity_review():
         verdict, goes to XCom under the key ``plan`` for the other tasks."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from infra_review.capacity.review import plan_review, quarter_for_run
+        from infra_review.capacity.review import plan_review
         from infra_review.errors import InputError
+        from infra_review.quarter import quarter_for_run
 
         try:
             quarter = quarter_for_run(
-                params.get("quarter"), data_interval_start, getattr(dag_run, "run_after", None)
+                params.get("quarter"),
+                data_interval_start,
+                dag_run.run_after,
+                manual=dag_run.run_type == "manual",
             )
             plan = plan_review(
                 quarter,
@@ -129,14 +134,20 @@ def capacity_review():
 
     @task
     def report(plan: dict, payloads: list[dict], fleet: dict, written: dict) -> dict:
-        """The Markdown/HTML report with plots; on a dry run, the Markdown goes to the log."""
+        """The self-contained HTML report with plots; on a dry run, the Markdown goes to the
+        log. The log links the report and the decisions page as URLs a browser opens."""
         import logging
 
         from infra_review.capacity.review import render_report
+        from infra_review.reporting.links import decisions_page_url, report_url
 
+        log = logging.getLogger("airflow.task")
         out = render_report(plan, list(payloads), fleet, written)
         if out.get("markdown"):
-            logging.getLogger(__name__).info("dry run report:\n%s", out.pop("markdown"))
+            log.info("dry run report:\n%s", out.pop("markdown"))
+        else:
+            log.info("Report: %s", report_url(out["path"]) or out["path"])
+            log.info("Decisions page: %s", decisions_page_url())
         return {**out, "decisions": written["decisions"], "run_id": written["run_id"]}
 
     servers = check_window()

@@ -60,13 +60,20 @@ def collect_metrics():
     )
     def collect(job: dict, data_interval_start=None, data_interval_end=None) -> dict:
         """Pull exactly the run's data interval for one server and source, gate it, merge it."""
-        from infra_review.collect import run_job
+        import logging
 
+        from infra_review.collect import run_job
+        from infra_review.reporting.links import data_docs_url
+
+        log = logging.getLogger("airflow.task")
         result = run_job(job, data_interval_start, data_interval_end)
         for suite, url in (result.get("data_docs") or {}).items():
-            print(f"GX Data Docs ({suite}): {url}")
+            # a URL the decisions page serves; a file:// link does not open from a browser
+            log.info("GX Data Docs (%s): %s", suite, data_docs_url(url) or url)
         if result.get("rows_quarantined"):
-            print(f"{result['rows_quarantined']} row(s) quarantined: see infra_review.quarantine")
+            log.warning(
+                "%s row(s) quarantined: see infra_review.quarantine", result["rows_quarantined"]
+            )
         return result
 
     @task(outlets=[METRICS])

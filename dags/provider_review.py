@@ -9,51 +9,38 @@ against the twelve criteria of seed section 02.04.04 ("Бизнес-критер
 Evidence: invoices, exchange rates and support tickets (`infra-review import invoices|rates|tickets`),
 `probe_up` samples from the collectors, and the declared facts in providers.yaml.
 
-**Params**
-- `quarter`: for example `2026Q3`. Empty: the quarter this run's data interval starts in, which
-  for the run on 1 April is Q1 (the quarter that just ended).
+**Params** (used by manual runs; a scheduled run reviews the quarter that just ended, so the
+run on 1 April reviews Q1)
+- `quarter`: for example `2026Q3`; the default is the last full quarter, and a quarter that
+  has not ended is refused.
 - `providers`: alternatives to consider (empty: all); the current provider is always scored.
 - `dry_run`: evaluate and log the result, write nothing.
 
 A rerun for the same quarter supersedes the earlier decision and keeps it in the history; a retry
 of the same run overwrites its own rows. The report (Markdown with the scorecards side by side
 and a chart of monthly cost per provider) is written under the data folder; its path is in the
-review run and in this run's XCom.
+review run, in this run's XCom and on the "Capacity decisions" page (the task log prints its URL).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from airflow.sdk import CronTriggerTimetable, Param, dag, task
-from dateutil.relativedelta import relativedelta
+from airflow.sdk import Param, dag, task
 
-
-def _alternatives() -> dict:
-    """The alternatives in providers.yaml as the trigger form's multi-select (``examples``).
-    Read when the file is parsed; a broken file leaves a free list and check_inputs names it."""
-    import os
-    from pathlib import Path
-
-    # infra_review.settings.config_dir() without importing the package (parse-time rule)
-    home = os.environ.get("INFRA_REVIEW_HOME") or Path(__file__).resolve().parents[1]
-    config = Path(os.environ.get("INFRA_REVIEW_CONFIG_DIR") or Path(home) / "include" / "config")
-    try:
-        import yaml
-
-        doc = yaml.safe_load((config / "providers.yaml").read_text(encoding="utf-8"))
-        ids = [p["id"] for p in doc["providers"] if p["id"] != doc.get("current")]
-    except Exception:
-        return {}
-    return {"examples": ids} if ids else {}
+from quarterly_review import (
+    QUARTERLY,
+    START_DATE,
+    config_choices,
+    dry_run_param,
+    quarter_param,
+)
 
 
 @dag(
     dag_id="provider_review",
-    schedule=CronTriggerTimetable(
-        "0 6 1 1,4,7,10 *", timezone="UTC", interval=relativedelta(months=3)
-    ),
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    schedule=QUARTERLY,
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     tags=["infra-review", "review", "provider"],
@@ -65,13 +52,9 @@ def _alternatives() -> dict:
         "execution_timeout": timedelta(minutes=20),
     },
     params={
-        "quarter": Param(
-            None,
-            type=["null", "string"],
-            pattern=r"^\d{4}Q[1-4]$",
-            title="Quarter",
-            description="YYYYQn, for example 2026Q3. Empty: the quarter that just ended "
-            "(from the run's data interval).",
+        "quarter": quarter_param(
+            "YYYYQn, for example 2026Q3 (default: the last full quarter). Used by manual "
+            "runs only; a scheduled run reviews the quarter that just ended."
         ),
         "providers": Param(
             None,
@@ -80,14 +63,9 @@ def _alternatives() -> dict:
             title="Alternatives",
             description="Providers from providers.yaml to compare with the current one. "
             "Empty: every alternative.",
-            **_alternatives(),
+            **config_choices("providers.yaml", "providers", "id", skip="current"),
         ),
-        "dry_run": Param(
-            False,
-            type="boolean",
-            title="Dry run",
-            description="Evaluate and log the decision without writing anything.",
-        ),
+        "dry_run": dry_run_param("Evaluate and log the decision without writing anything."),
     },
 )
 def provider_review():
@@ -97,10 +75,15 @@ def provider_review():
         from airflow.sdk.exceptions import AirflowFailException
 
         from infra_review.errors import InputError
-        from infra_review.provider.review import quarter_for_run
+        from infra_review.quarter import quarter_for_run
 
         try:
-            quarter = quarter_for_run(params.get("quarter"), data_interval_start, dag_run.run_after)
+            quarter = quarter_for_run(
+                params.get("quarter"),
+                data_interval_start,
+                dag_run.run_after,
+                manual=dag_run.run_type == "manual",
+            )
         except InputError as exc:
             raise AirflowFailException(str(exc)) from exc
         return {

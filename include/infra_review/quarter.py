@@ -65,3 +65,35 @@ def _as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise InputError(f"timestamp {moment.isoformat()} has no time zone offset")
     return moment.astimezone(UTC)
+
+
+def quarter_for_run(
+    param: str | None,
+    data_interval_start: datetime | None,
+    run_after: datetime | None = None,
+    *,
+    manual: bool = True,
+) -> Quarter:
+    """The quarter a review run covers, never from the wall clock: rerunning an old run
+    reviews the same quarter.
+
+    A person's ``quarter`` param wins on a manual run (or the CLI). A scheduled or backfill
+    run ignores it, because the form's default is the last full quarter *at parse time*,
+    which is wrong for a backfill; those take the quarter their data interval starts in (the
+    run on 1 October covers July to September). A manual run's interval is the three months
+    before it, so with no param it also reviews the last full quarter. A quarter that has not
+    ended at the run's time is bad input: its decision would rest on part of the data.
+    """
+    if param and manual:
+        quarter = Quarter.parse(param)
+        if run_after is not None and quarter.end > _as_utc(run_after):
+            raise InputError(
+                f"quarter {quarter} has not ended at this run's time ({run_after.isoformat()})",
+                field="quarter",
+            )
+        return quarter
+    if data_interval_start is not None:
+        return Quarter.containing(data_interval_start)
+    if run_after is not None:
+        return Quarter.last_full_before(run_after)
+    raise InputError("no quarter given and the run has no data interval", field="quarter")

@@ -28,10 +28,11 @@ def airflow_db() -> str:
 
 
 def load_dagbag():
-    """DagBag moved in 3.1 and lost include_examples in 3.3: keep that knowledge here."""
-    from airflow.dag_processing.dagbag import DagBag
+    """The bag the DAG processor builds: a BundleDagBag puts the folder on ``sys.path``, so
+    DAG files import their shared module (``quarterly_review``) as they do in production."""
+    from airflow.dag_processing.dagbag import BundleDagBag
 
-    return DagBag(dag_folder=str(DAGS))
+    return BundleDagBag(dag_folder=str(DAGS), bundle_path=DAGS)
 
 
 @pytest.fixture(scope="session")

@@ -109,8 +109,13 @@ def test_capacity_review_end_to_end_then_dry_run(run_dag, sample_quarter_url, mo
     import psycopg2
 
     monkeypatch.setenv("DATABASE_URL", sample_quarter_url)
-    # No quarter param: the scheduled run of 1 October reviews 1 July to 1 October.
-    dag_run = run_dag("capacity_review", logical_date=datetime(2026, 10, 1, 6, tzinfo=UTC))
+    # No quarter param (the form's default is cleared): the quarter comes from the data
+    # interval, as for the scheduled run of 1 October, which reviews 1 July to 1 October.
+    dag_run = run_dag(
+        "capacity_review",
+        logical_date=datetime(2026, 10, 1, 6, tzinfo=UTC),
+        run_conf={"quarter": None},
+    )
     assert dag_run.state == "success", task_states(dag_run)
     states = task_states(dag_run)
     assert states["evaluate[0]"] == "success" and states["evaluate[1]"] == "success"
@@ -134,6 +139,8 @@ def test_capacity_review_end_to_end_then_dry_run(run_dag, sample_quarter_url, mo
             assert verdict["success"] is True and verdict["floor"] == 0.9
             assert Path(report).exists() and report.endswith("report.html")
             assert (Path(report).parent / "app-1-ram.sustained.png").exists()
+            page = Path(report).read_text(encoding="utf-8")  # plots embedded, both languages
+            assert page.count('src="data:image/png;base64,') >= 1 and "Русский" in page
             assert sorted(inputs["per_server"]) == ["app-1", "data-1"]
             assert inputs["criteria"]["rules"]["ram.sustained"]["params"]["threshold"] == 85
 

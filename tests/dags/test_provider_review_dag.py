@@ -4,6 +4,7 @@ data records the quarter's decision, derived from the run's data interval."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from dateutil.relativedelta import relativedelta
@@ -52,8 +53,13 @@ def test_provider_review_runs_end_to_end(run_dag, db, tmp_path):
     import_samples(tmp_path / "p.csv")
     import_samples(write_pilot_probes(tmp_path, quarter))
 
-    # No quarter param: the quarter comes from the data interval (1 July to 1 October).
-    dag_run = run_dag("provider_review", logical_date=datetime(2026, 10, 1, 6, tzinfo=UTC))
+    # No quarter param (the form's default is cleared): the quarter comes from the data
+    # interval (1 July to 1 October).
+    dag_run = run_dag(
+        "provider_review",
+        logical_date=datetime(2026, 10, 1, 6, tzinfo=UTC),
+        run_conf={"quarter": None},
+    )
     assert dag_run.state == "success", task_states(dag_run)
 
     with db.cursor() as cur:
@@ -67,7 +73,11 @@ def test_provider_review_runs_end_to_end(run_dag, db, tmp_path):
         q, decision, status, dag_id, dag_run_id, report_path = rows[0]
         assert (q, decision, status) == ("2026Q3", "evaluate_migration", "proposed")
         assert (dag_id, dag_run_id) == ("provider_review", dag_run.run_id)
-        assert report_path.endswith("report.md")
+        assert report_path.endswith("report.html")
+        page = Path(report_path).read_text(encoding="utf-8")
+        # self-contained: the chart travels inside the page, both languages are there
+        assert 'src="data:image/png;base64,' in page
+        assert "Provider review 2026Q3" in page and "RU:" in page
         cur.execute(
             "SELECT provider, recommended FROM reporting.provider_scorecards ORDER BY provider"
         )

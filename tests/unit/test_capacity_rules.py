@@ -4,8 +4,6 @@ DAG run reviews comes from its data interval, never from the clock."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +12,6 @@ import yaml
 from infra_review.capacity.review import (
     capacity_rules,
     criteria_snapshot,
-    quarter_for_run,
     rules_from_snapshot,
 )
 from infra_review.criteria.capacity import SeriesInput, ServerInputs, sustained
@@ -105,17 +102,3 @@ def test_a_broken_entry_names_the_file_and_field(tmp_path, change, field):
     with pytest.raises(InputError) as err:
         capacity_rules(load_criteria(path))
     assert err.value.field == field and err.value.file == path
-
-
-def test_quarter_for_a_run_comes_from_its_data_interval():
-    # the scheduled run of 1 October covers July to September
-    assert quarter_for_run(None, datetime(2026, 7, 1, 6, tzinfo=UTC)) == Q3
-    # a manual run on 25 November: its interval starts on 25 August, the last full quarter
-    assert quarter_for_run(None, datetime(2026, 8, 25, tzinfo=UTC)) == Q3
-    assert quarter_for_run(None, None, datetime(2027, 1, 5, tzinfo=UTC)) == Quarter(2026, 4)
-    assert quarter_for_run("2025Q4", datetime(2026, 7, 1, tzinfo=UTC)) == Quarter(2025, 4)
-    with pytest.raises(InputError) as err:
-        quarter_for_run("2026Q5", None)
-    assert err.value.field == "quarter"
-    with pytest.raises(InputError):
-        quarter_for_run(None, None, None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,8 +9,6 @@ import pytest
 from infra_review.errors import InputError
 from infra_review.fleet import load_fleet
 from infra_review.provider.model import load_providers
-from infra_review.provider.review import quarter_for_run
-from infra_review.quarter import Quarter
 
 SHIPPED = Path(__file__).resolve().parents[2] / "include" / "config" / "providers.yaml"
 
@@ -113,17 +110,3 @@ def test_unknown_provider_in_selection(tmp_path):
     assert [p.id for p in config.select(["alt"])] == ["cur", "alt"]
     with pytest.raises(InputError, match="unknown provider"):
         config.select(["nope"])
-
-
-def test_quarter_for_run_comes_from_the_data_interval_not_the_clock():
-    scheduled_start = datetime(2026, 1, 1, 6, tzinfo=UTC)  # the run on 1 April covers Q1
-    assert quarter_for_run(None, scheduled_start, datetime(2026, 4, 1, 6, tzinfo=UTC)) == Quarter(
-        2026, 1
-    )
-    manual = datetime(2026, 11, 25, 10, tzinfo=UTC)  # manual: interval is the 3 months before
-    assert quarter_for_run(None, datetime(2026, 8, 25, 10, tzinfo=UTC), manual) == Quarter(2026, 3)
-    assert quarter_for_run("2025Q4", None, manual) == Quarter(2025, 4)
-    with pytest.raises(InputError, match="has not ended"):
-        quarter_for_run("2026Q4", None, manual)
-    with pytest.raises(InputError):
-        quarter_for_run("2026Q5", None, manual)

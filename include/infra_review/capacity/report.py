@@ -1,17 +1,18 @@
 """The review's report: ``report.md`` and ``report.html`` with the decisions, a table of every
 criterion, the incidents, and one plot per triggering series (the threshold and the runs that
-crossed it). The HTML file is what the review run links to (``review_runs.report_path``).
+crossed it). The HTML file, plots embedded, is what the review run links to
+(``review_runs.report_path``).
 """
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
 
 from infra_review.capacity.decide import ACTIONS, Decision, explain
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.quarter import Quarter
+from infra_review.reporting.standalone import write_standalone
 
 _MARK = {Outcome.MET: "met", Outcome.NOT_MET: "not met", Outcome.INSUFFICIENT_DATA: "no data"}
 # criterion -> how its series is plotted: (metric, hourly statistic). A quarter is about
@@ -139,58 +140,6 @@ def markdown(
     return "\n".join(lines) + "\n"
 
 
-def _html(md_plan: dict[str, Any], decisions: list[Decision], body_md: str) -> str:
-    """A small self-contained HTML rendering of the Markdown (tables, headings, images)."""
-    out = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>Capacity review {html.escape(md_plan['quarter'])}</title>",
-        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
-        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;"
-        "vertical-align:top;font-size:90%}img{max-width:100%}</style></head><body>",
-    ]
-    in_table = False
-    for line in body_md.splitlines():
-        if line.startswith("|"):
-            cells = [c.strip() for c in line.strip("|").split("|")]
-            if set("".join(cells)) <= {"-"}:
-                continue
-            if not in_table:
-                out.append("<table>")
-                in_table = True
-                out.append("<tr>" + "".join(f"<th>{_inline(c)}</th>" for c in cells) + "</tr>")
-            else:
-                out.append("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in cells) + "</tr>")
-            continue
-        if in_table:
-            out.append("</table>")
-            in_table = False
-        if line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            out.append(f"<h{level}>{_inline(line.lstrip('#').strip())}</h{level}>")
-        elif line.startswith("!["):
-            alt, src = line[2:].split("](", 1)
-            out.append(
-                f"<p><img alt='{html.escape(alt)}' src='{html.escape(src.rstrip(')'))}'></p>"
-            )
-        elif line.lstrip().startswith("- "):
-            indent = "margin-left:2em;" if line.startswith("  ") else ""
-            out.append(f"<div style='{indent}'>• {_inline(line.lstrip()[2:])}</div>")
-        elif line.strip():
-            out.append(f"<p>{_inline(line)}</p>")
-    if in_table:
-        out.append("</table>")
-    out.append("</body></html>")
-    return "\n".join(out)
-
-
-def _inline(text: str) -> str:
-    import re
-
-    text = html.escape(text)
-    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
-    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
-
-
 def _plotted(criterion_id: str, outcome: str, evidence: dict[str, Any]) -> bool:
     """Met criteria with a series, plus n8n queues with stalls (incidents)."""
     return criterion_id in _PLOTTED and (
@@ -262,8 +211,7 @@ def write(
     body = markdown(plan, decisions, written, plots)
     md_path = out_dir / "report.md"
     md_path.write_text(body, encoding="utf-8")
-    html_path = out_dir / "report.html"
-    html_path.write_text(_html(plan, decisions, body), encoding="utf-8")
+    html_path = write_standalone(md_path, f"Capacity review {plan['quarter']}")
     return {
         "markdown": md_path,
         "html": html_path,

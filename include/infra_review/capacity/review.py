@@ -133,22 +133,6 @@ def _criteria_for(plan: dict[str, Any]) -> CriteriaSet:
     return criteria
 
 
-def quarter_for_run(
-    quarter_param: str | None,
-    data_interval_start: datetime | None,
-    run_after: datetime | None = None,
-) -> Quarter:
-    """The quarter a DAG run reviews: the ``quarter`` param, else the quarter its data interval
-    starts in (the scheduled run on 1 October covers July to September), never ``now()``."""
-    if quarter_param:
-        return Quarter.parse(quarter_param)
-    if data_interval_start is not None:
-        return Quarter.containing(data_interval_start)
-    if run_after is not None:
-        return Quarter.last_full_before(run_after)
-    raise InputError("no quarter given and the run has no data interval", field="quarter")
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:80] or "run"
 
@@ -539,7 +523,8 @@ def write_review(
     }
     if plan["dry_run"]:
         return summary
-    from infra_review.store.decisions import ReviewRun, record_review
+    from infra_review.reporting.catalog import sync_criteria
+    from infra_review.store.decisions import RecordedReview, ReviewRun, record_review
 
     run = ReviewRun(
         review_type=REVIEW_TYPE,
@@ -557,11 +542,18 @@ def write_review(
         report_path=summary["report_path"],
     )
     records = [x.record() for x in decisions]
+    criteria = _criteria_for(plan)
+
+    def record(c) -> RecordedReview:
+        # the criteria texts the reporting views join to, in the same transaction
+        sync_criteria(c, criteria)
+        return record_review(c, run, records)
+
     if conn is None:
         with _connect(url) as own:
-            recorded = record_review(own, run, records)
+            recorded = record(own)
     else:
-        recorded = record_review(conn, run, records)
+        recorded = record(conn)
     summary.update(
         {
             "run_id": recorded.run_id,

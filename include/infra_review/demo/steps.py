@@ -24,9 +24,10 @@ def _timed(title: str) -> Callable:
     return wrap
 
 
-@_timed("Database: migrations")
+@_timed("Database: migrations and the reporting catalog")
 def migrate(ctx: dict) -> None:
     from infra_review.fleet import load_fleet, sync_servers
+    from infra_review.reporting.catalog import sync
     from infra_review.settings import database_url
     from infra_review.store.db import connect
     from infra_review.store.migrate import upgrade
@@ -36,7 +37,13 @@ def migrate(ctx: dict) -> None:
     applied = upgrade()
     print(f"   applied {len(applied)} migration(s)" if applied else "   schema up to date")
     with connect() as conn:
-        sync_servers(conn, load_fleet())
+        fleet = load_fleet()
+        sync_servers(conn, fleet)
+        synced = sync(conn, fleet=fleet)  # what the reporting views join to
+    print(
+        f"   reporting catalog: {synced.criteria} criteria (version {synced.criteria_version}), "
+        f"{synced.servers} scrape interval(s)"
+    )
 
 
 @_timed("Sample quarter: generate and import (idempotent)")

@@ -1,5 +1,6 @@
 """The provider review report: scorecards side by side, the evidence a reader needs to check
-the recommendation, and a chart of monthly cost per provider (Markdown + PNG)."""
+the recommendation, and a chart of monthly cost per provider (Markdown + PNG, and one
+self-contained HTML file with the chart embedded)."""
 
 from __future__ import annotations
 
@@ -324,10 +325,13 @@ def render_chart(review: ProviderReview, path: Path) -> Path | None:
 
 
 def render_report(review: ProviderReview, out_dir: Path) -> Path:
-    """Write ``report.md`` and the chart into ``out_dir``; return the Markdown path."""
+    """Write ``report.md``, the chart and ``report.html`` (chart embedded) into ``out_dir``;
+    return the HTML path, the one the review run links to."""
+    from infra_review.reporting.standalone import write_standalone
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     chart = render_chart(review, out_dir / CHART_NAME)
     path = out_dir / "report.md"
     path.write_text(render_markdown(review, chart.name if chart else None), encoding="utf-8")
-    return path
+    return write_standalone(path, f"Provider review {review.quarter}")

@@ -15,7 +15,6 @@ from typing import Any
 
 from infra_review.criteria.result import CriterionResult, Outcome, json_safe
 from infra_review.criteria.rules import CriteriaSet, load_criteria
-from infra_review.errors import InputError
 from infra_review.fleet import Fleet, load_fleet
 from infra_review.provider import criteria as pc
 from infra_review.provider.model import Probe, Provider, ProviderConfig, load_providers
@@ -265,6 +264,7 @@ def run_provider_review(
             conn.rollback()
             return review
         from infra_review.provider.report import render_report
+        from infra_review.reporting.catalog import sync_criteria
         from infra_review.settings import data_dir
         from infra_review.store.decisions import ReviewRun, record_review
 
@@ -305,6 +305,7 @@ def run_provider_review(
             },
             report_path=str(report_path),
         )
+        sync_criteria(conn, criteria)  # the criteria texts the reporting views join to
         recorded = record_review(conn, run, [decision_record(evaluation, config)])
         from infra_review.provider.store import write_scorecards
 
@@ -356,27 +357,3 @@ def decision_record(evaluation: Evaluation, config: ProviderConfig):
         confirmation=rec.confirmation,
         results=evaluation.results,
     )
-
-
-def quarter_for_run(
-    param: str | None, data_interval_start: datetime | None, run_after: datetime | None
-) -> Quarter:
-    """The quarter a DAG run reviews: the ``quarter`` param, else the quarter its data interval
-    starts in (a scheduled run on 1 April covers 1 January to 1 April: Q1; a manual run's
-    interval is the three months before it, so it also reviews the last full quarter).
-
-    Never the wall clock: rerunning an old run reviews the same quarter.
-    """
-    if param:
-        quarter = Quarter.parse(param)
-        if run_after is not None and quarter.end > run_after:
-            raise InputError(
-                f"quarter {quarter} has not ended at this run's time ({run_after.isoformat()})",
-                field="quarter",
-            )
-        return quarter
-    if data_interval_start is not None:
-        return Quarter.containing(data_interval_start)
-    if run_after is not None:
-        return Quarter.last_full_before(run_after)
-    raise InputError("no quarter given and the run has no data interval", field="quarter")

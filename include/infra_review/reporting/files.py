@@ -53,25 +53,6 @@ _HTML = "text/html; charset=utf-8"
 
 def markdown_page(text: str, title: str) -> str:
     """Markdown to a standalone page; raw HTML in the file is escaped, not passed through."""
-    from html import escape
+    from infra_review.reporting.standalone import standalone_page
 
-    try:
-        from markdown_it import MarkdownIt
-
-        body = MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
-    except ImportError:  # markdown-it-py comes with Airflow (rich); stay readable without it
-        body = f"<pre>{escape(text)}</pre>"
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>{escape(title)}</title><style>{PAGE_CSS}</style></head>"
-        f"<body><main>{body}</main></body></html>"
-    )
-
-
-PAGE_CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;color:#1a202c;
-background:#fff}main{max-width:1100px;margin:0 auto;padding:16px 24px}
-table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #cbd5e0;padding:4px 8px;
-text-align:left;vertical-align:top}th{background:#edf2f7}img{max-width:100%}
-code{background:#edf2f7;padding:0 3px;border-radius:3px}
-"""
+    return standalone_page(text, title)

@@ -14,8 +14,8 @@ from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
-from infra_review.reporting.files import PAGE_CSS
 from infra_review.reporting.links import dag_run_href
+from infra_review.reporting.standalone import PAGE_CSS
 
 REVIEW_TYPES = ("capacity", "provider")
 OUTCOME_MARK = {"met": "✔ met", "not_met": "✘ not met", "insufficient_data": "? no data"}

@@ -1,0 +1,66 @@
+"""What the two quarterly review DAGs share: the schedule, the quarter and dry-run params, and
+the trigger form's choices read from the config files.
+
+Not a DAG file (``.airflowignore`` skips it); the DAG files import it from the bundle folder,
+which Airflow puts on ``sys.path``. Like a DAG file it imports only ``airflow.sdk`` at module
+level: it runs on every parse.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from airflow.sdk import CronTriggerTimetable, Param
+from dateutil.relativedelta import relativedelta
+
+QUARTER_PATTERN = r"^\d{4}Q[1-4]$"
+
+# 06:00 UTC on the first day of each quarter, for the quarter that just ended.
+QUARTERLY = CronTriggerTimetable(
+    "0 6 1 1,4,7,10 *", timezone="UTC", interval=relativedelta(months=3)
+)
+START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def last_full_quarter(now: datetime | None = None) -> str:
+    """The quarter that ended most recently, like ``2026Q3``: the form's default.
+
+    Computed when the file is parsed, so it is only a default for a person; scheduled runs
+    take their quarter from the data interval (``infra_review.quarter.quarter_for_run``)."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    year, q = now.year, (now.month - 1) // 3  # the current quarter is q + 1
+    return f"{year - 1}Q4" if q == 0 else f"{year}Q{q}"
+
+
+def quarter_param(description: str) -> Param:
+    return Param(
+        last_full_quarter(),
+        type=["null", "string"],
+        pattern=QUARTER_PATTERN,
+        title="Quarter",
+        description=description,
+    )
+
+
+def dry_run_param(description: str) -> Param:
+    return Param(False, type="boolean", title="Dry run", description=description)
+
+
+def config_choices(file_name: str, collection: str, key: str, skip: str | None = None) -> dict:
+    """``{"examples": [...]}`` from a config file's list (a multi-select in the trigger form),
+    or ``{}`` when the file cannot be read: the form then takes a free list and the first
+    task names the broken file. ``skip`` names a top-level key whose value is left out."""
+    # infra_review.settings.config_dir() without importing the package (parse-time rule)
+    home = os.environ.get("INFRA_REVIEW_HOME") or Path(__file__).resolve().parents[1]
+    config = Path(os.environ.get("INFRA_REVIEW_CONFIG_DIR") or Path(home) / "include" / "config")
+    try:
+        import yaml
+
+        doc = yaml.safe_load((config / file_name).read_text(encoding="utf-8"))
+        excluded = doc.get(skip) if skip else None
+        names = [str(item[key]) for item in doc[collection] if item[key] != excluded]
+    except Exception:
+        return {}
+    return {"examples": names} if names else {}
