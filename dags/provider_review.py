@@ -17,9 +17,10 @@ run on 1 April reviews Q1)
 - `dry_run`: evaluate and log the result, write nothing.
 
 A rerun for the same quarter supersedes the earlier decision and keeps it in the history; a retry
-of the same run overwrites its own rows. The report (Markdown with the scorecards side by side
-and a chart of monthly cost per provider) is written under the data folder; its path is in the
-review run, in this run's XCom and on the "Capacity decisions" page (the task log prints its URL).
+of the same run overwrites its own rows. The report (one self-contained HTML file, Russian and English,
+with the scorecards side by side and the monthly cost chart embedded) is written under the data
+folder; the review run, this run's XCom and the "Capacity decisions" page link it, and the task
+log prints its URL.
 """
 
 from __future__ import annotations

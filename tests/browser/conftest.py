@@ -193,9 +193,6 @@ def airflow(browser_databases, tmp_path_factory) -> Iterator[Airflow]:
         # Links the plugin and the task logs print name this server.
         "AIRFLOW__API__BASE_URL": url,
         "AIRFLOW__CORE__PARALLELISM": "4",
-        # Tasks call the API server to start; on 2 busy shared cores its answer can take
-        # longer than the 5 s default, which fails the task before it runs.
-        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "DATABASE_URL": browser_databases["decisions"],
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": browser_databases["airflow"].replace(

@@ -23,7 +23,8 @@ pytestmark = [
         reason=f"{CHROMIUM} is not installed (apt-get install chromium); .ci/run installs it",
     ),
 ]
-PROJECT_DAGS = sorted(p.stem for p in (ROOT / "dags").glob("*.py"))
+_NOT_DAGS = (ROOT / "dags" / ".airflowignore").read_text(encoding="utf-8").split()
+PROJECT_DAGS = sorted(p.stem for p in (ROOT / "dags").glob("*.py") if p.name not in _NOT_DAGS)
 RUN_TIMEOUT_S = 1200
 
 
@@ -50,18 +51,42 @@ def _help_text(dialog, field) -> str:
     return dialog.locator(f"[id='{field.get_attribute('aria-describedby')}']").inner_text()
 
 
-def test_capacity_review_shows_its_docs_and_typed_params(page, airflow, shoot):
-    page.goto(f"{airflow.url}/dags/capacity_review")
+def _config(name: str) -> dict:
+    import yaml
+
+    return yaml.safe_load((ROOT / "include" / "config" / name).read_text(encoding="utf-8"))
+
+
+def _open_trigger_form(page, airflow, dag_id: str):
+    page.goto(f"{airflow.url}/dags/{dag_id}")
     page.get_by_test_id("trigger-dag-button").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("Run Parameters").wait_for()
+    return dialog
+
+
+def _multi_select_options(page, dialog) -> set[str]:
+    """Open the form's multi-select (a Param with ``examples``) and read its options."""
+    dialog.get_by_role("combobox", name="Select one or multiple values").click()
+    options = page.get_by_role("option")
+    options.first.wait_for()
+    return {options.nth(i).inner_text() for i in range(options.count())}
+
+
+def test_capacity_review_shows_its_docs_and_typed_params(page, airflow, shoot):
+    from quarterly_review import last_full_quarter
+
+    dialog = _open_trigger_form(page, airflow, "capacity_review")
     quarter = dialog.locator("#element_quarter")
+    assert quarter.input_value() == last_full_quarter()
     assert re.search(r"\d{4}Q[1-4]", _help_text(dialog, quarter))
     servers = dialog.locator("[name=element_servers], #element_servers").first
     assert "server" in _help_text(dialog, servers).lower()
     dry_run = dialog.locator("[name=element_dry_run]")
     assert dry_run.get_attribute("type") == "checkbox" and not dry_run.is_checked()
     assert "write" in _help_text(dialog, dry_run).lower()
+    fleet = {server["name"] for server in _config("fleet.yaml")["servers"]}
+    assert _multi_select_options(page, dialog) == fleet
     shoot(page, "02-capacity-review-trigger-form")
     details = airflow.api("/dags/capacity_review/details")
     assert "upgrade_ram" in details["doc_md"] and "add_server" in details["doc_md"]
@@ -69,6 +94,18 @@ def test_capacity_review_shows_its_docs_and_typed_params(page, airflow, shoot):
     assert params["quarter"]["schema"]["pattern"] == r"^\d{4}Q[1-4]$"
     assert params["dry_run"]["schema"]["type"] == "boolean"
     assert all(p["description"] for p in params.values())
+
+
+def test_provider_review_offers_the_configured_alternatives(page, airflow, shoot):
+    doc = _config("providers.yaml")
+    alternatives = {p["id"] for p in doc["providers"]} - {doc["current"]}
+    dialog = _open_trigger_form(page, airflow, "provider_review")
+    dialog.get_by_text("Alternatives", exact=True).first.wait_for()
+    assert _multi_select_options(page, dialog) == alternatives
+    shoot(page, "02b-provider-review-alternatives")
+    params = airflow.api("/dags/provider_review/details")["params"]
+    assert set(params["providers"]["schema"]["examples"]) == alternatives
+    assert params["dry_run"]["schema"]["type"] == "boolean"
 
 
 def _runs(airflow) -> list[dict]:

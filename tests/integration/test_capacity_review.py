@@ -251,20 +251,18 @@ def test_gate_failure_gives_insufficient_data(db_url):
     assert everyone.plan["window_start"] == datetime(2026, 7, 1, tzinfo=UTC).isoformat()
 
 
-def test_gate_and_reader_agree_with_the_shared_building_blocks(quarter_url):
-    """The review's count-based gate gives window_verdict's verdict, and its binary reader
-    returns exactly the rows read_window returns, on the sample quarter."""
+def test_in_memory_gate_agrees_with_the_database_counts(quarter_url):
+    """A one-process review judges coverage from the series it has just read; that verdict
+    must be window_verdict's, series for series, with a hole and a quarantined row."""
     from infra_review.capacity import data as d
-    from infra_review.capacity import gate
     from infra_review.criteria.capacity import CAPACITY_METRICS
-    from infra_review.criteria.runs import clean_series
     from infra_review.fleet import load_fleet
-    from infra_review.quality.window import window_verdict
+    from infra_review.quality.window import coverage_verdict, quarantined, window_verdict
     from infra_review.quarter import Quarter
-    from infra_review.store.samples import read_window
 
     q = Quarter(2026, 3)
     fleet = load_fleet()
+    metrics = list(CAPACITY_METRICS)
     with connect(quarter_url) as conn:
         with conn.cursor() as cur:  # a hole and a quarantined row make data-1's ram fail
             cur.execute(
@@ -279,40 +277,19 @@ def test_gate_and_reader_agree_with_the_shared_building_blocks(quarter_url):
                            'range', 'out of range')"""
             )
         servers = ["app-1", "data-1"]
-        shared = window_verdict(conn, q.start, q.end, servers=servers, floor=0.9)
-        expected = [s for s in shared.series if s.metric in CAPACITY_METRICS]
-        from_db = gate.coverage_verdict(
-            gate.counts_from_db(conn, q, servers),
-            q.start,
-            q.end,
-            fleet,
-            0.9,
-            gate.quarantined(conn, q, servers),
+        from_db = window_verdict(
+            conn, q.start, q.end, servers=servers, metrics=metrics, floor=0.9, fleet=fleet
         )
-        assert from_db.series == expected
         failing = [s for s in from_db.series if not s.passed]
         assert [(s.server, s.metric, s.quarantined) for s in failing] == [
             ("data-1", "ram_used_pct", 1)
         ]
+        assert "quarantined" in failing[0].reasons[-1]
+        held = quarantined(conn, q.start, q.end, servers=servers, metrics=metrics)
         for server in servers:
             series = d.read_server_series(conn, server, q)
             cadence = d.series_cadence(conn, server)
-            in_memory = gate.coverage_verdict(
-                gate.counts_from_series(server, series, cadence),
-                q.start,
-                q.end,
-                fleet,
-                0.9,
-                gate.quarantined(conn, q, servers),
+            in_memory = coverage_verdict(
+                d.counts_from_series(server, series, cadence), q.start, q.end, fleet, 0.9, held
             )
-            assert in_memory.series == [s for s in expected if s.server == server]
-            frame = read_window(
-                conn, q.start, q.end, servers=[server], metrics=list(CAPACITY_METRICS)
-            )
-            generic = {
-                key: clean_series(part["ts"], part["value"])
-                for key, part in frame.groupby(["metric", "label"])
-            }
-            assert sorted(series) == sorted(generic)
-            for key, data in generic.items():
-                assert d.fingerprint(series[key]) == d.fingerprint(data), key
+            assert in_memory.series == [s for s in from_db.series if s.server == server]

@@ -4,6 +4,7 @@ its boundary through the store."""
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -109,9 +110,14 @@ def test_example_quarter_end_to_end(example_db, db):
             ("example-kz-cloud", "current", False, 50.0, False),
         ]
     report = Path(review.report_path)
-    text = report.read_text(encoding="utf-8")
-    assert "| `fin.tco`" in text and "example-eu-cloud (alternative)" in text
-    assert (report.parent / "monthly-cost.png").stat().st_size > 10_000
+    assert report.name == "report.html"
+    markdown = (report.parent / "report.md").read_text(encoding="utf-8")
+    assert "| `fin.tco`" in markdown and "example-eu-cloud (alternative)" in markdown
+    chart = report.parent / "monthly-cost.png"
+    assert chart.stat().st_size > 10_000
+    page = report.read_text(encoding="utf-8")  # one file: the chart inside, both languages
+    assert f'src="data:image/png;base64,{base64.b64encode(chart.read_bytes()).decode()}"' in page
+    assert "<code>fin.tco</code>" in page and "RU:" in page
 
 
 def test_rerun_supersedes_and_keeps_history(example_db, db):

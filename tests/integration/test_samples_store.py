@@ -76,3 +76,33 @@ def test_a_dropped_connection_mid_load_writes_nothing_and_a_retry_loads_once(db_
         assert cur.fetchone() == (5000, 5000)
     retry.close()
     killer.close()
+
+
+def test_read_series_splits_series_in_name_order_and_sorts_across_partitions(db):
+    from infra_review.store.samples import read_series
+
+    # two months (two partitions), two servers, two labels; loaded out of order
+    late = frame([5.0, 6.0], "2026-08-31T23:59:00Z")
+    early = frame([1.0, 2.0], "2026-07-01T00:00:00Z")
+    other = frame([9.0], "2026-07-15T00:00:00Z").assign(server="data-1")
+    labelled = frame([7.0], "2026-07-20T00:00:00Z").assign(metric="api_latency_s", label="/a")
+    load_samples(db, pd.concat([late, other, labelled, early]), batch_key="r", source="t")
+    db.commit()
+    start, end = pd.Timestamp("2026-07-01T00:00:00Z"), pd.Timestamp("2026-09-02T00:00:00Z")
+    got = read_series(db, start, end)
+    assert list(got) == [
+        ("app-1", "api_latency_s", "/a"),
+        ("app-1", "ram_used_pct", ""),
+        ("data-1", "ram_used_pct", ""),
+    ]
+    ts, values = got[("app-1", "ram_used_pct", "")]
+    assert values.tolist() == [1.0, 2.0, 5.0, 6.0] and (ts[1:] > ts[:-1]).all()
+    # the end is excluded: the sample at 2026-09-01T00:00 is not in [start, end)
+    september = pd.Timestamp("2026-09-01T00:00:00Z")
+    assert read_series(db, start, september, servers=["app-1"], metrics=["ram_used_pct"])[
+        ("app-1", "ram_used_pct", "")
+    ][1].tolist() == [1.0, 2.0, 5.0]
+    assert read_series(db, start, end, servers=["nobody"]) == {}
+    frame_back = read_window(db, start, end)
+    assert frame_back["server"].tolist() == ["app-1"] * 5 + ["data-1"]
+    assert frame_back["value"].tolist() == [7.0, 1.0, 2.0, 5.0, 6.0, 9.0]

@@ -1,7 +1,8 @@
 """Read what the capacity criteria need from PostgreSQL, once per server.
 
-The series come from ``store.samples.read_window`` (one COPY per server); the small things
-(previous quarter's latency p95, complaints, planned services) from parameterised queries.
+The series come from ``store.samples.read_series`` (one binary COPY per server); the small
+things (previous quarter's latency p95, complaints, planned services) from parameterised
+queries.
 Every series gets a fingerprint (count, first and last timestamp, a hash of its values),
 stored with the review, so a recomputation can tell whether the samples changed since.
 """
@@ -9,8 +10,6 @@ stored with the review, so a recomputation can tell whether the samples changed 
 from __future__ import annotations
 
 import hashlib
-import io
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -19,10 +18,9 @@ from infra_review.criteria.capacity import CAPACITY_METRICS, SeriesInput, Server
 from infra_review.criteria.runs import CleanSeries, clean_series, to_datetime
 from infra_review.errors import InputError
 from infra_review.fleet import Fleet
-from infra_review.quality.window import SeriesVerdict, WindowVerdict
+from infra_review.quality.window import DEFAULT_INTERVAL_S, Counts, WindowVerdict
 from infra_review.quarter import Quarter
-
-DEFAULT_INTERVAL_S = 60  # servers that only samples registered (as window_summary assumes)
+from infra_review.store.samples import read_series
 
 
 def interval_of(fleet: Fleet, server: str) -> int:
@@ -67,16 +65,6 @@ def review_servers(
     return chosen, set(everyone) <= set(chosen)
 
 
-def verdict_from_dict(doc: dict[str, Any]) -> WindowVerdict:
-    """Rebuild the window verdict that travelled as a dict (XCom, stored review)."""
-    return WindowVerdict(
-        start=datetime.fromisoformat(doc["start"]),
-        end=datetime.fromisoformat(doc["end"]),
-        floor=float(doc["floor"]),
-        series=[SeriesVerdict(**s) for s in doc["series"]],
-    )
-
-
 def gate_of(verdict: WindowVerdict, server: str, metric: str, label: str) -> dict[str, Any]:
     """The verdict of one series, in the shape criteria evidence uses."""
     for s in verdict.for_series(server, metric):
@@ -107,72 +95,26 @@ def fingerprint(data: CleanSeries) -> dict[str, Any]:
     }
 
 
-# One row of ``COPY (SELECT series_id, ts, value ...) TO STDOUT (FORMAT binary)``: a field
-# count, then length-prefixed int4, timestamptz (microseconds since 2000-01-01) and float8.
-_BINARY_ROW = np.dtype(
-    [
-        ("fields", ">i2"),
-        ("len_id", ">i4"),
-        ("series_id", ">i4"),
-        ("len_ts", ">i4"),
-        ("ts", ">i8"),
-        ("len_value", ">i4"),
-        ("value", ">f8"),
-    ]
-)
-_PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00:00Z in Unix microseconds
-_READ_SERVER = """
-    SELECT s.series_id, s.ts, s.value FROM infra_review.samples s
-    WHERE s.series_id = ANY(%(ids)s) AND s.ts >= %(start)s AND s.ts < %(end)s"""
-
-
 def read_server_series(conn, server: str, quarter: Quarter) -> dict[tuple[str, str], CleanSeries]:
-    """The server's capacity series in the window, read once, as numpy arrays per series.
+    """The server's capacity series in the window, read once, as numpy arrays per series."""
+    raw = read_series(
+        conn, quarter.start, quarter.end, servers=[server], metrics=list(CAPACITY_METRICS)
+    )
+    return {
+        (metric, label): clean_series(ts_us, values, quarter.start, quarter.end)
+        for (_, metric, label), (ts_us, values) in raw.items()
+    }
 
-    Why not ``store.samples.read_window``: it returns a generic frame with the server,
-    metric and label as text on every row, sorted by those names, through CSV. For the
-    review's millions of rows that costs about four times a binary COPY of (series_id, ts,
-    value) that numpy takes as is; names are resolved once per series instead of per row.
-    """
-    with conn.cursor() as cur:
-        cur.execute(
-            """SELECT series_id, metric, label FROM infra_review.series
-               WHERE server = %s AND metric = ANY(%s) ORDER BY series_id""",
-            (server, list(CAPACITY_METRICS)),
-        )
-        names = {sid: (metric, label) for sid, metric, label in cur.fetchall()}
-        if not names:
-            return {}
-        bound = cur.mogrify(
-            _READ_SERVER, {"ids": list(names), "start": quarter.start, "end": quarter.end}
-        ).decode()
-        buffer = io.BytesIO()
-        cur.copy_expert(f"COPY ({bound}) TO STDOUT WITH (FORMAT binary)", buffer)
-    raw = buffer.getbuffer()
-    if bytes(raw[:11]) != b"PGCOPY\n\xff\r\n\x00":
-        raise RuntimeError("unexpected COPY BINARY header from PostgreSQL")
-    first = 19 + int.from_bytes(raw[15:19], "big")  # signature, flags, header extension
-    rows = np.frombuffer(raw[first : len(raw) - 2], dtype=_BINARY_ROW)
-    series_id = rows["series_id"].astype(np.int64)
-    ts_us = rows["ts"].astype(np.int64) + _PG_EPOCH_US
-    values = rows["value"].astype(np.float64)
-    del rows, raw
-    buffer.close()
-    if len(series_id) > 1 and (
-        np.any(series_id[1:] < series_id[:-1])
-        or np.any((series_id[1:] == series_id[:-1]) & (ts_us[1:] < ts_us[:-1]))
-    ):
-        order = np.lexsort((ts_us, series_id))  # partitions arrive one after the other
-        series_id, ts_us, values = series_id[order], ts_us[order], values[order]
-    starts = np.flatnonzero(np.concatenate(([True], series_id[1:] != series_id[:-1])))
-    bounds = np.append(starts, len(series_id))
-    out = {}
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        if b > a:
-            out[names[int(series_id[a])]] = clean_series(
-                ts_us[a:b], values[a:b], quarter.start, quarter.end
-            )
-    return out
+
+def counts_from_series(
+    server: str, series: dict[tuple[str, str], CleanSeries], cadence: dict[tuple[str, str], int]
+) -> Counts:
+    """``quality.window.series_counts`` from series already read, so a one-process review
+    judges coverage without a second pass over the rows (NaN rows count: they are stored)."""
+    return {
+        (server, metric, label): (len(data) + data.nan_dropped, cadence.get((metric, label)))
+        for (metric, label), data in series.items()
+    }
 
 
 def series_cadence(conn, server: str) -> dict[tuple[str, str], int]:

@@ -21,6 +21,7 @@ from infra_review.capacity.review import (
     rules_from_snapshot,
 )
 from infra_review.errors import InputError
+from infra_review.quality.window import WindowVerdict
 from infra_review.quarter import Quarter
 
 
@@ -53,7 +54,7 @@ def recompute_run(conn, run_id: int) -> dict[str, Any]:
         stored_decisions = dict(cur.fetchall())
     quarter = Quarter.parse(quarter_text)
     rules, defaults = rules_from_snapshot(inputs["criteria"])
-    verdict = d.verdict_from_dict(verdict_doc)
+    verdict = WindowVerdict.from_dict(verdict_doc)
     payloads, changed = [], []
     for server, stored in sorted(inputs["per_server"].items()):
         series = d.read_server_series(conn, server, quarter)

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from infra_review.capacity import data as d
-from infra_review.capacity import gate
 from infra_review.capacity.decide import Decision, decide_fleet, decide_server, result_from_record
 from infra_review.criteria.capacity import (
+    CAPACITY_METRICS,
     evaluate_server_criteria,
     fleet_stats,
     forecasts,
@@ -31,6 +31,7 @@ from infra_review.criteria.result import json_safe
 from infra_review.criteria.rules import CriteriaSet, Rule, load_criteria
 from infra_review.errors import InputError
 from infra_review.fleet import Fleet, load_fleet
+from infra_review.quality.window import WindowVerdict, coverage_verdict, quarantined
 from infra_review.quarter import Quarter
 
 REVIEW_TYPE = "capacity"
@@ -208,23 +209,26 @@ def plan_review(
 
 def window_verdict_doc(plan: dict[str, Any], *, url: str | None = None, conn=None) -> dict:
     """The quality gate: coverage of every capacity series of the plan's servers, from
-    sample counts in PostgreSQL (see ``capacity.gate``)."""
-    from infra_review.capacity import gate
+    sample counts in PostgreSQL (``quality.window.window_verdict``)."""
+    from infra_review.quality.window import window_verdict
 
     quarter = Quarter.parse(plan["quarter"])
-    fleet = load_fleet(plan["fleet_path"])
 
-    def run(c):
-        counts = gate.counts_from_db(c, quarter, plan["servers"])
-        held = gate.quarantined(c, quarter, plan["servers"])
-        return gate.coverage_verdict(
-            counts, quarter.start, quarter.end, fleet, plan["coverage_floor"], held
-        )
+    def run(c) -> dict:
+        return window_verdict(
+            c,
+            quarter.start,
+            quarter.end,
+            servers=plan["servers"],
+            metrics=list(CAPACITY_METRICS),
+            floor=plan["coverage_floor"],
+            fleet=load_fleet(plan["fleet_path"]),
+        ).to_dict()
 
     if conn is None:
         with _connect(url) as own:
-            return gate.verdict_doc(run(own))
-    return gate.verdict_doc(run(conn))
+            return run(own)
+    return run(conn)
 
 
 # --- step 2: one server -------------------------------------------------------------------------
@@ -342,7 +346,7 @@ def evaluate_read(
         server,
         Quarter.parse(plan["quarter"]),
         raw["series"],
-        d.verdict_from_dict(plan["verdict"]),
+        WindowVerdict.from_dict(plan["verdict"]),
         raw["metadata"],
         previous=raw["previous"],
         complaints=raw["complaints"],
@@ -702,17 +706,22 @@ def run_capacity_review(
         criteria = _criteria_for(plan)
         fleet = load_fleet(plan["fleet_path"])
         quarter_ = Quarter.parse(plan["quarter"])
-        held = gate.quarantined(conn, quarter_, plan["servers"])
+        held = quarantined(
+            conn,
+            quarter_.start,
+            quarter_.end,
+            servers=plan["servers"],
+            metrics=list(CAPACITY_METRICS),
+        )
         lap("check_window")
 
         def one(server: str, c=None) -> tuple[dict[str, Any], dict, list[dict[str, Any]]]:
             """Read once; the gate's counts come from the rows just read."""
             raw = read_server(plan, server, url=url, conn=c, criteria=criteria, fleet=fleet)
-            counts = gate.counts_from_series(server, raw["series"], raw["cadence"])
-            verdict = gate.coverage_verdict(
+            counts = d.counts_from_series(server, raw["series"], raw["cadence"])
+            doc = coverage_verdict(
                 counts, quarter_.start, quarter_.end, fleet, plan["coverage_floor"], held
-            )
-            doc = gate.verdict_doc(verdict)
+            ).to_dict()
             sink: dict = {}
             payload = evaluate_read(
                 {**plan, "verdict": doc}, server, raw, criteria=criteria, plot_sink=sink
@@ -734,16 +743,14 @@ def run_capacity_review(
             payloads.append(payload)
             plots.update(sink)
             gated.extend(series)
-        plan["verdict"] = gate.verdict_doc(
-            d.verdict_from_dict(
-                {
-                    "start": plan["window_start"],
-                    "end": plan["window_end"],
-                    "floor": plan["coverage_floor"],
-                    "series": gated,
-                }
-            )
-        )
+        plan["verdict"] = WindowVerdict.from_dict(
+            {
+                "start": plan["window_start"],
+                "end": plan["window_end"],
+                "floor": plan["coverage_floor"],
+                "series": gated,
+            }
+        ).to_dict()
         lap("evaluate")
         fleet_payload = evaluate_fleet(plan, payloads)
         lap("fleet_criteria")

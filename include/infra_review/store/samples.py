@@ -173,6 +173,63 @@ def load_samples(
     return LoadStats(batch_key, rows_in, written, series_count)
 
 
+SeriesKey = tuple[str, str, str]  # (server, metric, label)
+_READ = """
+    SELECT s.series_id, s.ts, s.value FROM infra_review.samples s
+    WHERE s.series_id = ANY(%(ids)s) AND s.ts >= %(start)s AND s.ts < %(end)s"""
+
+
+def read_series(
+    conn,
+    start: datetime,
+    end: datetime,
+    *,
+    servers: list[str] | None = None,
+    metrics: list[str] | None = None,
+) -> dict[SeriesKey, tuple[np.ndarray, np.ndarray]]:
+    """Samples in [start, end) per series: (Unix microseconds int64, values float64), each
+    sorted by time; keys in (server, metric, label) order.
+
+    One binary COPY of (series_id, ts, value) that numpy takes as it comes; names are
+    resolved once per series, not per row. For a quarter's millions of rows that is about
+    four times faster than text with the names on every row.
+    """
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT series_id, server, metric, label FROM infra_review.series
+               WHERE (%(servers)s::text[] IS NULL OR server = ANY(%(servers)s))
+                 AND (%(metrics)s::text[] IS NULL OR metric = ANY(%(metrics)s))
+               ORDER BY server, metric, label""",
+            {"servers": servers, "metrics": metrics},
+        )
+        names = {sid: (srv, metric, label) for sid, srv, metric, label in cur.fetchall()}
+        if not names:
+            return {}
+        bound = cur.mogrify(_READ, {"ids": list(names), "start": start, "end": end}).decode()
+        buffer = io.BytesIO()
+        cur.copy_expert(f"COPY ({bound}) TO STDOUT WITH (FORMAT binary)", buffer)
+    raw = buffer.getbuffer()
+    if bytes(raw[:11]) != b"PGCOPY\n\xff\r\n\x00":
+        raise RuntimeError("unexpected COPY BINARY header from PostgreSQL")
+    first = 19 + int.from_bytes(raw[15:19], "big")  # signature, flags, header extension
+    rows = np.frombuffer(raw[first : len(raw) - 2], dtype=_BINARY_ROW)
+    series_id = rows["series_id"].astype(np.int64)
+    ts_us = rows["ts"].astype(np.int64) + _PG_EPOCH_US
+    values = rows["value"].astype(np.float64)
+    del rows, raw
+    buffer.close()
+    order = np.lexsort((ts_us, series_id))  # partitions arrive one after the other
+    series_id, ts_us, values = series_id[order], ts_us[order], values[order]
+    ids = np.fromiter(names, dtype=np.int64, count=len(names))
+    lo = np.searchsorted(series_id, ids, side="left")
+    hi = np.searchsorted(series_id, ids, side="right")
+    return {
+        names[int(sid)]: (ts_us[a:b], values[a:b])
+        for sid, a, b in zip(ids, lo, hi, strict=True)
+        if b > a
+    }
+
+
 def read_window(
     conn,
     start: datetime,
@@ -181,32 +238,21 @@ def read_window(
     servers: list[str] | None = None,
     metrics: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Samples in [start, end) as a frame (ts, server, metric, label, value), sorted.
+    """Samples in [start, end) as a frame (ts, server, metric, label, value), sorted by
+    series and time (``read_series`` as one table)."""
+    series = read_series(conn, start, end, servers=servers, metrics=metrics)
+    sizes = [len(ts) for ts, _ in series.values()]
 
-    Streams through ``COPY ... TO STDOUT`` with epoch microseconds, which is several times
-    faster than fetching tuples for the millions of rows in a quarter.
-    """
-    query = """
-        SELECT (extract(epoch FROM s.ts) * 1000000)::bigint, r.server, r.metric, r.label, s.value
-        FROM infra_review.samples s
-        JOIN infra_review.series r USING (series_id)
-        WHERE s.ts >= %(start)s AND s.ts < %(end)s
-          AND (%(servers)s::text[] IS NULL OR r.server = ANY(%(servers)s))
-          AND (%(metrics)s::text[] IS NULL OR r.metric = ANY(%(metrics)s))
-        ORDER BY r.server, r.metric, r.label, s.ts"""
-    buffer = io.StringIO()
-    with conn.cursor() as cur:
-        bound = cur.mogrify(
-            query, {"start": start, "end": end, "servers": servers, "metrics": metrics}
-        ).decode()
-        cur.copy_expert(f"COPY ({bound}) TO STDOUT WITH (FORMAT csv)", buffer)
-    buffer.seek(0)
-    frame = pd.read_csv(
-        buffer,
-        names=["ts_us", "server", "metric", "label", "value"],
-        dtype={"ts_us": "int64", "server": str, "metric": str, "label": str, "value": "float64"},
-        keep_default_na=False,
-        na_filter=False,
+    def names(i: int) -> pd.Series:
+        return pd.Series(np.repeat([key[i] for key in series], sizes), dtype="str")
+
+    ts_us = np.concatenate([ts for ts, _ in series.values()] or [np.empty(0, np.int64)])
+    return pd.DataFrame(
+        {
+            "ts": pd.to_datetime(ts_us, unit="us", utc=True),
+            "server": names(0),
+            "metric": names(1),
+            "label": names(2),
+            "value": np.concatenate([v for _, v in series.values()] or [np.empty(0)]),
+        }
     )
-    frame.insert(0, "ts", pd.to_datetime(frame.pop("ts_us"), unit="us", utc=True))
-    return frame
