@@ -6,10 +6,9 @@ database. Then, in one run and on the same server:
 
 * read: ``COPY (SELECT series_id, ts, value ...) TO STDOUT (FORMAT binary)`` of exactly the
   rows the review reads, in one stream, discarded on arrival: merely reading them;
-* review: ``run_capacity_review`` for the quarter: coverage verdict, one read per server,
-  every criterion, fleet criteria, decisions written, report with plots;
-* for context, the generic reader's query (``store.samples.read_window``: names on every row,
-  sorted, CSV) over the same rows.
+* review: ``run_capacity_review`` for the quarter: coverage verdict, one read per server
+  (``store.samples.read_series``), every criterion, fleet criteria, decisions written, report
+  with plots.
 
 Each is timed twice, alternating, and the faster of each counts (the machine is shared).
 Target: review / read <= 2.0. Prints samples per second and the ratio.
@@ -77,18 +76,10 @@ ORDER BY r.series_id, g.ts
 """
 
 # The baseline: merely the same rows, as cheaply as PostgreSQL hands them out (binary, no
-# join, no order). For context, also the generic reader's query (names on every row, sorted,
-# CSV: what store.samples.read_window runs).
+# join, no order), in one stream.
 READ = """
 SELECT s.series_id, s.ts, s.value FROM infra_review.samples s
 WHERE s.series_id = ANY(%(ids)s) AND s.ts >= %(start)s AND s.ts < %(end)s"""
-READ_NAMED = """
-SELECT (extract(epoch FROM s.ts) * 1000000)::bigint, r.server, r.metric, r.label, s.value
-FROM infra_review.samples s
-JOIN infra_review.series r USING (series_id)
-WHERE s.ts >= %(start)s AND s.ts < %(end)s
-  AND r.server = ANY(%(servers)s) AND r.metric = ANY(%(metrics)s)
-ORDER BY r.server, r.metric, r.label, s.ts"""
 
 
 class Sink:
@@ -162,7 +153,7 @@ def generate(url: str, servers: list[str], quarter) -> int:
     return rows
 
 
-def read_all(url: str, servers: list[str], quarter, named: bool = False) -> tuple[float, int]:
+def read_all(url: str, servers: list[str], quarter) -> tuple[float, int]:
     """Time one COPY of every row the review reads, discarded on arrival."""
     import psycopg2
 
@@ -173,17 +164,10 @@ def read_all(url: str, servers: list[str], quarter, named: bool = False) -> tupl
             (servers, [m for m, _ in METRICS]),
         )
         ids = [r[0] for r in cur.fetchall()]
-        params = {
-            "start": quarter.start,
-            "end": quarter.end,
-            "ids": ids,
-            "servers": servers,
-            "metrics": [m for m, _ in METRICS],
-        }
-        bound = cur.mogrify(READ_NAMED if named else READ, params).decode()
-        fmt = "csv" if named else "binary"
+        params = {"start": quarter.start, "end": quarter.end, "ids": ids}
+        bound = cur.mogrify(READ, params).decode()
         started = time.perf_counter()
-        cur.copy_expert(f"COPY ({bound}) TO STDOUT WITH (FORMAT {fmt})", sink)
+        cur.copy_expert(f"COPY ({bound}) TO STDOUT WITH (FORMAT binary)", sink)
         elapsed = time.perf_counter() - started
     conn.close()
     return elapsed, sink.bytes
@@ -213,16 +197,13 @@ def main() -> None:
             flush=True,
         )
 
-        reads, named, reviews, review = [], [], [], None
+        reads, reviews, review = [], [], None
         for attempt in (1, 2):
             elapsed, size = read_all(url, servers, quarter)
             reads.append(elapsed)
             print(
                 f"read   #{attempt}: {elapsed:6.1f} s  ({size / 1e6:,.0f} MB, binary)", flush=True
             )
-            elapsed, size = read_all(url, servers, quarter, named=True)
-            named.append(elapsed)
-            print(f"named  #{attempt}: {elapsed:6.1f} s  ({size / 1e6:,.0f} MB, CSV)", flush=True)
             started = time.perf_counter()
             review = run_capacity_review(
                 quarter, url=url, run_key=f"bench-{attempt}", workers=args.workers
@@ -241,10 +222,6 @@ def main() -> None:
         print(f"read (COPY):    {read:.1f} s  {rows / read:,.0f} samples/s")
         print(f"whole review:   {whole:.1f} s  {rows / whole:,.0f} samples/s")
         print(f"ratio review/read: {whole / read:.2f} (target <= 2.0)")
-        print(
-            f"for context, the generic reader's query (names, sorted, CSV): {min(named):.1f} s; "
-            f"review / that: {whole / min(named):.2f}"
-        )
 
 
 if __name__ == "__main__":

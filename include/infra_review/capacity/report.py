@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from infra_review.capacity.decide import ACTIONS, Decision, explain
+from infra_review.capacity.decide import Decision, explain
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.quarter import Quarter
 from infra_review.reporting.standalone import write_standalone
@@ -89,10 +89,8 @@ def markdown(
         actions = " + ".join(x.actions)
         lines.append(f"| {x.subject} | **{actions}** | {x.summary_en} |")
     lines += ["", "### Русский", ""]
-    for x in decisions:
-        lines.append(
-            f"- **{x.subject}** — {' + '.join(ACTIONS[a][1] for a in x.actions)}: {x.summary_ru}"
-        )
+    for x in decisions:  # the summary names the subject and the action itself
+        lines.append(f"- {x.summary_ru}")
     incidents = [(x.subject, i) for x in decisions for i in x.context.get("incidents", [])]
     if incidents:
         lines += ["", "## Incidents (fix, do not buy capacity)", ""]

@@ -218,8 +218,12 @@ def read_series(
     values = rows["value"].astype(np.float64)
     del rows, raw
     buffer.close()
-    order = np.lexsort((ts_us, series_id))  # partitions arrive one after the other
-    series_id, ts_us, values = series_id[order], ts_us[order], values[order]
+    if len(series_id) > 1 and (
+        np.any(series_id[1:] < series_id[:-1])
+        or np.any((series_id[1:] == series_id[:-1]) & (ts_us[1:] < ts_us[:-1]))
+    ):
+        order = np.lexsort((ts_us, series_id))  # partitions arrive one after the other
+        series_id, ts_us, values = series_id[order], ts_us[order], values[order]
     ids = np.fromiter(names, dtype=np.int64, count=len(names))
     lo = np.searchsorted(series_id, ids, side="left")
     hi = np.searchsorted(series_id, ids, side="right")
