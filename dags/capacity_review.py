@@ -33,29 +33,15 @@ from datetime import timedelta
 
 from airflow.sdk import Param, XComArg, dag, task
 
-from quarterly_review import (
-    QUARTERLY,
-    START_DATE,
-    config_choices,
-    dry_run_param,
-    quarter_param,
-)
+from quarterly_review import config_choices, dry_run_param, quarter_param, review_dag_args
 
 
 @dag(
     dag_id="capacity_review",
-    schedule=QUARTERLY,
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    tags=["infra-review", "review", "capacity"],
     doc_md=__doc__,
-    default_args={
-        "owner": "infra-team",
-        "retries": 1,
-        "retry_delay": timedelta(seconds=30),
-        "execution_timeout": timedelta(minutes=60),
-    },
+    **review_dag_args(
+        "capacity", retries=1, retry_delay=timedelta(seconds=30), timeout=timedelta(minutes=60)
+    ),
     params={
         "quarter": quarter_param(
             "The quarter to review, like 2026Q3 (default: the last full quarter). Used by "

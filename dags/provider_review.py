@@ -29,29 +29,15 @@ from datetime import timedelta
 
 from airflow.sdk import Param, dag, task
 
-from quarterly_review import (
-    QUARTERLY,
-    START_DATE,
-    config_choices,
-    dry_run_param,
-    quarter_param,
-)
+from quarterly_review import config_choices, dry_run_param, quarter_param, review_dag_args
 
 
 @dag(
     dag_id="provider_review",
-    schedule=QUARTERLY,
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    tags=["infra-review", "review", "provider"],
     doc_md=__doc__,
-    default_args={
-        "owner": "infra-team",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=2),
-        "execution_timeout": timedelta(minutes=20),
-    },
+    **review_dag_args(
+        "provider", retries=2, retry_delay=timedelta(minutes=2), timeout=timedelta(minutes=20)
+    ),
     params={
         "quarter": quarter_param(
             "YYYYQn, for example 2026Q3 (default: the last full quarter). Used by manual "

@@ -9,8 +9,9 @@ level: it runs on every parse.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from airflow.sdk import CronTriggerTimetable, Param
 from dateutil.relativedelta import relativedelta
@@ -22,6 +23,26 @@ QUARTERLY = CronTriggerTimetable(
     "0 6 1 1,4,7,10 *", timezone="UTC", interval=relativedelta(months=3)
 )
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def review_dag_args(
+    review: str, *, retries: int, retry_delay: timedelta, timeout: timedelta
+) -> dict[str, Any]:
+    """What both review DAGs pass to ``@dag`` besides their id, docs and params: the
+    quarterly schedule, one run at a time, no catch-up, owner and tags."""
+    return {
+        "schedule": QUARTERLY,
+        "start_date": START_DATE,
+        "catchup": False,
+        "max_active_runs": 1,
+        "tags": ["infra-review", "review", review],
+        "default_args": {
+            "owner": "infra-team",
+            "retries": retries,
+            "retry_delay": retry_delay,
+            "execution_timeout": timeout,
+        },
+    }
 
 
 def last_full_quarter(now: datetime | None = None) -> str:
