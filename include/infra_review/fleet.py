@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 from dataclasses import dataclass, field
@@ -112,13 +113,35 @@ def load_fleet(path: str | Path | None = None) -> Fleet:
             ),
         )
     local = doc.get("local_host") or {}
+    enabled, name = _local_host_override(
+        bool(local.get("enabled", True)), local.get("server"), path
+    )
     return Fleet(
         path=str(path),
         servers=servers,
         requirements=dict(doc.get("requirements") or {}),
-        local_host_enabled=bool(local.get("enabled", True)),
-        local_host_server=local.get("server"),
+        local_host_enabled=enabled,
+        local_host_server=name,
     )
+
+
+LOCAL_HOST_ENV = "INFRA_REVIEW_LOCAL_HOST"
+
+
+def _local_host_override(enabled: bool, name: str | None, path: Path) -> tuple[bool, str | None]:
+    """``INFRA_REVIEW_LOCAL_HOST`` over the file's ``local_host``: ``off``, or the server name
+    to store this machine under. Containers set it (docker-compose.yaml): there psutil would
+    measure whichever worker ran the task under a random container hostname."""
+    value = os.environ.get(LOCAL_HOST_ENV, "").strip()
+    if not value:
+        return enabled, name
+    if value.lower() in ("off", "false", "no", "0"):
+        return False, None
+    if not SERVER_NAME_RE.match(value):
+        raise InputError(
+            f"{LOCAL_HOST_ENV}={value!r} is neither 'off' nor a server name", file=str(path)
+        )
+    return True, value
 
 
 def _seconds(value: Any, path: Path, field_name: str) -> int:

@@ -202,6 +202,28 @@ def test_the_default_fleet_collects_only_the_local_host():
     assert [j["source"]["type"] for j in jobs] == ["localhost"]
 
 
+@pytest.mark.parametrize(
+    ("env", "planned"),
+    [
+        ("off", []),  # what docker-compose.yaml sets: no psutil job in a worker container
+        ("airflow-host", [("airflow-host", "localhost")]),
+        ("", None),  # unset: the file decides (the default fleet: this machine's hostname)
+    ],
+)
+def test_the_environment_overrides_the_local_host(monkeypatch, env, planned):
+    import socket
+
+    monkeypatch.setenv("INFRA_REVIEW_LOCAL_HOST", env)
+    jobs = [(j["server"], j["source"]["type"]) for j in plan_jobs()]
+    assert jobs == (planned if planned is not None else [(socket.gethostname(), "localhost")])
+
+
+def test_a_bad_local_host_override_names_the_variable(monkeypatch):
+    monkeypatch.setenv("INFRA_REVIEW_LOCAL_HOST", "../etc")
+    with pytest.raises(InputError, match="INFRA_REVIEW_LOCAL_HOST"):
+        load_fleet()
+
+
 def test_intervals_cover_the_range_once():
     start = datetime(2026, 4, 1, tzinfo=UTC)
     chunks = intervals(start, start + timedelta(hours=25), timedelta(hours=6))
