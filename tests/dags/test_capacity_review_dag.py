@@ -141,6 +141,7 @@ def test_capacity_review_end_to_end_then_dry_run(run_dag, sample_quarter_url, mo
             assert (Path(report).parent / "app-1-ram.sustained.png").exists()
             page = Path(report).read_text(encoding="utf-8")  # plots embedded, both languages
             assert page.count('src="data:image/png;base64,') >= 1 and "Русский" in page
+            assert "RAM above 85%" in page and "RAM выше 85%" in page  # evidence, both
             assert sorted(inputs["per_server"]) == ["app-1", "data-1"]
             assert inputs["criteria"]["rules"]["ram.sustained"]["params"]["threshold"] == 85
 

@@ -93,24 +93,24 @@ def markdown(
         lines.append(f"- {x.summary_ru}")
     incidents = [(x.subject, i) for x in decisions for i in x.context.get("incidents", [])]
     if incidents:
-        lines += ["", "## Incidents (fix, do not buy capacity)", ""]
+        lines += ["", "## Incidents (fix, do not buy capacity) / Инциденты", ""]
         for subject, inc in incidents:
-            lines.append(f"- **{subject}**: {inc['text_en']}")
+            lines.append(f"- **{subject}**: {inc['text_en']} / {inc['text_ru']}")
             for ep in inc.get("episodes", [])[:10]:
                 lines.append(f"  - {ep['start']} – {ep['end']} ({ep['duration']})")
     lines += [
         "",
-        "## Criteria",
+        "## Criteria / Критерии",
         "",
-        "| subject | criterion | result | observed | threshold | evidence |",
-        "|---|---|---|---|---|---|",
+        "| subject | criterion | result | observed | threshold | evidence | доказательства |",
+        "|---|---|---|---|---|---|---|",
     ]
     for x in decisions:
         for r in x.results:
-            en, _ = explain(r)
+            en, ru = explain(r)
             lines.append(
                 f"| {x.subject} | {r.criterion_id} | {_MARK[r.outcome]} | {_fmt(r.observed)} | "
-                f"{_fmt(r.threshold)} | {en.replace('|', '/')} |"
+                f"{_fmt(r.threshold)} | {en.replace('|', '/')} | {ru.replace('|', '/')} |"
             )
     lines += [
         "",
