@@ -65,3 +65,16 @@ def test_resolve_inside_returns_the_file(tmp_path: Path):
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "b").write_text("ok")
     assert resolve_inside(tmp_path, "a/b") == (tmp_path / "a" / "b").resolve()
+
+
+def test_a_run_key_becomes_one_safe_path_segment(tmp_path, monkeypatch):
+    monkeypatch.setenv("INFRA_REVIEW_DATA_DIR", str(tmp_path))
+    root = tmp_path / "reports" / "capacity" / "2026Q3"
+    run_id = "manual__2026-11-26T01:23:58.676570+00:00"
+    assert links.report_dir("capacity", "2026Q3", run_id) == (
+        root / "manual__2026-11-26T01_23_58.676570_00_00"
+    )
+    # nothing a run key holds leaves its folder: no separators, no "." or ".." segment
+    for hostile in ("../../etc", "..", ".", "a/b\\c", ""):
+        path = links.report_dir("capacity", "2026Q3", hostile)
+        assert path.parent == root and path.name not in ("", ".", ".."), hostile

@@ -6,7 +6,6 @@ and returns small JSON-able dicts, so the same data crosses XCom or stays in mem
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from infra_review.errors import InputError
 from infra_review.fleet import Fleet, load_fleet
 from infra_review.quality.window import WindowVerdict, coverage_verdict, quarantined
 from infra_review.quarter import Quarter
+from infra_review.reporting.links import report_dir
 
 REVIEW_TYPE = "capacity"
 
@@ -134,16 +134,6 @@ def _criteria_for(plan: dict[str, Any]) -> CriteriaSet:
     return criteria
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:80] or "run"
-
-
-def report_dir_for(quarter: str, run_key: str) -> Path:
-    from infra_review.settings import data_dir
-
-    return data_dir() / "reports" / REVIEW_TYPE / quarter / _slug(run_key)
-
-
 def _connect(url: str | None):
     from infra_review.store.db import connect
 
@@ -200,7 +190,7 @@ def plan_review(
         "fleet_path": fleet.path,
         "coverage_floor": float(criteria.defaults.get("coverage_floor", 0.90)),
         "verdict": None,
-        "report_dir": None if dry_run else str(report_dir_for(str(quarter), run_key)),
+        "report_dir": None if dry_run else str(report_dir(REVIEW_TYPE, str(quarter), run_key)),
     }
     if with_verdict:
         plan["verdict"] = window_verdict_doc(plan, url=url, conn=conn)

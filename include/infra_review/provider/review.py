@@ -5,7 +5,6 @@ render the report and record it. The CLI and the ``provider_review`` DAG both ca
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -227,10 +226,6 @@ def load_evidence(
     )
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:80] or "run"
-
-
 def run_provider_review(
     quarter: str | Quarter,
     providers: Sequence[str] | None = None,
@@ -265,10 +260,10 @@ def run_provider_review(
             return review
         from infra_review.provider.report import render_report
         from infra_review.reporting.catalog import sync_criteria
-        from infra_review.settings import data_dir
+        from infra_review.reporting.links import report_dir as run_report_dir
         from infra_review.store.decisions import ReviewRun, record_review
 
-        out_dir = report_dir or data_dir() / "reports" / "provider" / str(quarter) / _slug(run_key)
+        out_dir = report_dir or run_report_dir(REVIEW_TYPE, str(quarter), run_key)
         report_path = render_report(review, out_dir)
         run = ReviewRun(
             review_type=REVIEW_TYPE,

@@ -8,6 +8,7 @@ refuse ``file://`` links from web pages), so tasks log these URLs instead. The p
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
@@ -20,6 +21,13 @@ def reports_root() -> Path:
     from infra_review.settings import data_dir
 
     return data_dir() / "reports"
+
+
+def report_dir(review_type: str, quarter: str, run_key: str) -> Path:
+    """Where one review run writes its report: ``reports/<type>/<quarter>/<run>``, the run
+    key made safe as one path segment (a DAG run id holds ``:`` and ``+``)."""
+    segment = re.sub(r"[^A-Za-z0-9._-]+", "_", run_key).strip("_.")[:80] or "run"
+    return reports_root() / review_type / quarter / segment
 
 
 def data_docs_root() -> Path:
