@@ -114,6 +114,14 @@ def _month_bounds(months: Sequence[date]) -> tuple[datetime, datetime]:
     )
 
 
+def _no_data(
+    rule: Rule, subject: str, window: tuple[datetime, datetime], evidence: dict[str, Any]
+) -> CriterionResult:
+    """``insufficient_data``: nothing observed, the threshold it would have been held to and
+    the reason in the evidence."""
+    return _result(rule, subject, Outcome.INSUFFICIENT_DATA, None, rule.threshold, window, evidence)
+
+
 def _result(
     rule: Rule,
     subject: str,
@@ -359,12 +367,9 @@ def fin_tco(
         "min_months": min_months,
     }
     if len(current.months_present) < min_months:
-        return _result(
+        return _no_data(
             rule,
             provider.id,
-            Outcome.INSUFFICIENT_DATA,
-            None,
-            rule.threshold,
             window,
             {
                 **base,
@@ -373,12 +378,9 @@ def fin_tco(
             },
         )
     if current.annual <= 0:
-        return _result(
+        return _no_data(
             rule,
             provider.id,
-            Outcome.INSUFFICIENT_DATA,
-            None,
-            rule.threshold,
             window,
             {**base, "reason": "the current provider's invoiced total is not positive"},
         )
@@ -455,16 +457,12 @@ def fin_predictable(
             f"invoices for {len(by_month)} of the last {len(months)} months; "
             f"at least {min_months} are needed"
         )
-        return _result(
-            rule, provider_id, Outcome.INSUFFICIENT_DATA, None, rule.threshold, window, evidence
-        )
+        return _no_data(rule, provider_id, window, evidence)
     totals = list(by_month.values())
     mean = statistics.fmean(totals)
     if mean <= 0:
         evidence["reason"] = "mean monthly total is not positive"
-        return _result(
-            rule, provider_id, Outcome.INSUFFICIENT_DATA, None, rule.threshold, window, evidence
-        )
+        return _no_data(rule, provider_id, window, evidence)
     cv = statistics.pstdev(totals) / mean
     evidence.update(
         {"mean": round(mean, 2), "stdev": round(statistics.pstdev(totals), 2), "cv": cv}
@@ -506,12 +504,9 @@ def fin_transparency(
     own = _quarter_lines(provider.id, lines, window)
     bounds = (window.start, window.end)
     if not own:
-        return _result(
+        return _no_data(
             rule,
             provider.id,
-            Outcome.INSUFFICIENT_DATA,
-            None,
-            rule.threshold,
             bounds,
             {"reason": f"no invoices from {provider.id} in {window.quarter}", "invoice_lines": 0},
         )
@@ -530,12 +525,9 @@ def fin_transparency(
             by_item[item.item] += value
     total = matched_total + unmatched_total
     if total <= 0:
-        return _result(
+        return _no_data(
             rule,
             provider.id,
-            Outcome.INSUFFICIENT_DATA,
-            None,
-            rule.threshold,
             bounds,
             {"reason": "the invoiced amount is zero", "invoice_lines": len(own)},
         )
@@ -568,12 +560,9 @@ def fin_hidden_fees(
     own = _quarter_lines(provider.id, lines, window)
     bounds = (window.start, window.end)
     if not own:
-        return _result(
+        return _no_data(
             rule,
             provider.id,
-            Outcome.INSUFFICIENT_DATA,
-            None,
-            rule.threshold,
             bounds,
             {"reason": f"no invoices from {provider.id} in {window.quarter}", "invoice_lines": 0},
         )
