@@ -12,10 +12,12 @@ from infra_review.criteria.result import CriterionResult, Outcome
 if TYPE_CHECKING:
     from infra_review.provider.review import ProviderReview
 
+# Marks from the fonts every system has (DejaVu, Arial): emoji render as empty boxes where
+# no emoji font is installed, as on a headless server or a minimal desktop.
 _ICON = {
-    Outcome.MET: "✅ met",
-    Outcome.NOT_MET: "❌ not met",
-    Outcome.INSUFFICIENT_DATA: "❔ no data",
+    Outcome.MET: "✔ met",
+    Outcome.NOT_MET: "✘ not met",
+    Outcome.INSUFFICIENT_DATA: "? no data",
 }
 CHART_NAME = "monthly-cost.png"
 
