@@ -45,7 +45,9 @@ def main() -> None:
         floor = parse_seconds(baseline_file)
     print(f"baseline (airflow.sdk only): {floor:.2f} s")
     worst = 0.0
-    for dag_file in sorted((ROOT / "dags").glob("*.py")):
+    # modules the DAG files import (quarterly_review.py) are timed inside the DAGs using them
+    ignored = (ROOT / "dags" / ".airflowignore").read_text(encoding="utf-8").split()
+    for dag_file in sorted(p for p in (ROOT / "dags").glob("*.py") if p.name not in ignored):
         seconds = parse_seconds(dag_file)
         ratio = seconds / floor
         worst = max(worst, ratio)
