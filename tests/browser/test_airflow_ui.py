@@ -181,6 +181,11 @@ def test_trigger_a_quarter_and_find_the_decision_on_the_decisions_page(page, air
     report = page.frame_locator("iframe[title='Capacity decisions']").locator("body")
     report.get_by_text(re.compile(r"upgrade_ram")).first.wait_for()
     assert "app-1" in report.inner_text()
+    # the plots travel inside the page (data: URIs) and the page's CSP lets them render
+    plot = report.locator("img").first
+    assert plot.get_attribute("src").startswith("data:image/png;base64,")
+    expect(plot).to_have_js_property("complete", True)
+    assert plot.evaluate("img => img.naturalWidth") > 100
     shoot(page, "06-report")
     assert report_path and report_path.startswith(str(airflow.data_dir / "reports"))
 
