@@ -2,8 +2,8 @@
 the trigger form's choices read from the config files.
 
 Not a DAG file (``.airflowignore`` skips it); the DAG files import it from the bundle folder,
-which Airflow puts on ``sys.path``. Like a DAG file it imports only ``airflow.sdk`` at module
-level: it runs on every parse.
+which Airflow puts on ``sys.path``. Like a DAG file it imports nothing heavy at module level
+(``airflow.sdk`` and ``dateutil``; YAML only inside a function): it runs on every parse.
 """
 
 from __future__ import annotations
