@@ -43,10 +43,7 @@ from quarterly_review import config_choices, dry_run_param, quarter_param, revie
         "capacity", retries=1, retry_delay=timedelta(seconds=30), timeout=timedelta(minutes=60)
     ),
     params={
-        "quarter": quarter_param(
-            "The quarter to review, like 2026Q3 (default: the last full quarter). Used by "
-            "manual runs only; a scheduled run reviews the quarter that just ended."
-        ),
+        "quarter": quarter_param(),
         "servers": Param(
             None,
             type=["null", "array"],

@@ -39,10 +39,7 @@ from quarterly_review import config_choices, dry_run_param, quarter_param, revie
         "provider", retries=2, retry_delay=timedelta(minutes=2), timeout=timedelta(minutes=20)
     ),
     params={
-        "quarter": quarter_param(
-            "YYYYQn, for example 2026Q3 (default: the last full quarter). Used by manual "
-            "runs only; a scheduled run reviews the quarter that just ended."
-        ),
+        "quarter": quarter_param(),
         "providers": Param(
             None,
             type=["null", "array"],

@@ -55,13 +55,15 @@ def last_full_quarter(now: datetime | None = None) -> str:
     return f"{year - 1}Q4" if q == 0 else f"{year}Q{q}"
 
 
-def quarter_param(description: str) -> Param:
+def quarter_param() -> Param:
     return Param(
         last_full_quarter(),
         type=["null", "string"],
         pattern=QUARTER_PATTERN,
         title="Quarter",
-        description=description,
+        description="The quarter to review, like 2026Q3 (default: the last full quarter). "
+        "Used by manual runs only; a scheduled run reviews the quarter that just ended, and "
+        "a quarter that has not ended is refused.",
     )
 
 

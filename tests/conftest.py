@@ -68,6 +68,50 @@ def _drop(admin_url: str, database: str) -> None:
     conn.close()
 
 
+def clone_database(admin_url: str, template: str, prefix: str) -> str:
+    """A new database copied from ``template``; returns its name (drop it with ``_drop``)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    conn = _admin(admin_url)
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    conn.close()
+    return name
+
+
+@pytest.fixture(scope="session")
+def sample_quarter_template(pg_server_url: str, template_db_url: str) -> Iterator[str]:
+    """Name of a migrated database holding the bundled sample quarter (samples, complaints,
+    planned services), loaded once per session; tests work on clones of it."""
+    from infra_review.demo.sample_quarter import generate_frames
+    from infra_review.fleet import load_fleet, sync_servers
+    from infra_review.store.db import connect
+    from infra_review.store.samples import load_samples
+
+    template = urlsplit(template_db_url).path.lstrip("/")
+    name = clone_database(pg_server_url, template, "ir_test_capq")
+    frames = generate_frames()
+    with connect(_with_database(pg_server_url, name)) as conn:
+        sync_servers(conn, load_fleet())
+        load_samples(conn, frames["samples"], batch_key="test:sample-quarter", source="test")
+        with conn.cursor() as cur:
+            for c in frames["complaints"].itertuples(index=False):
+                cur.execute(
+                    """INSERT INTO infra_review.complaints (ts, service, server, category, text)
+                       VALUES (%s, %s, %s, %s, %s)""",
+                    (c.ts, c.service, c.server, c.category, c.text),
+                )
+            for p in frames["plans"].itertuples(index=False):
+                cur.execute(
+                    """INSERT INTO infra_review.planned_services
+                           (service, server, planned_for, ram_gb, cpu_cores)
+                       VALUES (%s, %s, %s, %s, %s)""",
+                    (p.service, p.server, p.planned_for, p.ram_gb, p.cpu_cores),
+                )
+            cur.execute("ANALYZE")
+    yield name
+    _drop(pg_server_url, name)
+
+
 @pytest.fixture(scope="session")
 def template_db_url(pg_server_url: str) -> Iterator[str]:
     """A migrated database that per-test databases are cloned from."""

@@ -4,10 +4,8 @@ evidence) under the quarter derived from the run's data interval; a dry run writ
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from dateutil.relativedelta import relativedelta
@@ -17,50 +15,14 @@ from tests.dags.conftest import task_states
 pytestmark = pytest.mark.dags
 
 
-def _admin(url: str):
-    import psycopg2
-
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    return conn
-
-
 @pytest.fixture(scope="module")
-def sample_quarter_url(pg_server_url: str, template_db_url: str):
-    """A migrated database with the bundled sample quarter (samples, complaints, plans)."""
-    from infra_review.demo.sample_quarter import generate_frames
-    from infra_review.fleet import load_fleet, sync_servers
-    from infra_review.store.db import connect
-    from infra_review.store.samples import load_samples
+def sample_quarter_url(pg_server_url: str, sample_quarter_template: str):
+    """A copy of the sample-quarter database for this module's DAG runs."""
+    from tests.conftest import _drop, _with_database, clone_database
 
-    name = f"ir_test_capdag_{uuid.uuid4().hex[:10]}"
-    template = urlsplit(template_db_url).path.lstrip("/")
-    admin = _admin(pg_server_url)
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    url = urlunsplit(urlsplit(pg_server_url)._replace(path="/" + name))
-    frames = generate_frames()
-    with connect(url) as conn:
-        sync_servers(conn, load_fleet())
-        load_samples(conn, frames["samples"], batch_key="test:sample-quarter", source="test")
-        with conn.cursor() as cur:
-            for c in frames["complaints"].itertuples(index=False):
-                cur.execute(
-                    """INSERT INTO infra_review.complaints (ts, service, server, category, text)
-                       VALUES (%s, %s, %s, %s, %s)""",
-                    (c.ts, c.service, c.server, c.category, c.text),
-                )
-            for p in frames["plans"].itertuples(index=False):
-                cur.execute(
-                    """INSERT INTO infra_review.planned_services
-                           (service, server, planned_for, ram_gb, cpu_cores)
-                       VALUES (%s, %s, %s, %s, %s)""",
-                    (p.service, p.server, p.planned_for, p.ram_gb, p.cpu_cores),
-                )
-    yield url
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    name = clone_database(pg_server_url, sample_quarter_template, "ir_test_capdag")
+    yield _with_database(pg_server_url, name)
+    _drop(pg_server_url, name)
 
 
 def test_params_and_schedule(dagbag):

@@ -6,13 +6,10 @@ review recomputes to the same result (and notices changed samples)."""
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import pandas as pd
-import psycopg2
 import pytest
 
 from infra_review.capacity.recompute import recompute_run
@@ -27,65 +24,16 @@ from infra_review.store.samples import load_samples
 pytestmark = pytest.mark.integration
 
 
-def _admin(url: str):
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    return conn
-
-
-def _url(server_url: str, name: str) -> str:
-    return urlunsplit(urlsplit(server_url)._replace(path="/" + name))
-
-
-@pytest.fixture(scope="module")
-def sample_quarter_db(pg_server_url: str, template_db_url: str):
-    """Name of a database with the sample quarter loaded once; tests clone it."""
-    from infra_review.demo.sample_quarter import generate_frames
-    from infra_review.fleet import load_fleet, sync_servers
-
-    name = f"ir_test_capq_{uuid.uuid4().hex[:10]}"
-    template = urlsplit(template_db_url).path.lstrip("/")
-    admin = _admin(pg_server_url)
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    frames = generate_frames()
-    with connect(_url(pg_server_url, name)) as conn:
-        sync_servers(conn, load_fleet())
-        load_samples(conn, frames["samples"], batch_key="test:sample-quarter", source="test")
-        with conn.cursor() as cur:
-            for c in frames["complaints"].itertuples(index=False):
-                cur.execute(
-                    """INSERT INTO infra_review.complaints (ts, service, server, category, text)
-                       VALUES (%s, %s, %s, %s, %s)""",
-                    (c.ts, c.service, c.server, c.category, c.text),
-                )
-            for p in frames["plans"].itertuples(index=False):
-                cur.execute(
-                    """INSERT INTO infra_review.planned_services
-                           (service, server, planned_for, ram_gb, cpu_cores)
-                       VALUES (%s, %s, %s, %s, %s)""",
-                    (p.service, p.server, p.planned_for, p.ram_gb, p.cpu_cores),
-                )
-            cur.execute("ANALYZE")
-    yield name
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
-
-
 @pytest.fixture
-def quarter_url(pg_server_url: str, sample_quarter_db: str, monkeypatch):
+def quarter_url(pg_server_url: str, sample_quarter_template: str, monkeypatch):
     """A fresh copy of the sample-quarter database; DATABASE_URL points at it."""
-    name = f"ir_test_capc_{uuid.uuid4().hex[:10]}"
-    admin = _admin(pg_server_url)
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{sample_quarter_db}"')
-    url = _url(pg_server_url, name)
+    from tests.conftest import _drop, _with_database, clone_database
+
+    name = clone_database(pg_server_url, sample_quarter_template, "ir_test_capc")
+    url = _with_database(pg_server_url, name)
     monkeypatch.setenv("DATABASE_URL", url)
     yield url
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    _drop(pg_server_url, name)
 
 
 def _count(url: str, sql: str, params=()) -> int:

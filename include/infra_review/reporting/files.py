@@ -11,6 +11,8 @@ import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra_review.reporting.standalone import standalone_page
+
 
 class NotFound(LookupError):
     """The path does not name a regular file inside the folder (the caller answers 404)."""
@@ -39,7 +41,8 @@ class Served:
 def render_file(path: Path) -> Served:
     """The file's bytes with its type; Markdown reports are rendered to a readable HTML page."""
     if path.suffix.lower() == ".md":
-        return Served(markdown_page(path.read_text(encoding="utf-8"), path.name).encode(), _HTML)
+        page = standalone_page(path.read_text(encoding="utf-8"), path.name)
+        return Served(page.encode(), _HTML)
     media_type, _ = mimetypes.guess_type(path.name)
     if media_type is None:
         media_type = "application/octet-stream"
@@ -49,10 +52,3 @@ def render_file(path: Path) -> Served:
 
 
 _HTML = "text/html; charset=utf-8"
-
-
-def markdown_page(text: str, title: str) -> str:
-    """Markdown to a standalone page; raw HTML in the file is escaped, not passed through."""
-    from infra_review.reporting.standalone import standalone_page
-
-    return standalone_page(text, title)
