@@ -340,8 +340,7 @@ def collect_run(scaleout: dict[str, Any]) -> dict[str, Any]:
         return done >= KILL_AFTER and bool(held)
 
     wait_for(time_to_kill, RUN_TIMEOUT_S, "the middle of the collect run", cluster.tails)
-    before_kill = collect_tasks(cluster, run_id)
-    cluster.kill("w2")
+    cluster.kill("w2")  # at once: every query in between lets a held task finish first
     scaleout["timings"]["w2_killed_after_s"] = round(time.monotonic() - started)
     state = cluster.wait_for_run("collect_metrics", run_id, RUN_TIMEOUT_S)
     scaleout["timings"]["collect_50_servers_s"] = round(time.monotonic() - started)
@@ -354,7 +353,6 @@ def collect_run(scaleout: dict[str, Any]) -> dict[str, Any]:
         "run_id": run_id,
         "state": state,
         "held": list(held),
-        "before_kill": before_kill,
         "tasks": {t[0]: t for t in collect_tasks(cluster, run_id)},
         "history": history,
     }
@@ -396,13 +394,21 @@ def test_tasks_of_the_killed_worker_were_retried_on_the_other(scaleout, collect_
     held, tasks = collect_run["held"], collect_run["tasks"]
     assert held, "w2 held no task when it was killed"
     assert collect_run["state"] == "success"
+    # A try on w2 that is in the history did not end there: the kill ended it. (A task seen
+    # running on w2 just before the kill may still have finished in the instant between.)
+    died_on_w2 = {m for m, _, state, host in collect_run["history"] if host == hostname("w2")}
+    assert died_on_w2, f"no try was cut short on w2: {collect_run['history']}"
     for index in held:
         _, state, host, tries = tasks[index]
         assert state == "success"
-        assert host == hostname("w1"), f"collect[{index}] held by w2 finished on {host}"
-        assert tries >= 2, f"collect[{index}] held by w2 was not retried"
-    died_on_w2 = {m for m, _, state, host in collect_run["history"] if host == hostname("w2")}
-    assert set(held) <= died_on_w2, collect_run["history"]
+        assert index in died_on_w2 or (host == hostname("w2") and tries == 1), (
+            f"collect[{index}] held by w2: {tasks[index]}"
+        )
+    for index in died_on_w2:
+        _, state, host, tries = tasks[index]
+        assert state == "success"
+        assert host == hostname("w1"), f"collect[{index}] killed on w2 finished on {host}"
+        assert tries >= 2, f"collect[{index}] killed on w2 was not retried"
     # nothing lost, nothing doubled by the retries
     assert_samples_exactly_once(scaleout["decisions_url"], WINDOW, scaleout["expected"])
 
