@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from infra_review import clock
 from infra_review.errors import InputError
 
 # Parser: raw strings in, (parsed values, mask of bad rows, reason) out.
@@ -51,7 +52,7 @@ class Contract:
 
 def timestamp_with_offset(now: datetime | None = None) -> Parser:
     """ISO-8601 with an explicit offset; a guessed time zone would shift every run by hours."""
-    limit = (now or datetime.now(UTC)) + FUTURE_SKEW
+    limit = (now or clock.now()) + FUTURE_SKEW
 
     def parse(raw: pd.Series) -> tuple[pd.Series, pd.Series, str]:
         text = raw.str.strip()

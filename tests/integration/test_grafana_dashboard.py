@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from infra_review.criteria.result import CriterionResult, Outcome
+from infra_review.quarter import Quarter
 from infra_review.reporting.catalog import sync
 from infra_review.store.decisions import DecisionRecord, ReviewRun, record_review
 from infra_review.store.samples import load_samples
@@ -25,10 +26,11 @@ GRAFANA = ROOT / "grafana"
 DASHBOARD = GRAFANA / "dashboards" / "infra-review-decisions.json"
 DATASOURCES = GRAFANA / "provisioning" / "datasources" / "infra-review.yaml"
 PROVIDERS = GRAFANA / "provisioning" / "dashboards" / "infra-review.yaml"
-START, END = datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC)
-# What the panels are evaluated with: Grafana's time range and the variables' values.
-TIME_FROM, TIME_TO = "2025-11-01T00:00:00Z", "2026-12-01T00:00:00Z"
-VARIABLES = {"quarter": ["2026Q3"], "server": ["app-1", "data-1"]}
+# The panels are evaluated over the dashboard's own default range (now-2y .. now), where "now"
+# is the database's clock: the one that stamps quality_results.validated_at. Every seeded row
+# is placed relative to that same instant, so the test means the same thing on any date.
+DASHBOARD_RANGE = timedelta(days=2 * 365)
+SERVERS = ["app-1", "data-1"]
 
 
 def as_user(url: str, user: str) -> str:
@@ -56,11 +58,13 @@ def walk_panels(panels: list[dict]):
         yield from walk_panels(p.get("panels", []))
 
 
-def interpolate(sql: str, variables: dict, multi: set[str]) -> str:
-    """Grafana's SQL interpolation for what the dashboard uses: the time macros, and template
-    variables (a multi-value variable becomes a quoted, comma-separated list)."""
-    sql = re.sub(r"\$__timeFilter\(([^)]+)\)", rf"\1 BETWEEN '{TIME_FROM}' AND '{TIME_TO}'", sql)
-    sql = sql.replace("$__timeFrom()", f"'{TIME_FROM}'").replace("$__timeTo()", f"'{TIME_TO}'")
+def interpolate(sql: str, variables: dict, multi: set[str], window: tuple[str, str]) -> str:
+    """Grafana's SQL interpolation for what the dashboard uses: the time macros over
+    ``window`` (ISO instants), and template variables (a multi-value variable becomes a
+    quoted, comma-separated list)."""
+    time_from, time_to = window
+    sql = re.sub(r"\$__timeFilter\(([^)]+)\)", rf"\1 BETWEEN '{time_from}' AND '{time_to}'", sql)
+    sql = sql.replace("$__timeFrom()", f"'{time_from}'").replace("$__timeTo()", f"'{time_to}'")
     assert "$__" not in sql, f"a macro this test does not expand: {sql}"
 
     def value(match: re.Match) -> str:
@@ -71,15 +75,22 @@ def interpolate(sql: str, variables: dict, multi: set[str]) -> str:
     return re.sub(r"\$\{(\w+)\}|\$(\w+)", value, sql)
 
 
-def panel_queries() -> list[tuple[str, str, str]]:
+def default_window(now: datetime) -> tuple[str, str]:
+    """The dashboard's default time range (``now-2y`` to ``now``) at ``now``."""
+    assert load_dashboard()["time"] == {"from": "now-2y", "to": "now"}
+    return ((now - DASHBOARD_RANGE).isoformat(), now.isoformat())
+
+
+def panel_queries(variables: dict, window: tuple[str, str]) -> list[tuple[str, str, str]]:
     dashboard = load_dashboard()
     multi = {v["name"] for v in dashboard["templating"]["list"] if v.get("multi")}
     out = []
     for p in walk_panels(dashboard["panels"]):
         for t in p.get("targets", []):
-            out.append((p["title"], t["refId"], interpolate(t["rawSql"], VARIABLES, multi)))
+            out.append((p["title"], t["refId"], interpolate(t["rawSql"], variables, multi, window)))
     for v in dashboard["templating"]["list"]:
-        out.append((f"variable {v['name']}", "var", interpolate(v["query"], VARIABLES, multi)))
+        sql = interpolate(v["query"], variables, multi, window)
+        out.append((f"variable {v['name']}", "var", sql))
     return out
 
 
@@ -138,22 +149,35 @@ def test_every_panel_and_variable_uses_the_provisioned_data_source():
 # --- every query runs as bi_reader ----------------------------------------------------------
 
 
-def _result(criterion: str, subject: str, met: bool, observed: float, threshold: float):
+def _result(quarter: Quarter, criterion: str, subject: str, met: bool, observed, threshold):
     evidence = {"metric": "ram_used_pct", "samples": 100, "coverage": 1.0}
     outcome = Outcome.MET if met else Outcome.NOT_MET
-    return CriterionResult(criterion, subject, outcome, observed, threshold, START, END, evidence)
+    start, end = quarter.start, quarter.end
+    return CriterionResult(criterion, subject, outcome, observed, threshold, start, end, evidence)
+
+
+def db_now(conn) -> datetime:
+    """The database's clock: what stamps ``validated_at`` (and what Grafana's "now" meets)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT now()")
+        (now,) = cur.fetchone()
+    conn.rollback()
+    return now.astimezone(UTC)
 
 
 @pytest.fixture
 def seeded(db, db_url):
-    """A capacity review (app-1 upgrade_ram), a week of samples, a provider scorecard and a
-    quality result: enough for every panel to have rows."""
+    """A capacity review (app-1 upgrade_ram) of the last full quarter before the database's
+    "now", a week of samples and two months of costs in that quarter, a provider scorecard
+    and a quality result stamped by the database: enough for every panel to have rows over
+    the dashboard's default range, on whatever date the test runs."""
     sync(db)
+    quarter = Quarter.last_full_before(db_now(db))
     run = ReviewRun(
         review_type="capacity",
-        quarter="2026Q3",
-        window_start=START,
-        window_end=END,
+        quarter=str(quarter),
+        window_start=quarter.start,
+        window_end=quarter.end,
         run_key="g1",
         criteria_version="t",
         criteria_sha256="t",
@@ -166,7 +190,7 @@ def seeded(db, db_url):
         "upgrade_ram",
         "app-1: upgrade RAM",
         "app-1: увеличить RAM",
-        results=[_result("ram.sustained", "app-1", True, 30, 24)],
+        results=[_result(quarter, "ram.sustained", "app-1", True, 30, 24)],
     )
     data1 = DecisionRecord(
         "server",
@@ -174,35 +198,38 @@ def seeded(db, db_url):
         "no_action",
         "data-1: no action",
         "data-1: действий не требуется",
-        results=[_result("ram.sustained", "data-1", False, 0, 24)],
+        results=[_result(quarter, "ram.sustained", "data-1", False, 0, 24)],
     )
     record_review(db, run, [app1, data1])
     provider = ReviewRun(
         review_type="provider",
-        quarter="2026Q3",
-        window_start=START,
-        window_end=END,
+        quarter=str(quarter),
+        window_start=quarter.start,
+        window_end=quarter.end,
         run_key="p1",
         criteria_version="t",
         criteria_sha256="t",
     )
     recorded = record_review(db, provider, [DecisionRecord("provider", "hoster", "stay", "s", "s")])
-    ts = pd.date_range("2026-08-03", periods=7 * 1440, freq="60s", tz="UTC")
+    monday = quarter.start + timedelta(days=(7 - quarter.start.weekday()) % 7 + 7)
+    ts = pd.date_range(monday, periods=7 * 1440, freq="60s")
     frames = []
-    for server in ("app-1", "data-1"):
+    for server in SERVERS:
         for metric, value in (("ram_used_pct", 70.0), ("cpu_used_pct", 30.0)):
             frames.append(pd.DataFrame({"ts": ts, "server": server, "metric": metric, "label": "", "value": value}))  # fmt: skip
         frames.append(pd.DataFrame({"ts": ts, "server": server, "metric": "api_latency_s", "label": "api:/health", "value": 0.2}))  # fmt: skip
     load_samples(db, pd.concat(frames), batch_key="g", source="test")
     with db.cursor() as cur:
+        first, second = quarter.start, quarter.start + timedelta(days=31)
+        costs = json.dumps({f"{first:%Y-%m}": 120, f"{second:%Y-%m}": 125})
         cur.execute(
             """INSERT INTO infra_review.provider_scorecards
                    (run_id, provider, role, quarter, outcomes, financial_score, technical_score,
                     strategic_score, weighted_total, weights, met_count, not_met_count,
                     insufficient_count, passes_fin_tech, currency, monthly_costs, recommended)
-               VALUES (%s, 'hoster', 'current', '2026Q3', '{}', 1, 1, 1, 100, '{}', 12, 0, 0,
-                       true, 'EUR', '{"2026-07": 120, "2026-08": 125}', true)""",
-            (recorded.run_id,),
+               VALUES (%s, 'hoster', 'current', %s, '{}', 1, 1, 1, 100, '{}', 12, 0, 0,
+                       true, 'EUR', %s, true)""",
+            (recorded.run_id, str(quarter), costs),
         )
         cur.execute(
             """INSERT INTO infra_review.quality_results (batch_key, suite, success, statistics)
@@ -210,19 +237,21 @@ def seeded(db, db_url):
         )
     db.commit()
     conn = psycopg2.connect(as_user(db_url, "bi_reader"))
-    yield conn
+    yield conn, quarter
     conn.close()
 
 
 @pytest.mark.integration
 def test_every_panel_query_runs_as_bi_reader_and_returns_rows(seeded):
+    conn, quarter = seeded
+    variables = {"quarter": [str(quarter)], "server": SERVERS}
     results: dict[tuple[str, str], list[dict]] = {}
-    for title, ref, sql in panel_queries():
-        with seeded.cursor() as cur:
+    for title, ref, sql in panel_queries(variables, default_window(db_now(conn))):
+        with conn.cursor() as cur:
             cur.execute(sql)
             names = [c.name for c in cur.description]
             results[(title, ref)] = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-        seeded.rollback()
+        conn.rollback()
         assert results[(title, ref)], f"{title} [{ref}] returned no rows:\n{sql}"
     by_title = {t: rows for (t, _), rows in results.items()}
     decisions = by_title["Current capacity decisions per server ($quarter)"]
@@ -246,17 +275,21 @@ def test_every_panel_query_runs_as_bi_reader_and_returns_rows(seeded):
     ]
     coverage = by_title["Sample coverage per week (RAM and CPU)"]
     assert {round(r["value"], 6) for r in coverage} == {100.0}
-    assert [r["quarter"] for r in by_title["variable quarter"]] == ["2026Q3"]
+    assert [r["quarter"] for r in by_title["variable quarter"]] == [str(quarter)]
     assert [r["subject"] for r in by_title["variable server"]] == ["app-1", "data-1"]
 
 
 def test_interpolation_quotes_multi_values_and_expands_the_time_filter():
+    now = datetime(2027, 1, 1, 0, 5, tzinfo=UTC)
+    window = default_window(now)
+    assert window == ("2025-01-02T00:05:00+00:00", "2027-01-01T00:05:00+00:00")
     sql = interpolate(
         "SELECT 1 WHERE s IN ($server) AND q = '$quarter' AND $__timeFilter(t)",
-        VARIABLES,
+        {"quarter": ["2026Q4"], "server": SERVERS},
         {"server"},
+        window,
     )
     assert sql == (
-        "SELECT 1 WHERE s IN ('app-1','data-1') AND q = '2026Q3' AND "
-        f"t BETWEEN '{TIME_FROM}' AND '{TIME_TO}'"
+        "SELECT 1 WHERE s IN ('app-1','data-1') AND q = '2026Q4' AND "
+        f"t BETWEEN '{window[0]}' AND '{window[1]}'"
     )

@@ -9,10 +9,11 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from infra_review import clock
 from infra_review.capacity import data as d
 from infra_review.capacity.decide import Decision, decide_fleet, decide_server, result_from_record
 from infra_review.criteria.capacity import (
@@ -167,7 +168,7 @@ def plan_review(
     criteria = load_criteria(criteria_path)
     capacity_rules(criteria)  # refuse a broken criteria file before reading anything
     fleet = load_fleet(fleet_path)
-    run_key = run_key or f"cli:{datetime.now(UTC):%Y%m%dT%H%M%SZ}:{uuid.uuid4().hex[:8]}"
+    run_key = run_key or f"cli:{clock.now():%Y%m%dT%H%M%SZ}:{uuid.uuid4().hex[:8]}"
     if conn is None:
         with _connect(url) as own:
             chosen, complete = d.review_servers(own, fleet, quarter, requested)
@@ -671,13 +672,13 @@ def run_capacity_review(
     ``workers`` threads, each reading through its own connection, as the DAG's mapped tasks
     run side by side: PostgreSQL streams one server while numpy evaluates another."""
     timings: dict[str, float] = {}
-    clock = time.perf_counter()
+    mark = time.perf_counter()
 
     def lap(step: str) -> None:
-        nonlocal clock
+        nonlocal mark
         now = time.perf_counter()
-        timings[step] = timings.get(step, 0.0) + now - clock
-        clock = now
+        timings[step] = timings.get(step, 0.0) + now - mark
+        mark = now
 
     with _connect(url) as conn:
         plan = plan_review(

@@ -13,12 +13,13 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 
+from infra_review import clock
 from infra_review.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def seconds(value: Any, default: float, field: str = "duration") -> float:
 
 def snapshot_is_stale(end: datetime, now: datetime | None = None) -> bool:
     """True when [start, end) is too far in the past for a present-time reading."""
-    return (now or datetime.now(UTC)) - end > STALE_AFTER
+    return (now or clock.now()) - end > STALE_AFTER
 
 
 def snapshot_frame(server: str, end: datetime, rows: list[tuple[str, str, float]]) -> pd.DataFrame:

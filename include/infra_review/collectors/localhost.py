@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
+
+from infra_review import clock
 
 STALE_AFTER = timedelta(minutes=15)
 
@@ -44,7 +46,7 @@ def collect(
     *,
     now: datetime | None = None,
 ) -> pd.DataFrame:
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     if now - end > STALE_AFTER:
         return pd.DataFrame(columns=["ts", "server", "metric", "label", "value"])
     values = snapshot(float(source.get("cpu_sample_s", 1.0)))

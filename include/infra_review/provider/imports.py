@@ -6,11 +6,12 @@ file, line and field) writes nothing, and importing the same file twice changes 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
 
+from infra_review import clock
 from infra_review import contracts as c
 from infra_review.imports import ImportResult
 from infra_review.provider.model import CURRENCY_RE, ProviderConfig, load_providers
@@ -19,7 +20,7 @@ from infra_review.store.db import connect
 
 
 def _future_month(now: datetime | None):
-    today = (now or datetime.now(UTC)).date()
+    today = (now or clock.now()).date()
     this_month = date(today.year, today.month, 1)
     return lambda df: df["month"].map(lambda m: m > this_month)
 

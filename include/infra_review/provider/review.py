@@ -8,10 +8,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from infra_review import clock
 from infra_review.criteria.result import CriterionResult, Outcome, json_safe
 from infra_review.criteria.rules import CriteriaSet, load_criteria
 from infra_review.fleet import Fleet, load_fleet
@@ -250,7 +250,7 @@ def run_provider_review(
     criteria = load_criteria(criteria_path)
     config = load_providers(providers_path, fleet=fleet)
     selected = config.select(providers)
-    run_key = run_key or f"cli:{datetime.now(UTC):%Y%m%dT%H%M%SZ}:{uuid.uuid4().hex[:8]}"
+    run_key = run_key or f"cli:{clock.now():%Y%m%dT%H%M%SZ}:{uuid.uuid4().hex[:8]}"
     with connect(url) as conn:
         evidence = load_evidence(conn, window, selected, fleet, lookback_months(criteria))
         evaluation = evaluate(window, config, criteria, fleet, selected, evidence)

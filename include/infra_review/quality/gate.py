@@ -26,13 +26,14 @@ import json
 import logging
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from infra_review import clock
 from infra_review.quality import checks as c
 from infra_review.quality.engines import GXEngine, PandasEngine, SuiteOutcome
 
@@ -223,7 +224,7 @@ class QualityGate:
         (server, metric) pairs that should have data, so a metric that returned nothing
         shows as zero coverage instead of not at all.
         """
-        now = now or datetime.now(UTC)
+        now = now or clock.now()
         data = prepare(frame)
         gap_min = (cadence_s or 0.0) * self.min_spacing
         data["gap_s"] = spacing_gaps(data, gap_min)
