@@ -14,6 +14,7 @@ import pandas as pd
 import psycopg2
 import pytest
 import yaml
+from dateutil.relativedelta import relativedelta
 
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.quarter import Quarter
@@ -29,7 +30,7 @@ PROVIDERS = GRAFANA / "provisioning" / "dashboards" / "infra-review.yaml"
 # The panels are evaluated over the dashboard's own default range (now-2y .. now), where "now"
 # is the database's clock: the one that stamps quality_results.validated_at. Every seeded row
 # is placed relative to that same instant, so the test means the same thing on any date.
-DASHBOARD_RANGE = timedelta(days=2 * 365)
+DASHBOARD_RANGE = relativedelta(years=2)
 SERVERS = ["app-1", "data-1"]
 
 
@@ -171,8 +172,8 @@ def seeded(db, db_url):
     "now", a week of samples and two months of costs in that quarter, a provider scorecard
     and a quality result stamped by the database: enough for every panel to have rows over
     the dashboard's default range, on whatever date the test runs."""
-    sync(db)
     quarter = Quarter.last_full_before(db_now(db))
+    sync(db)
     run = ReviewRun(
         review_type="capacity",
         quarter=str(quarter),
@@ -282,7 +283,7 @@ def test_every_panel_query_runs_as_bi_reader_and_returns_rows(seeded):
 def test_interpolation_quotes_multi_values_and_expands_the_time_filter():
     now = datetime(2027, 1, 1, 0, 5, tzinfo=UTC)
     window = default_window(now)
-    assert window == ("2025-01-02T00:05:00+00:00", "2027-01-01T00:05:00+00:00")
+    assert window == ("2025-01-01T00:05:00+00:00", "2027-01-01T00:05:00+00:00")
     sql = interpolate(
         "SELECT 1 WHERE s IN ($server) AND q = '$quarter' AND $__timeFilter(t)",
         {"quarter": ["2026Q4"], "server": SERVERS},
