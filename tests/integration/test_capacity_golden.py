@@ -84,7 +84,9 @@ def differences(want, got, where: str = "$") -> list[str]:
         if len(want) != len(got):
             return [f"{where}: {len(want)} items saved, {len(got)} now"]
         return [
-            d for i, (a, b) in enumerate(zip(want, got)) for d in differences(a, b, f"{where}[{i}]")
+            d
+            for i, (a, b) in enumerate(zip(want, got, strict=True))
+            for d in differences(a, b, f"{where}[{i}]")
         ]
     both_numbers = all(isinstance(x, int | float) and not isinstance(x, bool) for x in (want, got))
     if both_numbers and math.isclose(want, got, rel_tol=1e-9, abs_tol=1e-12):
