@@ -5,7 +5,7 @@ its boundary through the store."""
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -14,40 +14,12 @@ import pytest
 
 from infra_review.errors import InputError
 from infra_review.imports import import_samples
-from infra_review.provider.demo import examples_dir, write_pilot_probes
-from infra_review.provider.imports import import_invoices, import_rates, import_tickets
 from infra_review.provider.review import run_provider_review
 from infra_review.quarter import Quarter
+from tests.integration.provider_support import Q3, example_db, probe_files  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.integration
-Q3 = Quarter(2026, 3)
-NOW = datetime(2026, 11, 25, tzinfo=UTC)
 TABLES = ("review_runs", "decisions", "criterion_results", "provider_scorecards")
-
-
-@pytest.fixture(scope="module")
-def probe_files(tmp_path_factory) -> list[Path]:
-    """probe_up of the sample quarter's app-1 and data-1, and the generated pilot."""
-    from infra_review.demo.sample_quarter import generate_frames
-
-    out = tmp_path_factory.mktemp("probes")
-    samples = generate_frames(Q3)["samples"]
-    probes = samples[samples["metric"] == "probe_up"].copy()
-    probes["ts"] = probes["ts"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    current = out / "current-probes.csv"
-    probes[["ts", "server", "metric", "value", "label"]].to_csv(current, index=False)
-    return [current, write_pilot_probes(out, Q3)]
-
-
-@pytest.fixture
-def example_db(db_url, probe_files, tmp_path, monkeypatch) -> str:
-    monkeypatch.setenv("INFRA_REVIEW_DATA_DIR", str(tmp_path / "data"))
-    import_rates(examples_dir() / "example-rates.csv", now=NOW)
-    import_invoices(examples_dir() / "example-invoices.csv", now=NOW)
-    import_tickets(examples_dir() / "example-tickets.csv", now=NOW)
-    for path in probe_files:
-        import_samples(path)
-    return db_url
 
 
 def _counts(db) -> dict[str, int]:
@@ -60,7 +32,8 @@ def _counts(db) -> dict[str, int]:
     return out
 
 
-def test_example_quarter_end_to_end(example_db, db):
+@pytest.mark.usefixtures("example_db")
+def test_example_quarter_end_to_end(db):
     review = run_provider_review("2026Q3", run_key="t1", triggered_by="test")
     assert review.decision == "evaluate_migration"
     rec = review.evaluation.recommendation
@@ -120,7 +93,8 @@ def test_example_quarter_end_to_end(example_db, db):
     assert "<code>fin.tco</code>" in page and "RU:" in page
 
 
-def test_rerun_supersedes_and_keeps_history(example_db, db):
+@pytest.mark.usefixtures("example_db")
+def test_rerun_supersedes_and_keeps_history(db):
     first = run_provider_review("2026Q3", run_key="run-a")
     second = run_provider_review("2026Q3", ["example-eu-cloud"], run_key="run-b")
     assert second.decision == "stay"  # without the piloted alternative, nothing qualifies
@@ -143,7 +117,8 @@ def test_rerun_supersedes_and_keeps_history(example_db, db):
     assert _counts(db)["decisions"] == 2
 
 
-def test_dry_run_writes_nothing(example_db, db, tmp_path):
+@pytest.mark.usefixtures("example_db")
+def test_dry_run_writes_nothing(db, tmp_path):
     review = run_provider_review("2026Q3", dry_run=True, run_key="dry")
     assert review.decision == "evaluate_migration" and review.run_id is None
     assert review.report_path is None
@@ -151,7 +126,8 @@ def test_dry_run_writes_nothing(example_db, db, tmp_path):
     assert not (tmp_path / "data" / "reports").exists()
 
 
-def test_missing_rate_at_review_time_writes_nothing(example_db, db):
+@pytest.mark.usefixtures("example_db")
+def test_missing_rate_at_review_time_writes_nothing(db):
     with db.cursor() as cur:
         cur.execute(
             "DELETE FROM infra_review.exchange_rates WHERE currency = 'EUR' AND month = '2026-09-01'"
@@ -216,7 +192,8 @@ def test_uptime_boundary_through_the_store(db_url, db, tmp_path):
     assert sla["below"].evidence["downtime_min"] == pytest.approx(90 * 1440 * 132 / 25_920)
 
 
-def test_window_is_the_quarter_not_the_clock(example_db, db, tmp_path):
+@pytest.mark.usefixtures("example_db")
+def test_window_is_the_quarter_not_the_clock(db, tmp_path):
     """Probes after the quarter's end do not change its review."""
     late = pd.DataFrame(
         {
