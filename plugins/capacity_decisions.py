@@ -16,6 +16,7 @@ every Airflow component, and only the API server needs any of this.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -25,11 +26,36 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 URL_PREFIX = "/capacity-decisions"  # = infra_review.reporting.links.PLUGIN_PREFIX (a test checks)
 UI_ROUTE = "capacity-decisions"
+log = logging.getLogger(__name__)
 REVIEW_DAGS = {"capacity": "capacity_review", "provider": "provider_review"}
 DATA_DOCS_DAG = "collect_metrics"
-# Reports are our own files and run no script; Data Docs are GX's static site and do.
+# Every response is nosniff and framed by nobody but the Airflow UI (same origin), which
+# shows the page and the reports in its plugin iframe.
+# Reports are our own files and run no script; plots are data: URIs inside them.
 REPORT_CSP = (
-    "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
+    "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
+# Data Docs are GX's static site, and GX writes quarantined values (a server name or label from
+# an export or a Prometheus label) into its HTML unescaped: nothing in them may run. `sandbox`
+# gives the page an opaque origin (no script, no forms, no Airflow cookies), `default-src
+# 'none'` blocks every script and request; only GX's stylesheets from its CDNs may load.
+# They open from task logs and quality results, never inside the UI: no framing at all.
+DATA_DOCS_STYLE_HOSTS = (
+    "https://maxcdn.bootstrapcdn.com https://cdn.jsdelivr.net https://cdnjs.cloudflare.com "
+    "https://unpkg.com"
+)
+DATA_DOCS_CSP = (
+    f"sandbox; default-src 'none'; style-src 'unsafe-inline' {DATA_DOCS_STYLE_HOSTS}; "
+    "font-src https://cdnjs.cloudflare.com; img-src 'self' data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
+# Whatever else the app answers (JSON, errors, redirects) is never a document to run.
+DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'"
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+DB_ERROR = (
+    "Could not read the decisions database right now. The API server's log has the details; "
+    "try again later or ask the administrator."
 )
 
 app = FastAPI(
@@ -41,14 +67,52 @@ app = FastAPI(
 )
 
 
+@app.middleware("http")
+async def security_headers(request: Request, call_next):
+    """nosniff on every answer, and a no-script policy wherever a route set none."""
+    response = await call_next(request)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
+    return response
+
+
+def _wants_page(request: Request) -> bool:
+    """A browser opening a page (not the JSON API, not a script): send it to the login."""
+    accept = request.headers.get("accept", "")
+    return (
+        request.method == "GET"
+        and "text/html" in accept
+        and not request.url.path.rstrip("/").endswith("/api/decisions")
+    )
+
+
+def _login_redirect(request: Request) -> HTTPException:
+    """A redirect to Airflow's login that comes back to this page after it."""
+    from airflow.api_fastapi.app import get_auth_manager
+
+    here, root = request.url.path, request.scope.get("root_path", "").rstrip("/")
+    if root and not here.startswith(root + "/"):  # mounted apps keep the prefix in the path
+        here = root + here
+    here += f"?{request.url.query}" if request.url.query else ""
+    login = get_auth_manager().get_url_login(next_url=here)
+    return HTTPException(307, "Not authenticated: log in first", headers={"Location": login})
+
+
 async def current_user(request: Request) -> Any:
-    """The Airflow user of this request; 401 without a session, 403 with a bad token."""
+    """The Airflow user of this request; 401 without a session (a browser opening a page is
+    redirected to the login instead), 403 with a bad token."""
     from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
     from airflow.api_fastapi.core_api.security import resolve_user_from_token
 
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else None
-    return await resolve_user_from_token(token or request.cookies.get(COOKIE_NAME_JWT_TOKEN))
+    try:
+        return await resolve_user_from_token(token or request.cookies.get(COOKIE_NAME_JWT_TOKEN))
+    except HTTPException as exc:
+        if exc.status_code == 401 and _wants_page(request):
+            raise _login_redirect(request) from exc
+        raise
 
 
 def dag_reader(user: Annotated[Any, Depends(current_user)]) -> Callable[[str], bool]:
@@ -94,7 +158,20 @@ def _filters(
     return quarter, allowed
 
 
+class DatabaseUnavailable(RuntimeError):
+    """The decisions database failed; the detail is in the log, never shown to a reader."""
+
+
 def _decisions(quarter: str | None, review_types: list[str]) -> list[dict[str, Any]]:
+    try:
+        return _read_decisions(quarter, review_types)
+    except Exception as exc:
+        # host, port, role and SQL belong in the server's log, not in a reader's browser
+        log.exception("capacity decisions: could not read the decisions database")
+        raise DatabaseUnavailable(DB_ERROR) from exc
+
+
+def _read_decisions(quarter: str | None, review_types: list[str]) -> list[dict[str, Any]]:
     from infra_review.store.db import connect
     from infra_review.store.decisions import current_decisions
 
@@ -127,14 +204,14 @@ def decisions_page(
 ) -> HTMLResponse:
     """The page: current decisions, each with its criteria, DAG run and report links."""
     from infra_review.reporting.links import report_href
-    from infra_review.reporting.page import render_page
+    from infra_review.reporting.page import PAGE_CSP, render_page
 
     quarter, allowed = _filters(quarter, review_type, can_read)
     error, status, decisions = None, 200, []
     try:
         decisions = _decisions(quarter, allowed)
-    except Exception as exc:  # the page says what is wrong instead of a bare 500
-        error, status = f"Could not read the decisions database: {type(exc).__name__}: {exc}", 503
+    except DatabaseUnavailable as exc:  # a generic message; the detail went to the log
+        error, status = str(exc), 503
     html = render_page(
         decisions,
         texts=_criteria_texts(),
@@ -144,7 +221,8 @@ def decisions_page(
         base=request.scope.get("root_path", "").rstrip("/") or URL_PREFIX,
         error=error,
     )
-    return HTMLResponse(html, status_code=status)
+    headers = {"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-store"}
+    return HTMLResponse(html, status_code=status, headers=headers)
 
 
 @app.get("/api/decisions")
@@ -159,23 +237,24 @@ def decisions_json(
     from infra_review.reporting.links import dag_run_href, report_href
 
     quarter, allowed = _filters(quarter, review_type, can_read)
-    rows = _decisions(quarter, allowed)
+    try:
+        rows = _decisions(quarter, allowed)
+    except DatabaseUnavailable as exc:
+        raise HTTPException(503, str(exc)) from exc
     for d in rows:
         d["report_href"] = report_href(d.get("report_path"))
         d["dag_run_href"] = dag_run_href(d.get("dag_id"), d.get("dag_run_id"))
     return JSONResponse(json.loads(json.dumps(rows, default=str)))
 
 
-def _serve(root, path: str, csp: str | None) -> Response:
+def _serve(root, path: str, csp: str) -> Response:
     from infra_review.reporting.files import NotFound, render_file, resolve_inside
 
     try:
         served = render_file(resolve_inside(root, path))
     except NotFound as exc:
         raise HTTPException(404, "not found") from exc
-    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
-    if csp:
-        headers["Content-Security-Policy"] = csp
+    headers = {"Content-Security-Policy": csp, "Cache-Control": "no-store"}
     return Response(served.body, media_type=served.media_type, headers=headers)
 
 
@@ -199,7 +278,7 @@ def data_docs_file(path: str, can_read: CanRead) -> Response:
 
     if not can_read(DATA_DOCS_DAG):
         raise HTTPException(403, "you may not read the collection runs")
-    return _serve(data_docs_root(), path, None)
+    return _serve(data_docs_root(), path, DATA_DOCS_CSP)
 
 
 class CapacityDecisionsPlugin(AirflowPlugin):

@@ -76,7 +76,7 @@ def site(plugin, tmp_path, monkeypatch):
         row = dict(ROW, report_path=str(run / "report.html"))
         return [row] if "capacity" in review_types else []
 
-    monkeypatch.setattr(plugin, "_decisions", fake_decisions)
+    monkeypatch.setattr(plugin, "_read_decisions", fake_decisions)
     plugin.app.dependency_overrides[plugin.dag_reader] = lambda: lambda dag: dag in readable
     client = TestClient(plugin.app, root_path=plugin.URL_PREFIX)
     client.readable = readable
@@ -212,3 +212,137 @@ def test_data_docs_are_served_from_their_own_folder(site, monkeypatch, tmp_path)
     assert site.get("/data-docs/%2e%2e/data/secret.txt").status_code == 404
     site.readable.discard("collect_metrics")
     assert site.get("/data-docs/validations/v1.html").status_code == 403
+
+
+# --- issue 15: browser policies, symlinks, database errors, the login ------------------------
+
+
+def _csp(response) -> dict[str, str]:
+    """The Content-Security-Policy header as {directive: value}."""
+    out = {}
+    for part in response.headers["content-security-policy"].split(";"):
+        name, _, value = part.strip().partition(" ")
+        out[name] = value
+    return out
+
+
+def _sha256(text: str) -> str:
+    import base64
+    import hashlib
+
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def test_the_page_runs_only_its_own_script_and_style(site):
+    import re
+
+    got = site.get("/")
+    csp = _csp(got)
+    assert csp["default-src"] == "'none'" and csp["frame-ancestors"] == "'self'"
+    assert got.headers["x-content-type-options"] == "nosniff"
+    [script] = re.findall(r"<script>(.*?)</script>", got.text, re.S)
+    [style] = re.findall(r"<style>(.*?)</style>", got.text, re.S)
+    assert csp["script-src"] == _sha256(script)  # the hash of the script the page carries
+    assert csp["style-src"] == _sha256(style)
+    assert "unsafe-inline" not in csp["script-src"] and "'self'" not in csp["script-src"]
+
+
+def test_data_docs_are_sandboxed_and_never_framed(site, monkeypatch, tmp_path):
+    docs = tmp_path / "gx"
+    docs.mkdir()
+    (docs / "index.html").write_text("<html><img src=x onerror=alert(1)></html>")
+    monkeypatch.setenv("INFRA_REVIEW_DATA_DOCS", str(docs))
+    got = site.get("/data-docs/index.html")
+    assert got.status_code == 200 and got.headers["x-content-type-options"] == "nosniff"
+    csp = _csp(got)
+    assert "sandbox" in csp and csp["sandbox"] == ""  # no allow-scripts, no allow-same-origin
+    assert csp["default-src"] == "'none'" and "script-src" not in csp
+    assert csp["frame-ancestors"] == "'none'"
+    assert csp["img-src"] == "'self' data:"
+
+
+def test_every_answer_is_nosniff_with_a_policy(site):
+    for path, status in (
+        ("/api/decisions", 200),
+        ("/?quarter=2026Q5", 400),
+        ("/reports/capacity/2026Q3/run1/missing.html", 404),
+        ("/reports/capacity/2026Q3/run1/plot.png", 200),
+    ):
+        got = site.get(path)
+        assert got.status_code == status, path
+        assert got.headers["x-content-type-options"] == "nosniff", path
+        assert _csp(got)["default-src"] == "'none'", path
+
+
+def test_symlinks_inside_the_data_folder_are_refused(site):
+    capacity = site.data / "reports" / "capacity"
+    provider = site.data / "reports" / "provider" / "2026Q3"
+    assert site.get("/reports/provider/2026Q3/run1/report.md").status_code == 200
+    (capacity / "2026Q3" / "run1" / "cross.md").symlink_to(provider / "run1" / "report.md")
+    (capacity / "2026Q4").symlink_to(provider, target_is_directory=True)
+    site.readable.discard("provider_review")  # may read capacity reports only
+    for path in (
+        "/reports/capacity/2026Q3/run1/cross.md",
+        "/reports/capacity/2026Q4/run1/report.md",
+    ):
+        got = site.get(path)
+        assert got.status_code == 404, path
+        assert "Provider review" not in got.text
+    # the same files by their real paths are refused for this reader, as before
+    assert site.get("/reports/provider/2026Q3/run1/report.md").status_code == 403
+
+
+def test_a_database_error_shows_a_generic_message_and_logs_the_detail(
+    site, plugin, monkeypatch, caplog
+):
+    import psycopg2
+
+    detail = (
+        'connection to server at "db.internal" (10.0.0.5), port 6543 failed: '
+        'FATAL: password authentication failed for user "infra_review"'
+    )
+
+    def broken(quarter, review_types):
+        raise psycopg2.OperationalError(detail)
+
+    monkeypatch.setattr(plugin, "_read_decisions", broken)
+    with caplog.at_level("ERROR"):
+        page = site.get("/")
+        api = site.get("/api/decisions")
+    assert page.status_code == 503 and api.status_code == 503
+    for text in (page.text, api.text):
+        assert "Could not read the decisions database" in text
+        for secret in ("db.internal", "10.0.0.5", "6543", 'infra_review"', "OperationalError"):
+            assert secret not in text, secret
+    assert "db.internal" in caplog.text and "6543" in caplog.text
+
+
+@pytest.fixture
+def auth_manager():
+    """Airflow's configured auth manager (Simple, as ``make airflow``), for its login URL."""
+    from airflow.api_fastapi import app as airflow_app
+
+    before = airflow_app._AuthManagerState.instance
+    manager = airflow_app.create_auth_manager()
+    yield manager
+    airflow_app._AuthManagerState.instance = before
+
+
+def test_a_logged_out_browser_is_sent_to_the_login_and_back(plugin, auth_manager):
+    from urllib.parse import parse_qs, urlsplit
+
+    from fastapi.testclient import TestClient
+
+    client = TestClient(plugin.app, root_path=plugin.URL_PREFIX, follow_redirects=False)
+    html = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    for path in ("/?quarter=2026Q3", "/reports/capacity/x/report.html", "/data-docs/index.html"):
+        got = client.get(path, headers=html)
+        assert got.status_code == 307, path
+        location = urlsplit(got.headers["location"])
+        assert location.path == urlsplit(auth_manager.get_url_login()).path
+        [back] = parse_qs(location.query)["next"]
+        assert back == plugin.URL_PREFIX + path, path
+    # scripts and the JSON API keep a plain 401
+    assert client.get("/api/decisions", headers=html).status_code == 401
+    assert client.get("/").status_code == 401
+    assert client.get("/", headers={**html, "Cookie": "_token=forged"}).status_code == 403

@@ -1,13 +1,16 @@
 """Serving files from a folder without letting a URL reach anything outside it.
 
 The decisions page serves review reports and Data Docs from the Airflow host. A request path
-is untrusted: ``..``, absolute paths, encoded separators, NUL bytes and symlinks that point
-out of the folder must all end in "not found", never in a file elsewhere on the host.
+is untrusted: ``..``, absolute paths, encoded separators, NUL bytes and symlinks must all end
+in "not found", never in a file elsewhere on the host. Symlinks are refused even when they
+stay inside the folder: the first folder decides who may read (capacity or provider reports),
+so a link from one to the other would cross that boundary.
 """
 
 from __future__ import annotations
 
 import mimetypes
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,11 +28,24 @@ def resolve_inside(root: Path, requested: str) -> Path:
     parts = requested.split("/")  # the raw segments: no normalising before the check
     if any(p in ("", ".", "..") for p in parts):
         raise NotFound(requested)
-    base = root.resolve()
-    candidate = base.joinpath(*parts).resolve()  # follows symlinks: check where they land
-    if not candidate.is_relative_to(base) or not candidate.is_file():
+    candidate = root.resolve()  # the configured folder itself may be a link; nothing below it
+    for part in parts:
+        candidate = candidate / part
+        if candidate.is_symlink():
+            raise NotFound(requested)
+    if not candidate.is_file():
         raise NotFound(requested)
     return candidate
+
+
+def _read_no_follow(path: Path) -> bytes:
+    """The file's bytes, refusing a symlink swapped in since ``resolve_inside`` looked."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise NotFound(str(path)) from exc
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
 
 
 @dataclass(frozen=True)
@@ -41,14 +57,14 @@ class Served:
 def render_file(path: Path) -> Served:
     """The file's bytes with its type; Markdown reports are rendered to a readable HTML page."""
     if path.suffix.lower() == ".md":
-        page = standalone_page(path.read_text(encoding="utf-8"), path.name)
+        page = standalone_page(_read_no_follow(path).decode("utf-8"), path.name)
         return Served(page.encode(), _HTML)
     media_type, _ = mimetypes.guess_type(path.name)
     if media_type is None:
         media_type = "application/octet-stream"
     elif media_type.startswith("text/") or media_type in ("application/json", "image/svg+xml"):
         media_type += "; charset=utf-8"
-    return Served(path.read_bytes(), media_type)
+    return Served(_read_no_follow(path), media_type)
 
 
 _HTML = "text/html; charset=utf-8"
