@@ -66,31 +66,20 @@ def capacity_review():
 
         Returns the servers (what ``evaluate`` maps over); the plan, a small dict with the
         verdict, goes to XCom under the key ``plan`` for the other tasks."""
-        from airflow.sdk.exceptions import AirflowFailException
-
+        from infra_review.airflow import failing_on_bad_input, run_request
         from infra_review.capacity.review import plan_review
-        from infra_review.errors import InputError
-        from infra_review.quarter import quarter_for_run
 
-        try:
-            quarter = quarter_for_run(
-                params.get("quarter"),
-                data_interval_start,
-                dag_run.run_after,
-                manual=dag_run.run_type == "manual",
-            )
+        request = run_request(params, dag_run, data_interval_start)
+        with failing_on_bad_input():  # bad input does not get better with a retry
             plan = plan_review(
-                quarter,
+                request.quarter,
                 list(params.get("servers") or []),
-                dry_run=bool(params.get("dry_run")),
-                run_key=dag_run.run_id,
-                dag_id=dag_run.dag_id,
-                dag_run_id=dag_run.run_id,
-                triggered_by=getattr(dag_run, "triggering_user_name", None)
-                or f"{dag_run.run_type}",
+                dry_run=request.dry_run,
+                run_key=request.run_key,
+                dag_id=request.dag_id,
+                dag_run_id=request.dag_run_id,
+                triggered_by=request.triggered_by,
             )
-        except InputError as exc:  # bad input does not get better with a retry
-            raise AirflowFailException(str(exc)) from exc
         ti.xcom_push(key="plan", value=plan)
         return plan["servers"]
 
@@ -119,18 +108,20 @@ def capacity_review():
     def report(plan: dict, payloads: list[dict], fleet: dict, written: dict) -> dict:
         """The self-contained HTML report with plots; on a dry run, the Markdown goes to the
         log. The log links the report and the decisions page as URLs a browser opens."""
-        import logging
-
+        from infra_review.airflow import log_summary
         from infra_review.capacity.review import render_report
         from infra_review.reporting.links import decisions_page_url, report_url
 
-        log = logging.getLogger("airflow.task")
         out = render_report(plan, list(payloads), fleet, written)
         if out.get("markdown"):
-            log.info("dry run report:\n%s", out.pop("markdown"))
+            log_summary(["dry run report:", out.pop("markdown")])
         else:
-            log.info("Report: %s", report_url(out["path"]) or out["path"])
-            log.info("Decisions page: %s", decisions_page_url())
+            log_summary(
+                [
+                    f"Report: {report_url(out['path']) or out['path']}",
+                    f"Decisions page: {decisions_page_url()}",
+                ]
+            )
         return {**out, "decisions": written["decisions"], "run_id": written["run_id"]}
 
     servers = check_window()

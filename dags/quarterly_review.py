@@ -2,8 +2,9 @@
 the trigger form's choices read from the config files.
 
 Not a DAG file (``.airflowignore`` skips it); the DAG files import it from the bundle folder,
-which Airflow puts on ``sys.path``. Like a DAG file it imports nothing heavy at module level
-(``airflow.sdk`` and ``dateutil``; YAML only inside a function): it runs on every parse.
+which Airflow puts on ``sys.path``. Like a DAG file it imports nothing heavy at module level:
+``airflow.sdk``, ``dateutil`` and the stdlib-only ``infra_review.clock`` and
+``infra_review.quarter`` (YAML only inside a function): it runs on every parse.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ from typing import Any
 from airflow.sdk import CronTriggerTimetable, Param
 from dateutil.relativedelta import relativedelta
 
-QUARTER_PATTERN = r"^\d{4}Q[1-4]$"
+# stdlib only (tests/dags/test_dagbag.py checks it): the quarter rules, not a copy of them
+from infra_review import clock  # noqa: TID253
+from infra_review.quarter import QUARTER_PATTERN, Quarter  # noqa: TID253
+
+QUARTER_CHOICES = 8  # the trigger form offers the last eight full quarters
+_MONTHS = {1: "Jan–Mar", 2: "Apr–Jun", 3: "Jul–Sep", 4: "Oct–Dec"}
 
 # 06:00 UTC on the first day of each quarter, for the quarter that just ended.
 QUARTERLY = CronTriggerTimetable(
@@ -45,25 +51,32 @@ def review_dag_args(
     }
 
 
-def last_full_quarter(now: datetime | None = None) -> str:
-    """The quarter that ended most recently, like ``2026Q3``: the form's default.
+def quarter_choices(now: datetime | None = None) -> list[str]:
+    """The last eight full quarters at ``now`` (default ``clock.now()``), newest first.
 
-    Computed when the file is parsed, so it is only a default for a person; scheduled runs
+    Computed when the file is parsed, so it only fills the form for a person; scheduled runs
     take their quarter from the data interval (``infra_review.quarter.quarter_for_run``)."""
-    now = (now or datetime.now(UTC)).astimezone(UTC)
-    year, q = now.year, (now.month - 1) // 3  # the current quarter is q + 1
-    return f"{year - 1}Q4" if q == 0 else f"{year}Q{q}"
+    quarter = Quarter.last_full_before(now or clock.now())
+    out = []
+    for _ in range(QUARTER_CHOICES):
+        out.append(str(quarter))
+        quarter = quarter.previous()
+    return out
 
 
-def quarter_param() -> Param:
+def quarter_param(now: datetime | None = None) -> Param:
+    """A select of the last eight full quarters, defaulting to the last one, so neither a
+    malformed nor an unfinished quarter can be submitted from the form."""
+    choices = quarter_choices(now)
     return Param(
-        last_full_quarter(),
+        choices[0],
         type=["null", "string"],
+        enum=[*choices, None],  # None (cleared): the quarter of the run's data interval
+        values_display={q: f"{q[:4]} Q{q[-1]} ({_MONTHS[int(q[-1])]})" for q in choices},
         pattern=QUARTER_PATTERN,
         title="Quarter",
-        description="The quarter to review, like 2026Q3 (default: the last full quarter). "
-        "Used by manual runs only; a scheduled run reviews the quarter that just ended, and "
-        "a quarter that has not ended is refused.",
+        description="The quarter to review, like 2026Q3 (default: the last full quarter). Used by manual "
+        "runs only; a scheduled run reviews the quarter that just ended.",
     )
 
 

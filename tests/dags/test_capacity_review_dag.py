@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from dateutil.relativedelta import relativedelta
 
+from infra_review.quarter import Quarter
 from tests.dags.conftest import task_states
 
 pytestmark = pytest.mark.dags
@@ -67,24 +68,19 @@ def test_bad_quarter_is_rejected_before_any_task_runs(run_dag, db):
         assert cur.fetchone()[0] == 0
 
 
-def test_an_unfinished_quarter_fails_the_run_at_once_and_writes_nothing(run_dag, db):
-    """Bad input fails the first task without its retry (a retry cannot fix it), and the
-    run fails visibly: no later task runs, no row is written."""
-    dag_run = run_dag(
-        "capacity_review",
-        logical_date=datetime(2026, 10, 1, 6, tzinfo=UTC),
-        run_after=datetime(2026, 10, 1, 6, tzinfo=UTC),
-        run_conf={"quarter": "2026Q4"},  # ends on 1 January 2027, after this run
-    )
-    assert dag_run.state == "failed"
-    states = task_states(dag_run)
-    assert states["check_window"] == "failed", states
-    assert all(v in ("upstream_failed", "None") for k, v in states.items() if k != "check_window")
-    [check] = [ti for ti in dag_run.get_task_instances() if ti.task_id == "check_window"]
-    assert check.try_number == 1  # retries=1 on the task, but not spent on bad input
-    with db.cursor() as cur:
-        cur.execute("SELECT count(*) FROM infra_review.review_runs")
-        assert cur.fetchone()[0] == 0
+def test_the_form_offers_only_finished_quarters(dagbag):
+    """The quarter is a select of the last eight full quarters: an unfinished quarter or
+    one older than the list cannot be submitted (the task-side refusal is unit-tested in
+    tests/unit/test_airflow_adapter.py)."""
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    quarter = dagbag.dags["capacity_review"].params.get_param("quarter")
+    offered = [q for q in quarter.schema["enum"] if q]
+    assert len(offered) == 8
+    after = Quarter.parse(offered[0]).next()
+    for bad in (str(after), str(Quarter.parse(offered[-1]).previous())):
+        with pytest.raises(ParamValidationError):
+            quarter.resolve(bad)
 
 
 def test_capacity_review_end_to_end_then_dry_run(run_dag, sample_quarter_url, monkeypatch):

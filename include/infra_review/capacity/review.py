@@ -7,13 +7,10 @@ and returns small JSON-able dicts, so the same data crosses XCom or stays in mem
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from infra_review import clock
 from infra_review.capacity import data as d
 from infra_review.capacity.decide import Decision, decide_fleet, decide_server, result_from_record
 from infra_review.criteria.capacity import (
@@ -34,6 +31,7 @@ from infra_review.fleet import Fleet, load_fleet
 from infra_review.quality.window import WindowVerdict, coverage_verdict, quarantined
 from infra_review.quarter import Quarter
 from infra_review.reporting.links import report_dir
+from infra_review.reviewing.plumbing import RunRequest, connection, new_run_key, record, review_run
 
 REVIEW_TYPE = "capacity"
 
@@ -168,12 +166,9 @@ def plan_review(
     criteria = load_criteria(criteria_path)
     capacity_rules(criteria)  # refuse a broken criteria file before reading anything
     fleet = load_fleet(fleet_path)
-    run_key = run_key or f"cli:{clock.now():%Y%m%dT%H%M%SZ}:{uuid.uuid4().hex[:8]}"
-    if conn is None:
-        with _connect(url) as own:
-            chosen, complete = d.review_servers(own, fleet, quarter, requested)
-    else:
-        chosen, complete = d.review_servers(conn, fleet, quarter, requested)
+    run_key = run_key or new_run_key()
+    with connection(url, conn) as c:
+        chosen, complete = d.review_servers(c, fleet, quarter, requested)
     plan = {
         "review_type": REVIEW_TYPE,
         "quarter": str(quarter),
@@ -518,37 +513,25 @@ def write_review(
     }
     if plan["dry_run"]:
         return summary
-    from infra_review.reporting.catalog import sync_criteria
-    from infra_review.store.decisions import RecordedReview, ReviewRun, record_review
-
-    run = ReviewRun(
-        review_type=REVIEW_TYPE,
-        quarter=plan["quarter"],
-        window_start=datetime.fromisoformat(plan["window_start"]),
-        window_end=datetime.fromisoformat(plan["window_end"]),
+    request = RunRequest.make(
+        plan["quarter"],
         run_key=plan["run_key"],
-        criteria_version=plan["criteria"]["version"],
-        criteria_sha256=plan["criteria"]["sha256"],
         dag_id=plan["dag_id"],
         dag_run_id=plan["dag_run_id"],
         triggered_by=plan["triggered_by"],
+    )
+    run = review_run(
+        REVIEW_TYPE,
+        request,
+        criteria_version=plan["criteria"]["version"],
+        criteria_sha256=plan["criteria"]["sha256"],
         quality_verdict=plan["verdict"],
         inputs=review_inputs(plan, payloads, fleet_payload),
         report_path=summary["report_path"],
     )
-    records = [x.record() for x in decisions]
     criteria = _criteria_for(plan)
-
-    def record(c) -> RecordedReview:
-        # the criteria texts the reporting views join to, in the same transaction
-        sync_criteria(c, criteria)
-        return record_review(c, run, records)
-
-    if conn is None:
-        with _connect(url) as own:
-            recorded = record(own)
-    else:
-        recorded = record(conn)
+    with connection(url, conn) as c:
+        recorded = record(c, run, [x.record() for x in decisions], criteria)
     summary.update(
         {
             "run_id": recorded.run_id,
