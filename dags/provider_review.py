@@ -89,7 +89,7 @@ def provider_review():
         from infra_review.criteria.rules import load_criteria
         from infra_review.errors import InputError
         from infra_review.fleet import load_fleet
-        from infra_review.provider.model import load_providers
+        from infra_review.provider.config import load_providers
 
         try:
             config = load_providers(fleet=load_fleet())

@@ -39,7 +39,7 @@ def test_provider_review_runs_end_to_end(run_dag, db, tmp_path):
     from infra_review.demo.sample_quarter import generate_frames
     from infra_review.imports import import_samples
     from infra_review.provider.demo import examples_dir, write_pilot_probes
-    from infra_review.provider.imports import import_invoices, import_rates, import_tickets
+    from infra_review.provider.loads import import_invoices, import_rates, import_tickets
     from infra_review.quarter import Quarter
 
     quarter = Quarter(2026, 3)

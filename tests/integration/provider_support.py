@@ -33,7 +33,7 @@ def probe_files(tmp_path_factory) -> list[Path]:
 def example_db(db_url, probe_files, tmp_path, monkeypatch) -> str:
     from infra_review.imports import import_samples
     from infra_review.provider.demo import examples_dir
-    from infra_review.provider.imports import import_invoices, import_rates, import_tickets
+    from infra_review.provider.loads import import_invoices, import_rates, import_tickets
 
     monkeypatch.setenv("INFRA_REVIEW_DATA_DIR", str(tmp_path / "data"))
     import_rates(examples_dir() / "example-rates.csv", now=NOW)

@@ -10,7 +10,7 @@ import pytest
 
 from infra_review.cli import main
 from infra_review.errors import InputError
-from infra_review.provider.imports import import_invoices, import_rates, import_tickets
+from infra_review.provider.loads import import_invoices, import_rates, import_tickets
 
 pytestmark = pytest.mark.integration
 EXAMPLES = Path(__file__).resolve().parents[2] / "include" / "config" / "examples"

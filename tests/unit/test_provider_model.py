@@ -8,7 +8,7 @@ import pytest
 
 from infra_review.errors import InputError
 from infra_review.fleet import load_fleet
-from infra_review.provider.model import load_providers
+from infra_review.provider.config import load_providers
 
 SHIPPED = Path(__file__).resolve().parents[2] / "include" / "config" / "providers.yaml"
 

@@ -24,7 +24,7 @@ def register(subparsers) -> None:
 def _handler(kind: str):
     def run(args: argparse.Namespace) -> int:
         from infra_review import imports
-        from infra_review.provider import imports as provider_imports
+        from infra_review.provider import loads as provider_imports
 
         func = {
             "samples": imports.import_samples,

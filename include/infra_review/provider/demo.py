@@ -57,10 +57,10 @@ def write_pilot_probes(out_dir: Path, quarter: Quarter) -> Path:
 
 def demo_step(ctx: dict) -> None:
     """`make demo`: import the example provider data, review the quarter, print the scorecard."""
-    from infra_review.cli.review_provider import format_review
     from infra_review.imports import import_samples
-    from infra_review.provider.imports import import_invoices, import_rates, import_tickets
+    from infra_review.provider.loads import import_invoices, import_rates, import_tickets
     from infra_review.provider.review import run_provider_review
+    from infra_review.provider.text import format_review
 
     quarter: Quarter = ctx["quarter"]
     examples = examples_dir()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from infra_review.criteria.result import CriterionResult, Outcome
 
 if TYPE_CHECKING:
-    from infra_review.provider.review import ProviderReview
+    from infra_review.provider.evaluation import ProviderReview
 
 # Marks from the fonts every system has (DejaVu, Arial): emoji render as empty boxes where
 # no emoji font is installed, as on a headless server or a minimal desktop.
@@ -28,31 +28,8 @@ def _money(value: float | None, currency: str = "") -> str:
     return f"{value:,.0f} {currency}".strip().replace(",", " ")
 
 
-def observed_text(r: CriterionResult) -> str:
-    """The observed value in the unit a reader expects for this criterion."""
-    v = r.observed
-    if v is None:
-        return ""
-    cid = r.criterion_id
-    if cid == "fin.tco":
-        return f"ratio {v:.2f}"
-    if cid == "fin.predictable":
-        return f"CV {v:.1%}"
-    if cid in ("fin.transparency", "tech.modern", "strat.jurisdiction", "tech.automation"):
-        return f"{v:.0%}"
-    if cid == "fin.hidden_fees":
-        return f"{v:.0f} line(s)"
-    if cid == "tech.sla":
-        return f"{v:.3f}%"
-    if cid == "tech.support":
-        return f"median {v:.1f} h" if v != float("inf") else "median: unanswered"
-    if cid.startswith("strat."):
-        return f"{v:g}/5"
-    return f"{v:g}"
-
-
-def cell(r: CriterionResult) -> str:
-    text = observed_text(r)
+def cell(review: ProviderReview, r: CriterionResult) -> str:
+    text = review.evaluation.observed_text(r)
     return f"{_ICON[r.outcome]}" + (f" ({text})" if text else "")
 
 
@@ -88,7 +65,7 @@ def render_markdown(review: ProviderReview, chart: str | None) -> str:
         for cid in ids:
             rule = criteria[cid]
             row = [f"`{cid}` {rule.text_ru} / {rule.text_en}"] + [
-                cell(c.results[cid]) for c in cards
+                cell(review, c.results[cid]) for c in cards
             ]
             add("| " + " | ".join(row) + " |")
     for group in cards[0].groups:

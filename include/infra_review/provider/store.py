@@ -8,7 +8,7 @@ from datetime import date, datetime
 from psycopg2.extras import Json
 
 from infra_review.criteria.result import json_safe
-from infra_review.provider.criteria import InvoiceLine, ProbeCount, Ticket
+from infra_review.provider.inputs import InvoiceLine, Ticket
 from infra_review.provider.money import Rate
 from infra_review.provider.scorecard import Scorecard
 
@@ -70,20 +70,6 @@ def read_probe_counts(
             (list(servers), start, end),
         )
         return [(s, label, int(n), int(up)) for s, label, n, up in cur.fetchall()]
-
-
-def probe_counts_for(
-    rows: list[tuple[str, str, int, int]], probes, default_interval: dict[str, int]
-) -> list[ProbeCount]:
-    """Keep the series a provider's ``probes`` entries select, with their probe interval."""
-    out = []
-    for server, label, received, up in rows:
-        for probe in probes:
-            if probe.server == server and (probe.endpoint is None or probe.endpoint == label):
-                interval = probe.interval_s or default_interval.get(server, 60)
-                out.append(ProbeCount(server, label, received, up, interval))
-                break
-    return out
 
 
 def write_scorecards(

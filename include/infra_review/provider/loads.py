@@ -14,7 +14,8 @@ import pandas as pd
 from infra_review import clock
 from infra_review import contracts as c
 from infra_review.imports import ImportResult
-from infra_review.provider.model import CURRENCY_RE, ProviderConfig, load_providers
+from infra_review.provider.config import load_providers
+from infra_review.provider.model import CURRENCY_RE, ProviderConfig
 from infra_review.provider.money import Converter, Rate
 from infra_review.store.db import connect
 
