@@ -5,16 +5,15 @@ and record it. The CLI, the demo and the ``provider_review`` DAG all call
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from infra_review import clock
 from infra_review.criteria.rules import load_criteria
 from infra_review.fleet import Fleet, load_fleet
 from infra_review.provider.config import load_providers
+from infra_review.provider.criteria import bind
 from infra_review.provider.evaluation import (
     REVIEW_TYPE,
     Evaluation,
@@ -27,38 +26,23 @@ from infra_review.provider.evaluation import (
 from infra_review.provider.inputs import ReviewWindow
 from infra_review.provider.model import Provider, ProviderConfig
 from infra_review.quarter import Quarter
+from infra_review.reviewing.plumbing import RunRequest, connection, record, review_run
 
-__all__ = ["REVIEW_TYPE", "ProviderPlan", "ProviderReview", "check_inputs", "run_provider_review"]
-
-
-@dataclass(frozen=True)
-class ProviderPlan:
-    """One review request: what the DAG's first task resolves and the next tasks read (a
-    plain dict through XCom), and what the CLI builds from its arguments."""
-
-    quarter: str
-    providers: list[str] = field(default_factory=list)
-    dry_run: bool = False
-    run_key: str | None = None
-    dag_id: str | None = None
-    dag_run_id: str | None = None
-    triggered_by: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ProviderPlan:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+__all__ = [
+    "REVIEW_TYPE",
+    "ProviderReview",
+    "check_inputs",
+    "run_plan",
+    "run_provider_review",
+    "run_review",
+]
 
 
-def check_inputs(plan: ProviderPlan) -> dict[str, Any]:
+def check_inputs(providers: Sequence[str] | None = None) -> dict[str, Any]:
     """Validate providers.yaml against fleet.yaml, and criteria.yaml's provider entries,
     before any data is read; InputError names the file, line and field."""
-    from infra_review.provider.criteria import bind
-
     config = load_providers(fleet=load_fleet())
-    selected = config.select(plan.providers)
+    selected = config.select(providers)
     criteria = load_criteria()
     bind(criteria)
     return {
@@ -99,75 +83,69 @@ def run_provider_review(
     dag_id: str | None = None,
     dag_run_id: str | None = None,
     triggered_by: str | None = None,
+    **options: Any,
+) -> ProviderReview:
+    """``run_review`` for a quarter given as text (the CLI's and the tests' entry)."""
+    request = RunRequest.make(
+        quarter,
+        dry_run=dry_run,
+        run_key=run_key,
+        dag_id=dag_id,
+        dag_run_id=dag_run_id,
+        triggered_by=triggered_by,
+    )
+    return run_review(request, providers, **options)
+
+
+def run_plan(plan: dict[str, Any], **options: Any) -> ProviderReview:
+    """``run_review`` for the dict the DAG's ``resolve`` task returns (a RunRequest plus the
+    providers)."""
+    return run_review(RunRequest.from_dict(plan), plan.get("providers") or None, **options)
+
+
+def run_review(
+    request: RunRequest,
+    providers: Sequence[str] | None = None,
+    *,
     url: str | None = None,
     report_dir: Path | None = None,
     providers_path: Path | None = None,
     criteria_path: Path | None = None,
 ) -> ProviderReview:
-    """Evaluate the quarter and, unless ``dry_run``, write the report, the decision record
-    (superseding earlier runs of the same quarter) and the scorecards in one transaction."""
-    from infra_review.store.db import connect
-
-    quarter = quarter if isinstance(quarter, Quarter) else Quarter.parse(quarter)
+    """plan -> evaluate -> write -> report: evaluate the quarter and, unless a dry run, write
+    the report, the decision record (superseding earlier runs of the same quarter) and the
+    scorecards in one transaction."""
+    quarter = request.window
     window = ReviewWindow(quarter)
     fleet = load_fleet()
     criteria = load_criteria(criteria_path)
     config = load_providers(providers_path, fleet=fleet)
     selected = config.select(providers)
-    run_key = run_key or f"cli:{clock.now():%Y%m%dT%H%M%SZ}:{uuid.uuid4().hex[:8]}"
-    with connect(url) as conn:
+    with connection(url) as conn:
         evidence = load_evidence(conn, window, selected, fleet, lookback_months(criteria))
         evaluation = evaluate(window, config, criteria, fleet, selected, evidence)
-        review = ProviderReview(quarter, evaluation, config, criteria, run_key, dry_run)
-        if dry_run:
+        review = ProviderReview(
+            quarter, evaluation, config, criteria, request.run_key, request.dry_run
+        )
+        if request.dry_run:
             conn.rollback()
             return review
         from infra_review.provider.report import render_report
-        from infra_review.reporting.catalog import sync_criteria
+        from infra_review.provider.store import write_scorecards
         from infra_review.reporting.links import report_dir as run_report_dir
-        from infra_review.store.decisions import ReviewRun, record_review
 
-        out_dir = report_dir or run_report_dir(REVIEW_TYPE, str(quarter), run_key)
+        out_dir = report_dir or run_report_dir(REVIEW_TYPE, str(quarter), request.run_key)
         report_path = render_report(review, out_dir)
-        run = ReviewRun(
-            review_type=REVIEW_TYPE,
-            quarter=str(quarter),
-            window_start=window.start,
-            window_end=window.end,
-            run_key=run_key,
+        run = review_run(
+            REVIEW_TYPE,
+            request,
             criteria_version=criteria.version,
             criteria_sha256=criteria.sha256,
-            dag_id=dag_id,
-            dag_run_id=dag_run_id,
-            triggered_by=triggered_by,
             quality_verdict=evaluation.quality,
-            inputs={
-                "providers_yaml": {
-                    "path": config.path,
-                    "sha256": config.sha256,
-                    "version": config.version,
-                },
-                "providers": [p.id for p in selected],
-                "current": config.current,
-                "reporting_currency": config.reporting_currency,
-                "requirements": {
-                    "jurisdictions": list(config.requirements.jurisdictions),
-                    "critical": list(config.requirements.critical),
-                    "weights": config.requirements.weights,
-                    "traffic_tb_per_month": config.requirements.traffic_tb_per_month,
-                    "storage_gb": config.requirements.storage_gb,
-                },
-                "fleet_yaml": fleet.path,
-                "invoice_lines": len(evidence.invoices),
-                "tickets": len(evidence.tickets),
-                "probe_series": len(evidence.probe_rows),
-            },
+            inputs=review_inputs(config, fleet, selected, evidence),
             report_path=str(report_path),
         )
-        sync_criteria(conn, criteria)  # the criteria texts the reporting views join to
-        recorded = record_review(conn, run, [decision_record(evaluation, config)])
-        from infra_review.provider.store import write_scorecards
-
+        recorded = record(conn, run, [decision_record(evaluation, config)], criteria)
         write_scorecards(
             conn,
             recorded.run_id,
@@ -175,17 +153,36 @@ def run_provider_review(
             evaluation.scorecards,
             evaluation.recommendation.chosen,
         )
-    return ProviderReview(
-        quarter,
-        evaluation,
-        config,
-        criteria,
-        run_key,
-        dry_run,
+    return replace(
+        review,
         run_id=recorded.run_id,
         report_path=str(report_path),
         superseded=recorded.superseded,
     )
+
+
+def review_inputs(
+    config: ProviderConfig, fleet: Fleet, selected: Sequence[Provider], evidence: Evidence
+) -> dict[str, Any]:
+    """What the review read, for the review run's ``inputs``."""
+    req = config.requirements
+    return {
+        "providers_yaml": {"path": config.path, "sha256": config.sha256, "version": config.version},
+        "providers": [p.id for p in selected],
+        "current": config.current,
+        "reporting_currency": config.reporting_currency,
+        "requirements": {
+            "jurisdictions": list(req.jurisdictions),
+            "critical": list(req.critical),
+            "weights": req.weights,
+            "traffic_tb_per_month": req.traffic_tb_per_month,
+            "storage_gb": req.storage_gb,
+        },
+        "fleet_yaml": fleet.path,
+        "invoice_lines": len(evidence.invoices),
+        "tickets": len(evidence.tickets),
+        "probe_series": len(evidence.probe_rows),
+    }
 
 
 def decision_record(evaluation: Evaluation, config: ProviderConfig):

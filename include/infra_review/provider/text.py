@@ -52,3 +52,22 @@ def format_review(review) -> str:
             + (f", superseding decision(s) {review.superseded}" if review.superseded else "")
         )
     return "\n".join(out)
+
+
+def summary_lines(review) -> list[str]:
+    """What the DAG's task log shows: the decision in both languages, the report and the
+    decisions page as URLs, and one line per scorecard."""
+    from infra_review.reporting.links import decisions_page_url, report_url
+
+    summary = review.summary()
+    lines = [f"{summary['quarter']} {summary['decision']}: {summary['summary_en']}"]
+    if summary.get("report_path"):  # none on a dry run
+        lines.append(f"Report: {report_url(summary['report_path']) or summary['report_path']}")
+        lines.append(f"Decisions page: {decisions_page_url()}")
+    lines.append(f"RU: {summary['summary_ru']}")
+    for card in summary["scorecards"]:
+        lines.append(
+            f"{card['provider']:<24} {card['role']:<11} total {card['weighted_total']:6.1f}  "
+            f"{card['outcomes']}"
+        )
+    return lines
