@@ -8,7 +8,8 @@
 # infra_review gets CREATEROLE and ADMIN on bi_reader because its own migrations create
 # bi_reader if missing (001) and set its defaults (005); it owns everything it creates, so
 # the runtime role needs no other privilege. bi_reader may log in and read `reporting` only
-# (the migrations grant that).
+# (the migrations grant that); no other database lets it (or any role but its owner) connect.
+# `infra-review db upgrade` re-applies the rules for the decisions database on every run.
 set -euo pipefail
 
 : "${AIRFLOW_DB_PASSWORD:?}" "${INFRA_REVIEW_DB_PASSWORD:?}" "${BI_READER_PASSWORD:?}"
@@ -25,6 +26,11 @@ psql -v ON_ERROR_STOP=1 --no-psqlrc --username "${POSTGRES_USER:-postgres}" --db
     -v bi_password="$BI_READER_PASSWORD" <<'SQL'
 CREATE ROLE :"airflow_user" LOGIN PASSWORD :'airflow_password';
 CREATE DATABASE :"airflow_db" OWNER :"airflow_user";
+-- Only each database's owner connects to it: PostgreSQL grants CONNECT and TEMPORARY on
+-- every database to PUBLIC, which would let bi_reader into Airflow's metadata.
+REVOKE ALL ON DATABASE :"airflow_db" FROM PUBLIC;
+REVOKE ALL ON DATABASE postgres FROM PUBLIC;
+REVOKE ALL ON DATABASE template1 FROM PUBLIC;
 
 CREATE ROLE :"ir_user" LOGIN CREATEROLE PASSWORD :'ir_password';
 CREATE DATABASE :"ir_db" OWNER :"ir_user";

@@ -33,6 +33,7 @@ COMPOSE = ROOT / "docker-compose.yaml"
 ENV_EXAMPLE = ROOT / ".env.example"
 INIT_ENV = ROOT / "deploy" / "init-env.sh"
 INIT_DB = ROOT / "deploy" / "postgres" / "init-databases.sh"
+CHECK_SECRETS = ROOT / "deploy" / "check-secrets.sh"
 
 pytestmark = pytest.mark.integration
 
@@ -176,7 +177,7 @@ def test_services_follow_the_official_airflow_3_layout() -> None:
     services = doc["services"]
     assert AIRFLOW_SERVICES | {"postgres", "redis", "airflow-init"} <= set(services)
     for name, service in services.items():
-        if name not in ("airflow-init", "airflow-cli"):
+        if name not in ("airflow-init", "airflow-cli", "secrets-check"):
             assert "healthcheck" in service, f"{name} has no health check"
         for dependency, rule in (service.get("depends_on") or {}).items():
             assert dependency in services, f"{name} depends on unknown {dependency}"
@@ -374,6 +375,20 @@ def test_postgres_init_script_gives_working_least_privilege_roles(tmp_path: Path
         with psycopg2.connect(url("bi_reader", "infra_review")) as conn, conn.cursor() as cur:
             with pytest.raises(psycopg2.errors.InsufficientPrivilege):
                 cur.execute("SELECT count(*) FROM infra_review.decisions")
+        # bi_reader (or anyone but the owner) gets into no other database
+        for database in ("airflow", "postgres", "template1"):
+            with pytest.raises(psycopg2.OperationalError, match="permission denied"):
+                psycopg2.connect(url("bi_reader", database))
+        # the owner role's `db upgrade` re-applies the rules (not a superuser: checked above)
+        with psycopg2.connect(url("infra_review", "infra_review")) as conn, conn.cursor() as cur:
+            cur.execute(
+                "SELECT has_database_privilege('bi_reader', 'infra_review', 'TEMPORARY'), "
+                "(SELECT rolconfig FROM pg_roles WHERE rolname = 'bi_reader')"
+            )
+            assert cur.fetchone() == (
+                False,
+                ["default_transaction_read_only=on", "statement_timeout=120s"],
+            )
         with psycopg2.connect(url("airflow", "airflow")) as conn, conn.cursor() as cur:
             cur.execute("CREATE TABLE probe (id int)")  # Airflow's migrations create tables
             cur.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'airflow'")
@@ -401,3 +416,88 @@ def test_grafana_gets_every_variable_its_provisioning_reads() -> None:
                 mounts = {v.split(":")[1] for v in grafana["volumes"]}
                 assert any(text.startswith(m) for m in mounts), f"{text} is not mounted"
     assert "BI_READER_PASSWORD" in seen, "the reporting data source logs in as bi_reader"
+
+
+# --- issue 15 item 9: weak secrets refused, unauthenticated services on loopback -------------
+
+
+def secret_names() -> set[str]:
+    return {n for n, _, _ in references() if SECRET_NAME.search(n)}
+
+
+def check_secrets(values: dict[str, str], *names: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["bash", str(CHECK_SECRETS), *names],
+        env={"PATH": os.environ["PATH"], **values},
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_check_secrets_refuses_a_secret_shorter_than_16_characters(tmp_path: Path) -> None:
+    values = read_env(generated_env(tmp_path))
+    names = sorted(secret_names())
+    assert check_secrets(values, *names).returncode == 0
+    for length, ok in ((15, False), (16, True), (0, False)):
+        weak = dict(values, REDIS_PASSWORD="x" * length)
+        result = check_secrets(weak, *names)
+        assert (result.returncode == 0) is ok, (length, result.stderr)
+        assert ("REDIS_PASSWORD" in result.stderr) is not ok
+    unset = {k: v for k, v in values.items() if k != "GRAFANA_ADMIN_PASSWORD"}
+    result = check_secrets(unset, *names)
+    assert result.returncode == 1 and "GRAFANA_ADMIN_PASSWORD has 0 characters" in result.stderr
+    assert check_secrets(values).returncode == 2  # naming nothing checks nothing: refused
+
+
+def test_every_secret_is_checked_before_any_service_starts() -> None:
+    services = compose()["services"]
+    check = services["secrets-check"]
+    assert set(check["command"]) == secret_names()
+    for name in check["command"]:
+        assert check["environment"][name] == f"${{{name}:?set {name} in .env}}"
+    assert "./deploy/check-secrets.sh:/usr/local/bin/check-secrets.sh:ro" in check["volumes"]
+    assert check["entrypoint"] == ["bash", "/usr/local/bin/check-secrets.sh"]
+
+    def waits_for_check(name: str, seen: frozenset = frozenset()) -> bool:
+        depends = services[name].get("depends_on") or {}
+        if depends.get("secrets-check", {}).get("condition") == "service_completed_successfully":
+            return True
+        return any(waits_for_check(d, seen | {name}) for d in depends if d not in seen)
+
+    for name, service in services.items():
+        reads_secret = any(
+            SECRET_NAME.search(m[1]) for text in strings(service) for m in VARIABLE.finditer(text)
+        )
+        if reads_secret and name != "secrets-check":
+            assert waits_for_check(name), f"{name} can start before the secrets are checked"
+    for name in ("postgres", "redis"):
+        assert services[name]["depends_on"]["secrets-check"] == {
+            "condition": "service_completed_successfully"
+        }
+
+
+def published(service: dict[str, Any]) -> list[tuple[str, str]]:
+    """(host address, host port) of each published port of a rendered service."""
+    out = []
+    for port in service.get("ports") or []:
+        if isinstance(port, dict):
+            out.append((port.get("host_ip", "0.0.0.0"), str(port["published"])))
+        else:
+            parts = port.split("/")[0].split(":")
+            out.append((parts[0], parts[1]) if len(parts) == 3 else ("0.0.0.0", parts[0]))
+    return out
+
+
+@pytest.mark.parametrize("bind", [None, "0.0.0.0"])
+def test_flower_and_prometheus_listen_on_loopback_unless_told(tmp_path: Path, bind) -> None:
+    env_file = generated_env(tmp_path)
+    if bind:  # how docs/threat-model.md says to publish them (behind a proxy with a login)
+        with env_file.open("a") as out:
+            out.write(f"FLOWER_BIND={bind}\nPROMETHEUS_BIND={bind}\n")
+    result = run_compose(env_file, "--profile", "flower", "config")
+    assert result.returncode == 0, result.stderr
+    rendered = yaml.safe_load(result.stdout)["services"]
+    assert published(rendered["flower"]) == [(bind or "127.0.0.1", "5555")]
+    assert published(rendered["prometheus"]) == [(bind or "127.0.0.1", "9090")]
+    # the services with a login of their own stay published as before
+    assert published(rendered["airflow-apiserver"]) == [("0.0.0.0", "8080")]

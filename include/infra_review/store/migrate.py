@@ -1,8 +1,15 @@
-"""Versioned schema migrations from include/sql, recorded in infra_review.schema_migrations."""
+"""Versioned schema migrations from include/sql, recorded in infra_review.schema_migrations.
+
+Every run also re-applies the database's access rules (``secure``), because PostgreSQL lets
+a role change its own defaults: bi_reader can turn its read-only default off or drop its
+statement timeout, and only its privileges stop it. So the privileges are the boundary, and
+``db upgrade`` puts the defaults back each time it runs.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +19,9 @@ from infra_review.store.db import connect
 
 _FILE_RE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 _LOCK_KEY = 74_211_001  # advisory lock: one migrator per database at a time
+BI_ROLE = "bi_reader"
+BI_DEFAULTS = {"default_transaction_read_only": "on", "statement_timeout": "120s"}
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,7 @@ def upgrade(url: str | None = None, directory: Path | None = None) -> list[str]:
                 conn.commit()
                 applied_now.append(migration.version)
             _grant_reporting(cur)
+            secure(cur)
             conn.commit()
         except Exception:
             conn.rollback()
@@ -98,6 +109,94 @@ def _grant_reporting(cur) -> None:
     cur.execute("GRANT USAGE ON SCHEMA reporting TO bi_reader")
     cur.execute("GRANT SELECT ON ALL TABLES IN SCHEMA reporting TO bi_reader")
     cur.execute("REVOKE ALL ON SCHEMA infra_review FROM bi_reader")
+
+
+def secure(cur) -> list[str]:
+    """The database's access rules, re-applied on every upgrade; returns what was done.
+
+    - PUBLIC loses CONNECT and TEMPORARY on this database; its owner, the migrating role and
+      the roles granted USAGE on schema ``infra_review`` (the pipeline) get both back, and
+      bi_reader gets CONNECT only (no temp tables);
+    - PUBLIC may not create in schema ``public`` (the default since PostgreSQL 15);
+    - bi_reader's settings are reset to ``BI_DEFAULTS`` role-wide, and any per-database
+      setting it gave itself (``ALTER ROLE ... IN DATABASE ... SET``) is removed.
+    Steps that need the database's ownership are skipped with a warning for other roles.
+    """
+    from psycopg2 import sql
+
+    done: list[str] = []
+    cur.execute(
+        """SELECT d.datname, pg_get_userbyid(d.datdba),
+                  r.rolsuper OR pg_has_role(current_user, d.datdba, 'MEMBER')
+           FROM pg_database d, pg_roles r
+           WHERE d.datname = current_database() AND r.rolname = current_user"""
+    )
+    database, owner, owns = cur.fetchone()
+    db = sql.Identifier(database)
+    if owns:
+        cur.execute(
+            """SELECT DISTINCT pg_get_userbyid(a.grantee)
+               FROM pg_namespace n, aclexplode(n.nspacl) a
+               WHERE n.nspname = 'infra_review' AND a.grantee <> 0
+                 AND a.privilege_type = 'USAGE'"""
+        )
+        pipeline = {r for (r,) in cur.fetchall()} | {owner, _current_user(cur)}
+        pipeline.discard(BI_ROLE)
+        cur.execute(sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(db))
+        for role in sorted(pipeline):
+            cur.execute(
+                sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(
+                    db, sql.Identifier(role)
+                )
+            )
+        cur.execute(sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM {}").format(db, _bi()))
+        cur.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(db, _bi()))
+        done.append(f"database {database}: CONNECT and TEMPORARY revoked from PUBLIC")
+        cur.execute(
+            "SELECT pg_has_role(current_user, nspowner, 'MEMBER') OR %s "
+            "FROM pg_namespace WHERE nspname = 'public'",
+            (owns,),
+        )
+        if (cur.fetchone() or (False,))[0]:
+            cur.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+            done.append("schema public: CREATE revoked from PUBLIC")
+    else:
+        log.warning(
+            "db upgrade: %s does not own database %s; CONNECT and TEMPORARY stay granted to "
+            "PUBLIC (run `infra-review db upgrade` as the owner to revoke them)",
+            _current_user(cur),
+            database,
+        )
+    cur.execute(
+        """SELECT d.datname FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+           WHERE s.setrole = to_regrole(%s)""",
+        (BI_ROLE,),
+    )
+    for (other,) in cur.fetchall():
+        cur.execute(
+            sql.SQL("ALTER ROLE {} IN DATABASE {} RESET ALL").format(_bi(), sql.Identifier(other))
+        )
+        done.append(f"{BI_ROLE}: its own settings in database {other} removed")
+    cur.execute(sql.SQL("ALTER ROLE {} RESET ALL").format(_bi()))
+    for name, value in BI_DEFAULTS.items():
+        cur.execute(
+            sql.SQL("ALTER ROLE {} SET {} = {}").format(
+                _bi(), sql.Identifier(name), sql.Literal(value)
+            )
+        )
+    done.append(f"{BI_ROLE}: defaults {BI_DEFAULTS}")
+    return done
+
+
+def _bi():
+    from psycopg2 import sql
+
+    return sql.Identifier(BI_ROLE)
+
+
+def _current_user(cur) -> str:
+    cur.execute("SELECT current_user")
+    return cur.fetchone()[0]
 
 
 def status(url: str | None = None) -> list[tuple[str, str, bool]]:
