@@ -83,8 +83,8 @@ def test_a_corrected_invoice_replaces_that_month(tmp_path, db_url, db):
 @pytest.mark.parametrize(
     ("row", "line", "field", "reason"),
     [
-        ("example-kz-cloud,2026-08,vps-16g,abc,KZT", 3, "amount", "not a finite number"),
-        ("example-kz-cloud,2026-08,vps-16g,NaN,KZT", 3, "amount", "not a finite number"),
+        ("example-kz-cloud,2026-08,vps-16g,abc,KZT", 3, "amount", "not a decimal number"),
+        ("example-kz-cloud,2026-08,vps-16g,NaN,KZT", 3, "amount", "not a decimal number"),
         ("example-kz-cloud,2026-13,vps-16g,1,KZT", 3, "month", "not a month"),
         ("example-kz-cloud,2026-08,vps-16g,1,kzt", 3, "currency", "[A-Z]{3}"),
         ("nobody,2026-08,vps-16g,1,KZT", 3, "provider", "unknown provider"),

@@ -24,6 +24,7 @@ class InvoiceLine:
     currency: str
     source_file: str | None = None
     source_line: int | None = None
+    quantity: float | None = None  # units of the price-list item, when the invoice says
 
     def where(self) -> dict[str, Any]:
         """Where this line came from, for an InputError about it."""

@@ -7,14 +7,17 @@ file, line and field) writes nothing, and importing the same file twice changes 
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 
 from infra_review import clock
 from infra_review import contracts as c
+from infra_review.errors import InputError
 from infra_review.imports import ImportResult
 from infra_review.provider.config import load_providers
+from infra_review.provider.decimals import money, rate
 from infra_review.provider.model import CURRENCY_RE, ProviderConfig
 from infra_review.provider.money import Converter, Rate
 from infra_review.store.db import connect
@@ -37,8 +40,9 @@ def invoices_contract(provider_ids: set[str], now: datetime | None = None) -> c.
             c.Column("provider", c.text()),
             c.Column("month", c.month()),
             c.Column("line_item", c.text()),
-            c.Column("amount", c.number(-1e12, 1e12)),
+            c.Column("amount", money()),
             c.Column("currency", c.text(CURRENCY_RE.pattern)),
+            c.Column("quantity", money(allow_empty=True, minimum=Decimal(0)), required=False),
         ),
         row_checks=(
             c.RowCheck(
@@ -59,10 +63,9 @@ def rates_contract(now: datetime | None = None) -> c.Contract:
             c.Column("month", c.month()),
             c.Column("currency", c.text(CURRENCY_RE.pattern)),
             c.Column("base", c.text(CURRENCY_RE.pattern)),
-            c.Column("rate", c.number(0, 1e9)),
+            c.Column("rate", rate()),
         ),
         row_checks=(
-            c.RowCheck("rate", "rate must be above 0", lambda df: df["rate"] <= 0),
             c.RowCheck(
                 "base", "base must differ from currency", lambda df: df["base"] == df["currency"]
             ),
@@ -104,10 +107,41 @@ def tickets_contract(provider_ids: set[str], now: datetime | None = None) -> c.C
     )
 
 
+# USD->KZT 520 and KZT->USD 0.002 (= 500 USD->KZT) for one month cannot both be right.
+RATE_CONSISTENCY = Decimal("0.005")
+
+
+def check_rate_consistency(
+    rows: list[tuple[date, str, str, Decimal]],
+    stored: dict[tuple, Decimal],
+    path: str,
+    lines: list[int] | None = None,
+) -> None:
+    """Refuse a month whose A->B and B->A rates disagree by more than 0.5%, within the file
+    or with a stored rate the file does not replace; names the line and the other rate."""
+    lines = lines or list(range(2, len(rows) + 2))
+    in_file = {(m, cu, b): (line, r) for line, (m, cu, b, r) in zip(lines, rows, strict=True)}
+    for (m, cu, b), (line, r) in in_file.items():
+        other = in_file.get((m, b, cu))
+        where = f"line {other[0]}" if other else "the stored rates"
+        inverse = other[1] if other else stored.get((m, b, cu))
+        if inverse is None:
+            continue
+        if abs(r * inverse - 1) > RATE_CONSISTENCY:
+            raise InputError(
+                f"contradictory rates for {m:%Y-%m}: 1 {cu} = {r} {b}, but {where} says "
+                f"1 {b} = {inverse} {cu} (= {1 / inverse:.6g} {b} per {cu}); keep one direction "
+                "or make them agree within 0.5%",
+                file=path,
+                line=line,
+                field="rate",
+            )
+
+
 def read_rates(conn) -> list[Rate]:
     with conn.cursor() as cur:
         cur.execute("SELECT month, currency, base, rate FROM infra_review.exchange_rates")
-        return [Rate(m, cur_, base, float(rate)) for m, cur_, base, rate in cur.fetchall()]
+        return [Rate(m, cur_.strip(), b.strip(), float(r)) for m, cur_, b, r in cur.fetchall()]
 
 
 def import_invoices(
@@ -135,10 +169,11 @@ def import_invoices(
                 r.provider,
                 r.month,
                 r.line_item,
-                round(float(r.amount), 2),
+                r.amount,
                 r.currency,
                 str(path.name),
                 int(r.line),
+                r.quantity,
             )
             for r in frame.itertuples(index=False)
         ]
@@ -147,12 +182,12 @@ def import_invoices(
             from psycopg2.extras import execute_values
 
             cur.execute(
-                """SELECT provider, month, line_item, amount, currency
+                """SELECT provider, month, line_item, amount, currency, quantity
                    FROM infra_review.invoices
                    WHERE (provider, month) IN (SELECT * FROM unnest(%s::text[], %s::date[]))""",
                 ([k[0] for k in keys], [k[1] for k in keys]),
             )
-            before = {(p, m, li): (float(a), cu.strip()) for p, m, li, a, cu in cur.fetchall()}
+            before = {(p, m, li): (a, cu.strip(), q) for p, m, li, a, cu, q in cur.fetchall()}
             cur.execute(
                 """DELETE FROM infra_review.invoices
                    WHERE (provider, month) IN (SELECT * FROM unnest(%s::text[], %s::date[]))""",
@@ -161,11 +196,12 @@ def import_invoices(
             execute_values(
                 cur,
                 """INSERT INTO infra_review.invoices
-                       (provider, month, line_item, amount, currency, source_file, source_line)
+                       (provider, month, line_item, amount, currency, source_file, source_line,
+                        quantity)
                    VALUES %s""",
                 rows,
             )
-    changed = sum(1 for r in rows if before.get((r[0], r[1], r[2])) != (r[3], r[4]))
+    changed = sum(1 for r in rows if before.get((r[0], r[1], r[2])) != (r[3], r[4], r[7]))
     removed = len(set(before) - {(r[0], r[1], r[2]) for r in rows})
     return ImportResult(len(frame), changed + removed)
 
@@ -175,9 +211,13 @@ def import_rates(
 ) -> ImportResult:
     path = Path(path)
     frame = c.read_contract(path, rates_contract(now))
-    rows = [(r.month, r.currency, r.base, float(r.rate)) for r in frame.itertuples(index=False)]
+    rows = [(r.month, r.currency, r.base, r.rate) for r in frame.itertuples(index=False)]
     with connect(url) as conn, conn.cursor() as cur:
         from psycopg2.extras import execute_values
+
+        cur.execute("SELECT month, currency, base, rate FROM infra_review.exchange_rates")
+        stored = {(m, cu.strip(), b.strip()): r for m, cu, b, r in cur.fetchall()}
+        check_rate_consistency(rows, stored, str(path), (frame.index + 2).tolist())
 
         result = execute_values(
             cur,

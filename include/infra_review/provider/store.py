@@ -17,15 +17,16 @@ def read_invoices(conn, providers: Sequence[str], first: date, end: date) -> lis
     """Invoice lines of ``providers`` for months in [first, end)."""
     with conn.cursor() as cur:
         cur.execute(
-            """SELECT provider, month, line_item, amount, currency, source_file, source_line
+            """SELECT provider, month, line_item, amount, currency, source_file, source_line,
+                      quantity
                FROM infra_review.invoices
                WHERE provider = ANY(%s) AND month >= %s AND month < %s
                ORDER BY provider, month, line_item""",
             (list(providers), first, end),
         )
         return [
-            InvoiceLine(p, m, li, float(a), cu.strip(), sf, sl)
-            for p, m, li, a, cu, sf, sl in cur.fetchall()
+            InvoiceLine(p, m, li, float(a), cu.strip(), sf, sl, None if q is None else float(q))
+            for p, m, li, a, cu, sf, sl, q in cur.fetchall()
         ]
 
 
