@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 export PYTHONPATH := $(CURDIR)/include$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: venv demo test test-unit lint format airflow bench clean
+.PHONY: venv demo test test-unit lint format airflow bench stop-db clean
 
 venv: $(VENV)/.installed
 
@@ -41,5 +41,10 @@ airflow: venv
 bench: venv
 	$(BIN)/python bench/run_all.py
 
-clean:
+# Stops the embedded PostgreSQL (.pgdata); leaves a server named by DATABASE_URL alone.
+stop-db:
+	@if [ -x $(BIN)/infra-review ]; then $(BIN)/infra-review db stop; else echo "no virtualenv: nothing started"; fi
+
+# Stops the embedded PostgreSQL first, then removes generated files (its data in .pgdata stays).
+clean: stop-db
 	rm -rf .demo .airflow

@@ -3,7 +3,8 @@
 Order for the decisions database: ``DATABASE_URL``, then the Airflow connection
 ``infra_review_db`` given as ``AIRFLOW_CONN_INFRA_REVIEW_DB`` (URI form), then an
 embedded PostgreSQL (``pgserver``) in ``<project>/.pgdata`` that keeps running and is
-reused by the next process, so the demo, the CLI and Airflow tasks share one store.
+reused by the next process, so the demo, the CLI and Airflow tasks share one store
+(``infra-review db stop`` or ``make stop-db`` stops it).
 """
 
 from __future__ import annotations
@@ -61,19 +62,16 @@ def _normalise(url: str) -> str:
 
 @cache
 def embedded_database_url(database: str = "infra_review") -> str:
-    """Start (or attach to) the embedded PostgreSQL and make sure ``database`` exists."""
-    import warnings
+    """Start (or attach to) the embedded PostgreSQL and make sure ``database`` exists.
 
-    datadir = Path(os.environ.get("INFRA_REVIEW_PGDATA") or project_root() / ".pgdata")
-    datadir.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        # platformdirs warns when XDG_RUNTIME_DIR is unset (root shells, CI); harmless here
-        warnings.simplefilter("ignore")
-        import pgserver  # imported lazily: only the embedded default needs it
+    It listens on its unix socket (trust, as pgserver sets it up) and on 127.0.0.1 for BI
+    tools (password logins only); see ``infra_review.embedded_pg``.
+    """
+    from infra_review.embedded_pg import ensure_running
 
-        server = pgserver.get_server(datadir, cleanup_mode=None)
-    ensure_database(server.get_uri(), database)
-    return server.get_uri(database)
+    server = ensure_running()
+    ensure_database(server.url("postgres"), database)
+    return server.url(database)
 
 
 def ensure_database(admin_url: str, database: str) -> None:

@@ -3,6 +3,7 @@ read every view and nothing else."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -401,9 +402,11 @@ def test_bi_reader_cannot_write_even_with_a_read_write_session(bi):
         cur.execute("SET default_transaction_read_only = off")
     assert "permission denied" in _fails(bi, "CREATE TABLE reporting.x (i int)")
     assert "permission denied" in _fails(bi, "CREATE TABLE public.x (i int)")
-    # review_runs is an automatically updatable view: only the missing grant stops this
-    assert "permission denied" in _fails(bi, "UPDATE reporting.review_runs SET triggered_by = 'x'")
-    assert "permission denied" in _fails(bi, "DELETE FROM reporting.review_runs WHERE run_id = 1")
+    for sql in (
+        "UPDATE reporting.review_runs SET triggered_by = 'x'",
+        "DELETE FROM reporting.review_runs WHERE run_id = 1",
+    ):
+        assert re.search("permission denied|cannot (update|delete from) view", _fails(bi, sql))
     assert "permission denied" in _fails(bi, "CREATE VIEW reporting.v AS SELECT 1")
 
 
@@ -417,3 +420,126 @@ def test_reporting_cli_checks_the_docs_and_refuses_a_short_password(db_url, monk
     assert "at least 12 characters" in capsys.readouterr().err
     assert main(["reporting", "sync"]) == 0
     assert f"{len(load_criteria().rules)} criteria" in capsys.readouterr().out
+
+
+# --- BI over TCP, and report links -----------------------------------------------------------
+
+
+def test_report_url_is_a_link_through_the_configured_airflow_address(db):
+    from infra_review.reporting.bi import sync_airflow_url
+
+    run = review_run("manual__2026-10-01T06_00_00_00_00", "x")
+    run = ReviewRun(**{**run.__dict__, "report_path": "/srv/data/reports/" + run.report_path[9:]})
+    other = ReviewRun(**{**review_run("r2", "y").__dict__, "review_type": "provider",
+                         "report_path": "/elsewhere/report.html"})  # fmt: skip
+    record_review(db, run, [decision("upgrade_ram", sustained(30))])
+    record_review(db, other, [decision("stay")])
+    db.commit()
+    expected = (
+        "/capacity-decisions/reports/capacity/2026Q3/manual__2026-10-01T06_00_00_00_00/report.html"
+    )
+    url = "SELECT report_url FROM reporting.review_runs ORDER BY run_id"
+    assert [r["report_url"] for r in rows(db, url)] == ["http://localhost:8080" + expected, None]
+    assert sync_airflow_url(db, "https://airflow.example.kz/") == "https://airflow.example.kz"
+    db.commit()
+    for view in ("current_decisions", "decision_history", "review_runs"):
+        got = rows(db, f"SELECT report_url FROM reporting.{view} WHERE review_type = 'capacity'")
+        assert got == [{"report_url": "https://airflow.example.kz" + expected}], view
+
+
+def _tcp(server, user: str, password: str | None, database: str):
+    return psycopg2.connect(
+        host=server.host, port=server.port, user=user, password=password, dbname=database,
+        connect_timeout=10,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def embedded(monkeypatch):
+    """The embedded server as `make demo` starts it, in a temporary folder, stopped after.
+
+    Not under pytest's tmp_path: run as root, PostgreSQL runs as the user ``pgserver``, and
+    any pytest session resets its base folder to mode 0700, locking that user out."""
+    import shutil
+    import tempfile
+
+    from infra_review import embedded_pg
+
+    folder = Path(tempfile.mkdtemp(prefix="ir-embedded-"))
+    folder.chmod(0o755)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("AIRFLOW_CONN_INFRA_REVIEW_DB", raising=False)
+    monkeypatch.delenv(embedded_pg.PORT_ENV, raising=False)
+    monkeypatch.setenv("INFRA_REVIEW_PGDATA", str(folder / "pgdata"))
+    server = embedded_pg.ensure_running()
+    yield server
+    embedded_pg.stop(server.datadir)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_bi_reader_reads_every_view_over_tcp_with_its_password_on_the_embedded_server(
+    embedded, capsys
+):
+    from infra_review import embedded_pg
+    from infra_review.cli import main
+    from infra_review.settings import embedded_database_url
+
+    embedded_database_url.cache_clear()
+    assert main(["db", "upgrade"]) == 0
+    assert main(["db", "url", "--bi"]) == 0
+    printed = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines()[-8:])
+    assert (printed["host"], printed["port"]) == ("127.0.0.1", str(embedded.port))
+    assert (printed["database"], printed["user"]) == ("infra_review", "bi_reader")
+    password_file = embedded.datadir / "bi_reader.password"
+    assert str(password_file) in printed["password"]
+    assert password_file.stat().st_mode & 0o077 == 0  # readable by its owner only
+    password = password_file.read_text().strip()
+    assert len(password) >= 24
+
+    conn = _tcp(embedded, "bi_reader", password, "infra_review")
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SHOW search_path")
+            assert cur.fetchone() == ("reporting",)
+            cur.execute(
+                "SELECT table_name FROM information_schema.views WHERE table_schema = 'reporting'"
+            )
+            names = sorted(r[0] for r in cur.fetchall())
+            assert set(names) >= VIEWS
+            for name in names:  # unqualified: found through search_path
+                cur.execute(f"SELECT * FROM {name} LIMIT 5")  # names from the catalog
+                cur.fetchall()
+    finally:
+        conn.close()
+    # TCP needs the password, for bi_reader and for the superuser (who has none)
+    for user, secret in (
+        ("bi_reader", "wrong-password-123"),
+        ("bi_reader", None),
+        ("postgres", None),
+    ):
+        with pytest.raises(psycopg2.OperationalError, match="password"):
+            _tcp(embedded, user, secret, "infra_review").close()
+    # the unix socket stays as it was (trust), and a restart keeps the port and the password
+    psycopg2.connect(embedded.url("infra_review")).close()
+    assert embedded_pg.stop(embedded.datadir) and embedded_pg.status(embedded.datadir) is None
+    again = embedded_pg.ensure_running(embedded.datadir)
+    assert again.port == embedded.port
+    _tcp(again, "bi_reader", password, "infra_review").close()
+
+
+def test_bi_settings_for_a_configured_server_name_its_host_and_never_a_secret(monkeypatch):
+    from infra_review.reporting.bi import prepare
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://infra:s3cret@db.example.kz:6432/infra_review")
+    bi = prepare()
+    assert (bi.host, bi.port, bi.database, bi.user) == (
+        "db.example.kz",
+        6432,
+        "infra_review",
+        "bi_reader",
+    )
+    assert "s3cret" not in "\n".join(bi.lines())
+    assert "infra-review reporting bi-password" in bi.password_source
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@/infra_review?host=/run/pg")
+    assert "unix socket" in prepare().note

@@ -71,7 +71,7 @@ def markdown(
         f"- Run: `{plan['run_key']}`"
         + (f", review run {written['run_id']}" if written and written.get("run_id") else "")
         + (
-            f", superseding decision(s) {written['superseded']}"
+            f", superseding decision(s) {', '.join(map(str, written['superseded']))}"
             if written and written.get("superseded")
             else ""
         )

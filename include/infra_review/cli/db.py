@@ -15,7 +15,18 @@ def register(subparsers) -> None:
     url = sub.add_parser(
         "url", help="print the database URL in use (starts the embedded server if needed)"
     )
+    url.add_argument(
+        "--bi",
+        action="store_true",
+        help="print what a BI tool needs instead: host, port, database, user bi_reader and "
+        "where its password is",
+    )
     url.set_defaults(handler=_url)
+    stop = sub.add_parser(
+        "stop",
+        help="stop the embedded PostgreSQL (.pgdata); a configured DATABASE_URL is left alone",
+    )
+    stop.set_defaults(handler=_stop)
     meta = sub.add_parser(
         "airflow-url",
         help="print a SQLAlchemy URL for Airflow's metadata: database 'airflow' on the same server",
@@ -28,6 +39,9 @@ def _upgrade(args: argparse.Namespace) -> int:
 
     applied = upgrade()
     print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+    from infra_review.reporting.bi import prepare
+
+    prepare()  # the embedded server: bi_reader gets its generated password
     return 0
 
 
@@ -40,9 +54,28 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _url(args: argparse.Namespace) -> int:
+    if args.bi:
+        from infra_review.reporting.bi import prepare
+
+        print("\n".join(prepare().lines()))
+        return 0
     from infra_review.settings import database_url
 
     print(database_url())
+    return 0
+
+
+def _stop(args: argparse.Namespace) -> int:
+    from infra_review.embedded_pg import default_datadir, stop
+    from infra_review.reporting.bi import embedded
+
+    if not embedded():
+        print("DATABASE_URL (or AIRFLOW_CONN_INFRA_REVIEW_DB) names a server of yours: not stopped")
+        return 0
+    stopped = stop()
+    print(
+        f"embedded PostgreSQL in {default_datadir()} {'stopped' if stopped else 'was not running'}"
+    )
     return 0
 
 

@@ -6,7 +6,9 @@ import argparse
 
 
 def register(subparsers) -> None:
-    imp = subparsers.add_parser("import", help="import a CSV file (contracts in DESIGN.md)")
+    imp = subparsers.add_parser(
+        "import", help="import a CSV file (columns: infra-review import KIND --help)"
+    )
     sub = imp.add_subparsers(dest="import_kind", required=True, metavar="KIND")
     for kind, help_text in (
         ("samples", "metric samples: ts,server,metric,value[,label]"),

@@ -111,7 +111,7 @@ def format_review(review, evidence: bool = True) -> str:
         out.append(
             f"  recorded as review run {review.run_id}"
             + (
-                f", superseding decision(s) {review.written['superseded']}"
+                f", superseding decision(s) {', '.join(map(str, review.written['superseded']))}"
                 if review.written.get("superseded")
                 else ""
             )

@@ -27,6 +27,7 @@ from infra_review.quarter import Quarter
 
 DEFAULT_QUARTER = Quarter(2026, 3)
 SEED = 2026
+SAMPLE_SERVERS = ("app-1", "data-1")
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from infra_review.demo.sample_quarter import DEFAULT_QUARTER, write_sample_quarter
+from infra_review.demo.sample_quarter import DEFAULT_QUARTER, SAMPLE_SERVERS, write_sample_quarter
 from infra_review.quarter import Quarter
 
 
@@ -33,7 +33,7 @@ def migrate(ctx: dict) -> None:
     from infra_review.store.migrate import upgrade
 
     url = database_url()
-    print(f"   database: {url.split('?')[0]}")
+    print(f"   database: {url}")
     applied = upgrade()
     print(f"   applied {len(applied)} migration(s)" if applied else "   schema up to date")
     with connect() as conn:
@@ -44,6 +44,9 @@ def migrate(ctx: dict) -> None:
         f"   reporting catalog: {synced.criteria} criteria (version {synced.criteria_version}), "
         f"{synced.servers} scrape interval(s)"
     )
+    from infra_review.reporting.bi import prepare
+
+    ctx["bi"] = prepare()  # on the embedded server: bi_reader's password, generated once
 
 
 @_timed("Sample quarter: generate and import (idempotent)")
@@ -69,7 +72,8 @@ def summary(ctx: dict) -> None:
 
     quarter: Quarter = ctx["quarter"]
     with connect() as conn:
-        frame = window_summary(conn, quarter.start, quarter.end)
+        # the sample quarter's servers only: the provider step's pilot probes are not fleet data
+        frame = window_summary(conn, quarter.start, quarter.end, servers=list(SAMPLE_SERVERS))
     print(f"   {quarter}: {quarter.start:%Y-%m-%d} to {quarter.end:%Y-%m-%d} (UTC)")
     print(format_table(frame))
 
@@ -88,13 +92,24 @@ def capacity_review(ctx: dict) -> None:
     demo_step(ctx)
 
 
-# Later steps (reviews) append themselves here.
+@_timed("BI: connect Metabase, Grafana or Superset to the reporting views")
+def bi_connection(ctx: dict) -> None:
+    from infra_review.reporting.bi import prepare
+
+    bi = ctx.get("bi") or prepare()
+    for line in bi.lines():
+        print(f"   {line}")
+    print("   (the same again: infra-review db url --bi; stop the embedded server: make stop-db)")
+
+
+# Later steps (reviews) append themselves here; the BI settings come last.
 STEPS: list[Callable[[dict], None]] = [
     migrate,
     load_sample_quarter,
     summary,
     provider_review,
     capacity_review,
+    bi_connection,
 ]
 
 

@@ -44,12 +44,22 @@ def format_review(review) -> str:
         + "weighted total".ljust(20)
         + "".join(f"{c.weighted_total:.1f}".ljust(width) for c in cards)
     )
+    unknown = [
+        (c.provider, cid, r.evidence.get("reason"))
+        for c in cards
+        for cid, r in c.results.items()
+        if r.outcome == Outcome.INSUFFICIENT_DATA
+    ]
+    if unknown:
+        out.append("  no data, why:")
+        out += [f"    {p} {cid}: {why or 'no reason recorded'}" for p, cid, why in unknown]
     if review.report_path:
         out.append(f"  report: {review.report_path}")
     if review.run_id is not None:
+        superseded = ", ".join(map(str, review.superseded or []))
         out.append(
             f"  recorded as review run {review.run_id}"
-            + (f", superseding decision(s) {review.superseded}" if review.superseded else "")
+            + (f", superseding decision(s) {superseded}" if superseded else "")
         )
     return "\n".join(out)
 

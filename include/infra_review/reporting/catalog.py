@@ -93,8 +93,11 @@ def sync_scrape_intervals(conn, fleet: Fleet | None = None) -> int:
 
 
 def sync(conn, *, criteria: CriteriaSet | None = None, fleet: Fleet | None = None) -> SyncResult:
-    """Both reference tables, in the caller's transaction."""
+    """Both reference tables and the Airflow address, in the caller's transaction."""
     criteria = criteria or load_criteria()
     n_criteria = sync_criteria(conn, criteria)
     n_servers = sync_scrape_intervals(conn, fleet)
+    from infra_review.reporting.bi import sync_airflow_url
+
+    sync_airflow_url(conn)  # the views' report_url links
     return SyncResult(criteria.version, n_criteria, n_servers)
