@@ -32,6 +32,7 @@ IGNORED = {
     "superseded_by",
     "run_key",
     "report_path",
+    "report_url",  # a link built from report_path (migration 011)
     "markdown_path",
     "timings_s",
     "path",
