@@ -387,7 +387,11 @@ def test_postgres_init_script_gives_working_least_privilege_roles(tmp_path: Path
             )
             assert cur.fetchone() == (
                 False,
-                ["default_transaction_read_only=on", "statement_timeout=120s"],
+                [
+                    "default_transaction_read_only=on",
+                    "statement_timeout=120s",
+                    "search_path=reporting",
+                ],
             )
         with psycopg2.connect(url("airflow", "airflow")) as conn, conn.cursor() as cur:
             cur.execute("CREATE TABLE probe (id int)")  # Airflow's migrations create tables

@@ -208,7 +208,14 @@ def test_bi_reader_with_read_only_off_still_cannot_create_anything(own_cluster):
             "WHERE setrole = 'bi_reader'::regrole"
         )
         assert cur.fetchall() == [
-            (0, ["default_transaction_read_only=on", "statement_timeout=120s"])
+            (
+                0,
+                [
+                    "default_transaction_read_only=on",
+                    "statement_timeout=120s",
+                    "search_path=reporting",
+                ],
+            )
         ]
     conn.close()
 

@@ -20,7 +20,11 @@ from infra_review.store.db import connect
 _FILE_RE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 _LOCK_KEY = 74_211_001  # advisory lock: one migrator per database at a time
 BI_ROLE = "bi_reader"
-BI_DEFAULTS = {"default_transaction_read_only": "on", "statement_timeout": "120s"}
+BI_DEFAULTS = {
+    "default_transaction_read_only": "on",
+    "statement_timeout": "120s",
+    "search_path": "reporting",  # BI tools list the views without a schema prefix (issue 18)
+}
 log = logging.getLogger(__name__)
 
 
