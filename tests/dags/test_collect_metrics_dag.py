@@ -11,9 +11,19 @@ from tests.dags.conftest import task_states
 pytestmark = pytest.mark.dags
 
 
+# The run's interval and "now" are stated, not read from the wall clock: the collectors
+# refuse a present-time reading (local host, probes, the queue) for an interval that ended
+# more than 15 minutes before now, so the test sets now (infra_review.clock) just after it.
+LOGICAL = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _now_just_after_the_interval(monkeypatch):
+    monkeypatch.setenv("INFRA_REVIEW_NOW", (LOGICAL + timedelta(minutes=6)).isoformat())
+
+
 def _latest_five_minutes() -> datetime:
-    now = datetime.now(UTC)
-    return now.replace(second=0, microsecond=0) - timedelta(minutes=now.minute % 5)
+    return LOGICAL
 
 
 def test_collect_metrics_loads_local_host_once(run_dag, db):

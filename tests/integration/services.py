@@ -8,6 +8,7 @@ so CI never skips).
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -34,6 +35,25 @@ def binary(name: str) -> str:
     if path is None:
         pytest.skip(f"{name} not installed (apt-get install {BINARIES.get(name, name)})")
     return path
+
+
+def real_clock_env() -> dict[str, str]:
+    """The environment for a real server: without a test's ``faketime`` preload, so servers
+    keep the real clock (as PostgreSQL does) while the code under test runs shifted."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAKETIME")}
+    preload = [p for p in env.pop("LD_PRELOAD", "").split(":") if p and "faketime" not in p]
+    if preload:
+        env["LD_PRELOAD"] = ":".join(preload)
+    return env
+
+
+def prometheus_now(url: str):
+    """Prometheus's own clock (``time()``): a test that reads live scrapes takes "now" from
+    the server that stamped them, never from the test's (possibly shifted) clock."""
+    from datetime import UTC, datetime
+
+    body = requests.get(f"{url}/api/v1/query", params={"query": "time()"}, timeout=10).json()
+    return datetime.fromtimestamp(float(body["data"]["result"][0]), UTC).replace(microsecond=0)
 
 
 def free_port() -> int:
@@ -71,7 +91,9 @@ def start(name: str, args: list[str], port: int, workdir: Path, ready_path: str)
     """Start ``args`` and wait until ``GET ready_path`` answers 200 (30 s at most)."""
     log = workdir / f"{name}.log"
     handle = log.open("wb")
-    process = subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT, cwd=workdir)
+    process = subprocess.Popen(
+        args, stdout=handle, stderr=subprocess.STDOUT, cwd=workdir, env=real_clock_env()
+    )
     service = Service(name, port, process, log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -193,7 +215,9 @@ def redis_server(workdir: Path, password: str | None = None) -> Iterator[Service
     if password:
         args += ["--requirepass", password]
     log = workdir / f"redis-{port}.log"
-    process = subprocess.Popen(args, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        args, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=real_clock_env()
+    )
     service = Service("redis", port, process, log)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:

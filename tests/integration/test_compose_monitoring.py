@@ -17,12 +17,13 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.integration.airflow_cluster import free_port
+from tests.integration.services import prometheus_now, real_clock_env
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
@@ -111,7 +112,9 @@ def monitoring(tmp_path: Path) -> Iterator[dict[str, int]]:
         for name, command in commands.items():
             log = tmp_path / f"{name}.log"
             with log.open("wb") as handle:
-                proc = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
+                proc = subprocess.Popen(
+                    command, stdout=handle, stderr=subprocess.STDOUT, env=real_clock_env()
+                )
             procs.append(proc)
             wait_ready(f"http://127.0.0.1:{ports[name]}{ready[name]}", proc, log)
         yield ports
@@ -138,7 +141,7 @@ def test_monitoring_profile_feeds_the_collectors(monitoring, monkeypatch) -> Non
     monkeypatch.setenv("AIRFLOW_CONN_PROMETHEUS", f"http://127.0.0.1:{monitoring['prometheus']}")
 
     time.sleep(12)  # a few scrapes at 2 s: enough for rate() over the 60 s window
-    end = datetime.now(UTC).replace(microsecond=0)
+    end = prometheus_now(f"http://127.0.0.1:{monitoring['prometheus']}")
     frame = collect("compose-host", {**source, "step": "2s"}, end - timedelta(seconds=8), end)
 
     assert set(frame["server"]) == {"compose-host"}

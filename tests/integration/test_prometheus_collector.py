@@ -278,7 +278,7 @@ def test_live_exporters_scraped_by_prometheus(tmp_path, target_url):
             deadline = time.monotonic() + 60
             frame = pd.DataFrame()
             while time.monotonic() < deadline:
-                end = datetime.now(UTC).replace(microsecond=0)
+                end = services.prometheus_now(service.url)
                 frame = prom.collect("app-1", source, end - timedelta(seconds=10), end)
                 if frame["metric"].nunique() == 5 and frame["label"].nunique() >= 3:
                     break
