@@ -75,6 +75,15 @@ def test_rerun_supersedes_and_keeps_the_earlier_decisions(quarter_url):
     assert first.decision_of("data-1").decision == "no_action"
     assert first.fleet["skipped"] is True  # partial review: no fleet decision
     assert [x.subject for x in first.decisions] == ["data-1"]
+    # identical inputs do not supersede: the rerun confirms run-1 (issue 17)
+    same = run_capacity_review("2026Q3", ["data-1"], run_key="run-same")
+    assert same.written["superseded"] == [] and same.run_id != first.run_id
+    with connect(quarter_url) as conn, conn.cursor() as cur:
+        cur.execute(  # a late sample changes the inputs: the next rerun supersedes
+            """INSERT INTO infra_review.samples (series_id, ts, value)
+               SELECT series_id, '2026-09-30T23:59:59Z', 50 FROM infra_review.series
+               WHERE server = 'data-1' AND metric = 'ram_used_pct'"""
+        )
     second = run_capacity_review("2026Q3", ["data-1"], run_key="run-2")
     assert second.run_id != first.run_id
     assert second.written["superseded"] == [first.written["decision_ids"]["data-1"]]

@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "infra_review.cli.db",
     "infra_review.cli.imports",
     "infra_review.cli.decisions",
+    "infra_review.cli.decision",
     "infra_review.cli.summary",
     "infra_review.cli.demo",
     "infra_review.cli.review",

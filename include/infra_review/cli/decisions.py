@@ -36,9 +36,10 @@ def _run(args: argparse.Namespace) -> int:
             for c in d["criteria"]
             if c["outcome"] == "met"
         ]
+        state = f" state {d['state']}" if d.get("state") else ""
         print(
-            f"{d['quarter']} {d['review_type']:<8} {d['subject']:<20} {d['decision']:<20} "
-            f"[{d['status']}] criteria met: {', '.join(met) or '-'}"
+            f"#{d['decision_id']} {d['quarter']} {d['review_type']:<8} {d['subject']:<20} "
+            f"{d['decision']:<20} [{d['status']}]{state} criteria met: {', '.join(met) or '-'}"
         )
         print(f"    {d['summary_en']}")
         print(f"    {d['summary_ru']}")

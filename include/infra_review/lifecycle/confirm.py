@@ -1,0 +1,257 @@
+"""The next review's verdict on earlier decisions, from each decision's ``confirmation``.
+
+Pure: ``confirm_decisions(previous, review)`` takes the earlier decisions that are still open
+(state ``accepted`` or ``implemented``) and what the new review found, and returns one
+``Followup`` per decision:
+- ``implemented`` -> ``confirmed`` when the data shows the action worked, else
+  ``not_confirmed`` with the evidence. upgrade_ram / upgrade_cpu: fleet.yaml shows more RAM
+  (cores) than at decision time AND none of the decision's RAM (CPU) criteria is met again;
+  a criterion without enough data is not a pass. add_server: more servers in the fleet and
+  none of its criteria met. migrate: the new review's current provider is the one
+  recommended. evaluate_migration: every criterion it watched is met by the new review.
+- ``accepted`` (never implemented) -> ``carried_forward``: the state stays, the summary flags it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+RESOURCE = {
+    "upgrade_ram": ("ram_gb", "ram.", "RAM", "GB", "ОЗУ", "ГБ"),
+    "upgrade_cpu": ("cpu_cores", "cpu.", "CPU", "cores", "ЦП", "ядер"),
+}
+
+
+@dataclass(frozen=True)
+class NewReview:
+    """What the new review found: its quarter, every criterion result (``subject``,
+    ``criterion_id``, ``outcome``), each server's fleet.yaml metadata (``ram_gb``,
+    ``cpu_cores``), the fleet's servers, and (provider review) the current provider."""
+
+    quarter: str
+    review_type: str
+    results: list[dict[str, Any]] = field(default_factory=list)
+    servers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fleet_servers: list[str] | None = None
+    current_provider: str | None = None
+
+
+@dataclass(frozen=True)
+class Followup:
+    decision_id: int
+    quarter: str
+    subject: str
+    decision: str
+    to_state: str  # confirmed | not_confirmed | carried_forward
+    note_en: str
+    note_ru: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def _result_dict(r: Any) -> dict[str, Any]:
+    if isinstance(r, Mapping):
+        return dict(r)
+    return {
+        "subject": r.subject,
+        "criterion_id": r.criterion_id,
+        "outcome": getattr(r.outcome, "value", r.outcome),
+        "observed": r.observed,
+    }
+
+
+def new_review_from_records(review_type: str, quarter: str, records: Iterable[Any]) -> NewReview:
+    """Build ``NewReview`` from the ``DecisionRecord``s a review is about to write."""
+    results: list[dict[str, Any]] = []
+    servers: dict[str, dict[str, Any]] = {}
+    fleet_servers = None
+    provider = None
+    for rec in records:
+        results.extend(_result_dict(r) for r in rec.results)
+        if rec.subject_kind == "server":
+            servers[rec.subject] = dict(rec.context.get("metadata") or {})
+        elif rec.subject_kind == "fleet":
+            fleet_servers = list(rec.context.get("servers") or [])
+        elif rec.subject_kind == "provider":
+            provider = rec.subject
+    return NewReview(quarter, review_type, results, servers, fleet_servers, provider)
+
+
+def _outcomes(results: list[dict[str, Any]], subject: str | None, ids: list[str]) -> dict:
+    """criterion id -> outcome in the new review (for ``subject``, or any subject if None)."""
+    found: dict[str, str] = {}
+    for r in results:
+        if r["criterion_id"] in ids and (subject is None or r["subject"] == subject):
+            # for fleet criteria over several subjects, a met anywhere is met
+            if found.get(r["criterion_id"]) != "met":
+                found[r["criterion_id"]] = str(r["outcome"])
+    return {c: found.get(c, "missing") for c in ids}
+
+
+def _criteria(prev: Mapping[str, Any], prefix: str | None = None) -> list[str]:
+    ids = list((prev.get("confirmation") or {}).get("criteria") or prev.get("criteria_met") or [])
+    return [c for c in ids if prefix is None or c.startswith(prefix)]
+
+
+def _judge_triggers(outcomes: dict[str, str]) -> tuple[list[str], list[str]]:
+    met = [c for c, o in outcomes.items() if o == "met"]
+    unknown = [c for c, o in outcomes.items() if o in ("insufficient_data", "missing")]
+    return met, unknown
+
+
+def _upgrade(
+    prev: Mapping[str, Any], action: str, review: NewReview
+) -> tuple[bool, dict, str, str]:
+    key, prefix, name_en, unit_en, name_ru, unit_ru = RESOURCE[action]
+    subject = prev["subject"]
+    before = ((prev.get("context") or {}).get("metadata") or {}).get(key)
+    after = (review.servers.get(subject) or {}).get(key)
+    outcomes = _outcomes(review.results, subject, _criteria(prev, prefix))
+    met, unknown = _judge_triggers(outcomes)
+    more = before is not None and after is not None and float(after) > float(before)
+    ok = more and not met and not unknown and bool(outcomes)
+    evidence = {"resource": key, "before": before, "after": after, "criteria": outcomes}
+    why_en, why_ru = [], []
+    if not more:
+        why_en.append(f"fleet.yaml shows {after} {unit_en} {name_en} (was {before})")
+        why_ru.append(f"fleet.yaml показывает {name_ru} {after} {unit_ru} (было {before})")
+    if met:
+        why_en.append(f"still met: {', '.join(met)}")
+        why_ru.append(f"по-прежнему выполняются: {', '.join(met)}")
+    if unknown:
+        why_en.append(f"not evaluated: {', '.join(unknown)}")
+        why_ru.append(f"не оценены: {', '.join(unknown)}")
+    if not outcomes:
+        why_en.append("the decision names no criteria to re-check")
+        why_ru.append("в решении нет критериев для проверки")
+    if ok:
+        en = f"{name_en} {before} -> {after} {unit_en}; no longer met: {', '.join(outcomes)}"
+        ru = (
+            f"{name_ru} {before} -> {after} {unit_ru}; больше не выполняются: {', '.join(outcomes)}"
+        )
+        return True, evidence, en, ru
+    return False, evidence, "; ".join(why_en), "; ".join(why_ru)
+
+
+def _add_server(prev: Mapping[str, Any], review: NewReview) -> tuple[bool, dict, str, str]:
+    before = list((prev.get("context") or {}).get("servers") or [])
+    after = list(review.fleet_servers or [])
+    outcomes = _outcomes(review.results, None, _criteria(prev))
+    met, unknown = _judge_triggers(outcomes)
+    more = review.fleet_servers is not None and len(after) > len(before)
+    evidence = {"servers_before": before, "servers_after": after, "criteria": outcomes}
+    if more and not met and not unknown:
+        return (
+            True,
+            evidence,
+            f"{len(before)} -> {len(after)} servers; no longer met: {', '.join(outcomes) or '-'}",
+            f"{len(before)} -> {len(after)} серверов; больше не выполняются: "
+            f"{', '.join(outcomes) or '-'}",
+        )
+    en = [] if more else [f"the fleet still has {len(after)} servers (was {len(before)})"]
+    ru = [] if more else [f"в парке по-прежнему {len(after)} серверов (было {len(before)})"]
+    if met:
+        en.append(f"still met: {', '.join(met)}")
+        ru.append(f"по-прежнему выполняются: {', '.join(met)}")
+    if unknown:
+        en.append(f"not evaluated: {', '.join(unknown)}")
+        ru.append(f"не оценены: {', '.join(unknown)}")
+    return False, evidence, "; ".join(en), "; ".join(ru)
+
+
+def _migrate(prev: Mapping[str, Any], review: NewReview) -> tuple[bool, dict, str, str]:
+    target = (prev.get("context") or {}).get("recommended_provider")
+    now = review.current_provider
+    evidence = {"recommended_provider": target, "current_provider": now}
+    if target and now == target:
+        return (
+            True,
+            evidence,
+            f"the current provider is now {now}",
+            f"текущий провайдер теперь {now}",
+        )
+    return (
+        False,
+        evidence,
+        f"the current provider is {now}, not {target}",
+        f"текущий провайдер {now}, а не {target}",
+    )
+
+
+def _evaluate_migration(prev: Mapping[str, Any], review: NewReview) -> tuple[bool, dict, str, str]:
+    watched = list((prev.get("confirmation") or {}).get("watch") or [])
+    outcomes: dict[str, str] = {}
+    for item in watched:
+        subject, _, criterion = item.partition(":")
+        outcomes[item] = _outcomes(review.results, subject, [criterion])[criterion]
+    failing = [k for k, o in outcomes.items() if o != "met"]
+    evidence = {"watched": outcomes}
+    if watched and not failing:
+        return (
+            True,
+            evidence,
+            "every watched criterion is met",
+            "все отслеживаемые критерии выполнены",
+        )
+    what = ", ".join(f"{k} ({outcomes[k]})" for k in failing) or "nothing was watched"
+    return False, evidence, f"not met: {what}", f"не выполнены: {what}"
+
+
+def _judge(prev: Mapping[str, Any], review: NewReview) -> tuple[bool, dict, str, str]:
+    actions = [
+        a
+        for a in ((prev.get("context") or {}).get("actions") or [prev["decision"]])
+        if a in RESOURCE or a in ("add_server", "migrate", "evaluate_migration")
+    ] or [prev["decision"]]
+    verdicts = []
+    for action in actions:
+        if action in RESOURCE:
+            verdicts.append(_upgrade(prev, action, review))
+        elif action == "add_server":
+            verdicts.append(_add_server(prev, review))
+        elif action == "migrate":
+            verdicts.append(_migrate(prev, review))
+        elif action == "evaluate_migration":
+            verdicts.append(_evaluate_migration(prev, review))
+        else:
+            verdicts.append(
+                (False, {}, f"no automatic check for {action}", f"нет проверки для {action}")
+            )
+    ok = all(v[0] for v in verdicts)
+    evidence = {a: v[1] for a, v in zip(actions, verdicts, strict=True)}
+    return ok, evidence, "; ".join(v[2] for v in verdicts), "; ".join(v[3] for v in verdicts)
+
+
+def confirm_decisions(previous: Iterable[Mapping[str, Any]], review: NewReview) -> list[Followup]:
+    """One ``Followup`` per earlier open decision of the same review type (see the module doc).
+
+    ``previous``: dicts with ``decision_id, quarter, subject, decision, state, context,
+    confirmation`` and optionally ``criteria_met`` (``lifecycle.store.open_decisions``)."""
+    out: list[Followup] = []
+    for prev in previous:
+        if prev.get("quarter") is not None and str(prev["quarter"]) >= review.quarter:
+            continue  # only a later quarter's review judges a decision
+        base = (prev["decision_id"], str(prev.get("quarter")), prev["subject"], prev["decision"])
+        if prev.get("state") == "accepted":
+            out.append(
+                Followup(
+                    *base,
+                    "carried_forward",
+                    f"accepted but not implemented by the {review.quarter} review",
+                    f"принято, но не выполнено к обзору {review.quarter}",
+                    {"review": review.quarter},
+                )
+            )
+        elif prev.get("state") == "implemented":
+            ok, evidence, en, ru = _judge(prev, review)
+            out.append(
+                Followup(
+                    *base,
+                    "confirmed" if ok else "not_confirmed",
+                    en,
+                    ru,
+                    {"review": review.quarter, **evidence},
+                )
+            )
+    return out
