@@ -2,7 +2,7 @@
 
 - E-mail: the SMTP provider's ``SmtpNotifier`` on connection ``infra_review_smtp`` (host,
   port, login, password as usual; extra ``{"from_email": "...", "to": "a@x, b@y"}``).
-- Telegram: ``TelegramNotifier`` below, on connection ``infra_review_telegram`` in the
+- Telegram: ``telegram_notifier`` below (a ``BaseNotifier``), on connection ``infra_review_telegram`` in the
   Telegram provider's layout (password = bot token, host = chat id); extra ``base_url``
   points the bot at another Bot API server (a local one, or a test's).
 No secret lives in the repository: both come from Airflow's connections (the metadata DB,
@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import html
 from typing import Any
-
-from airflow.sdk import BaseNotifier
 
 EMAIL_CONN_ID = "infra_review_smtp"
 TELEGRAM_CONN_ID = "infra_review_telegram"
@@ -34,23 +32,28 @@ def _telegram_hook(conn_id: str):
     return BotApiHook(telegram_conn_id=conn_id)
 
 
-class TelegramNotifier(BaseNotifier):
-    """Send ``text`` to the connection's chat; the hook retries Bot API errors itself."""
+def telegram_notifier(text: str, telegram_conn_id: str = TELEGRAM_CONN_ID):
+    """A notifier that sends ``text`` to the connection's chat; the provider's hook retries
+    Bot API errors itself. Built on call, so importing this module needs no Airflow."""
+    from airflow.sdk import BaseNotifier
 
-    template_fields = ("text",)
+    from infra_review.notify.message import telegram_chunks
 
-    def __init__(self, text: str, telegram_conn_id: str = TELEGRAM_CONN_ID, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.text = text
-        self.telegram_conn_id = telegram_conn_id
+    class TelegramNotifier(BaseNotifier):
+        template_fields = ("text",)
 
-    def notify(self, context) -> None:
-        from infra_review.notify.message import telegram_chunks
+        def __init__(self, text: str, conn_id: str, **kwargs: Any):
+            super().__init__(**kwargs)
+            self.text = text
+            self.telegram_conn_id = conn_id
 
-        hook = _telegram_hook(self.telegram_conn_id)
-        for chunk in telegram_chunks(self.text):
-            # the hook sends HTML; the text is plain, so escape it
-            hook.send_message({"text": html.escape(chunk, quote=False)})
+        def notify(self, context) -> None:
+            hook = _telegram_hook(self.telegram_conn_id)
+            for chunk in telegram_chunks(self.text):
+                # the hook sends HTML; the text is plain, so escape it
+                hook.send_message({"text": html.escape(chunk, quote=False)})
+
+    return TelegramNotifier(text, telegram_conn_id)
 
 
 def email_notifier(subject: str, text: str, conn_id: str = EMAIL_CONN_ID):

@@ -92,7 +92,7 @@ def send_message(message: Message, *, attempts: int = 3, backoff_s: float = 2.0)
     senders = {
         "telegram": (
             channels.TELEGRAM_CONN_ID,
-            lambda: channels.TelegramNotifier(message.text).notify({}),
+            lambda: channels.telegram_notifier(message.text).notify({}),
         ),
         "email": (
             channels.EMAIL_CONN_ID,
