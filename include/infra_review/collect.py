@@ -109,7 +109,7 @@ def expected_series(job: dict[str, Any], start: datetime, end: datetime) -> list
         return []
     metrics = {
         "localhost": ["cpu_used_pct", "ram_used_pct", "swap_io_pages_per_s"],
-        "n8n_redis": ["n8n_queue_waiting", "n8n_queue_active"],
+        "n8n_redis": ["n8n_queue_waiting", "n8n_queue_active", "n8n_queue_stalled"],
         "http_probe": ["probe_up"],
     }.get(kind, [])
     return [(server, m) for m in metrics]
@@ -144,9 +144,10 @@ def run_job(
 
     ``gate`` lets a caller that runs many jobs (the CLI's backfill) share one GX context.
     """
-    from infra_review.collectors import FEED_TYPES, registry
+    from infra_review.collectors import FEED_TYPES, RANGE_TYPES, registry
     from infra_review.quality.store import replace_quarantine, set_cadence, store_results
     from infra_review.store.db import connect
+    from infra_review.store.ranges import replace_range
     from infra_review.store.samples import load_samples
 
     source_type = job["source"]["type"]
@@ -171,15 +172,29 @@ def run_job(
     with connect(url) as conn:
         with conn.cursor() as cur:
             quarantined = replace_quarantine(cur, key, label, result.quarantine)
-        stats = load_samples(
-            conn,
-            result.good,
-            batch_key=key,
-            source=label,
-            window_start=start,
-            window_end=end,
-            rows_quarantined=quarantined,
-        )
+        deleted = 0
+        if source_type in RANGE_TYPES:
+            replaced = replace_range(
+                conn,
+                result.good,
+                server=job["server"],
+                source=label,
+                start=start,
+                end=end,
+                batch_key=key,
+                rows_quarantined=quarantined,
+            )
+            stats, deleted = replaced.load, replaced.rows_deleted
+        else:
+            stats = load_samples(
+                conn,
+                result.good,
+                batch_key=key,
+                source=label,
+                window_start=start,
+                window_end=end,
+                rows_quarantined=quarantined,
+            )
         with conn.cursor() as cur:
             store_results(cur, result)
             series = result.good[["server", "metric", "label"]].drop_duplicates()
@@ -193,6 +208,7 @@ def run_job(
         "source": source_type,
         "rows_in": summary["rows_in"],
         "rows_written": stats.rows_written,
+        "rows_deleted": deleted,
         "rows_quarantined": quarantined,
         "quality_success": summary["success"],
         "failed_suites": summary["failed_suites"],

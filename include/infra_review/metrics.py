@@ -25,6 +25,7 @@ METRICS: dict[str, Metric] = {
         Metric("api_latency_s", "s", 0, None),
         Metric("n8n_queue_waiting", "jobs", 0, None),
         Metric("n8n_queue_active", "jobs", 0, None),
+        Metric("n8n_queue_stalled", "jobs", 0, None),
         Metric("probe_up", "bool", 0, 1),
     )
 }

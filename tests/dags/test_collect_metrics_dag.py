@@ -64,7 +64,9 @@ def probe_and_queue_fleet(tmp_path, monkeypatch):
         pytest.skip("no redis-server on 127.0.0.1:6379 (apt-get install redis-server)")
     prefix = f"irtest-{uuid.uuid4().hex[:12]}"
     client.rpush(f"{prefix}:jobs:wait", *[str(i) for i in range(7)])
-    client.rpush(f"{prefix}:jobs:active", "a", "b")
+    client.rpush(f"{prefix}:jobs:active", "a", "b", "c")
+    for job_id in ("a", "b"):  # live workers hold their jobs' locks; c's worker died
+        client.set(f"{prefix}:jobs:{job_id}:lock", "token", px=600_000)
 
     class Ok(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - http.server's name
@@ -123,14 +125,12 @@ def test_collect_metrics_maps_over_the_configured_sources(run_dag, db, probe_and
     assert [(m, label) for m, label, _, _ in rows] == [
         ("api_latency_s", "directus"),
         ("n8n_queue_active", "jobs"),
+        ("n8n_queue_stalled", "jobs"),
         ("n8n_queue_waiting", "jobs"),
         ("probe_up", "directus"),
     ]
     values = {m: v for m, _, v, _ in rows}
-    assert (values["n8n_queue_waiting"], values["n8n_queue_active"], values["probe_up"]) == (
-        7,
-        2,
-        1,
-    )
+    queue = (values["n8n_queue_waiting"], values["n8n_queue_active"], values["n8n_queue_stalled"])
+    assert queue == (7, 2, 1) and values["probe_up"] == 1
     assert all(ts == run.data_interval_end for *_, ts in rows)
     assert results[1] is True and results[0] >= 5  # schema, families and coverage per batch

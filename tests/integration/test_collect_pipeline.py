@@ -191,3 +191,14 @@ def test_cli_backfills_an_interval_in_chunks(fleet_with_csv, db, db_url, capsys)
 def test_cli_rejects_bad_arguments(fleet_with_csv, argv, message, capsys, db_url):
     assert main(["collect", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_cli_refuses_a_window_that_ends_in_the_future(fleet_with_csv, monkeypatch, capsys, db):
+    monkeypatch.setenv("INFRA_REVIEW_NOW", "2026-04-01T12:00:00Z")
+    argv = ["collect", "--from", "2026-04-01T00:00:00Z", "--to", "2026-04-01T12:01:00Z"]
+    assert main(argv) == 2
+    assert "is in the future" in capsys.readouterr().err
+    assert _counts(db)["load_batches"] == 0
+    argv[-1] = "2026-04-01T12:00:00Z"  # up to now is fine
+    assert main(argv) == 0
+    assert "1 batch(es): 720 sample(s) new or changed" in capsys.readouterr().out

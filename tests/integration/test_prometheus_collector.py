@@ -22,9 +22,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from infra_review import clock
 from infra_review.collect import run_job
 from infra_review.collectors import prometheus as prom
 from infra_review.collectors.common import SourceUnavailable
+from infra_review.errors import InputError
 from infra_review.quality.gate import QualityGate
 from infra_review.quality.window import window_verdict
 from tests.integration import promdata, services
@@ -102,13 +104,13 @@ def test_every_sample_of_the_quarter_matches_what_was_written(quarter_frame, his
     def seconds(metric):
         return (by[metric]["ts"] - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
 
-    # RAM: 100 * (1 - available / total), the latest sample within the 5-minute lookback
-    expected, has = history.ram_used_pct(grid)
+    # RAM: 100 * (1 - available / total) at each real sample; the 2-hour gap stays whole
+    # (a plain query_range would fill its first 5 minutes from the lookback)
     ram_t = seconds("ram_used_pct").to_numpy()
-    lookback_edge = history.gap[0] - 60 + 300  # Prometheus 2.x may or may not include it
-    assert set(ram_t) - set(grid[has]) <= {lookback_edge}
-    assert set(grid[has]) - set(ram_t) <= {lookback_edge}
-    assert 100 < len(grid) - len(ram_t) <= 120  # the 2-hour gap, less the lookback
+    start = np.searchsorted(history.t, grid[0])
+    real = ~np.isnan(history.mem_available[start : start + len(grid)])
+    assert (ram_t == grid[real]).all()
+    assert len(grid) - len(ram_t) == 120
     np.testing.assert_allclose(
         by["ram_used_pct"]["value"].to_numpy(),
         history.ram_used_pct(ram_t)[0],
@@ -124,7 +126,6 @@ def test_every_sample_of_the_quarter_matches_what_was_written(quarter_frame, his
             by[metric]["value"].to_numpy(), compute(grid), rtol=1e-9, atol=1e-9
         )
     # probes: raw gauges, labelled with the probed target
-    start = np.searchsorted(history.t, grid[0])
     for metric, raw in (
         ("api_latency_s", history.probe_duration),
         ("probe_up", history.probe_success),
@@ -154,8 +155,8 @@ def test_the_quarter_loads_once_and_the_window_gate_sees_the_gap(quarter_prometh
     gate = QualityGate(docs_dir=False)
     first = run_job(job, *QUARTER, gate=gate)
     assert first["rows_quarantined"] == 0
-    # five series at every step of the quarter, less the RAM gap (2 h minus the lookback)
-    assert 5 * 131_040 - 120 <= first["rows_in"] <= 5 * 131_040 - 100
+    # five series at every step of the quarter, less the RAM gap (2 h, no lookback repeats)
+    assert first["rows_in"] == 5 * 131_040 - 120
     assert first["rows_written"] == first["rows_in"]
     with db.cursor() as cur:
         cur.execute("SELECT count(*) FROM infra_review.samples")
@@ -175,7 +176,13 @@ def test_the_quarter_loads_once_and_the_window_gate_sees_the_gap(quarter_prometh
 
 def test_a_query_prometheus_rejects_fails_with_its_message(quarter_prometheus):
     source = _source(
-        quarter_prometheus.url, metrics={"ram_used_pct": "rate(node_memory_MemTotal_bytes)"}
+        quarter_prometheus.url,
+        metrics={
+            "ram_used_pct": {
+                "expr": "rate(node_memory_MemTotal_bytes)",
+                "sample": "timestamp(node_memory_MemTotal_bytes)",
+            }
+        },
     )
     with pytest.raises(Exception, match="Prometheus rejected the query"):
         prom.collect("app-1", source, QUARTER[0], QUARTER[0] + timedelta(hours=1))
@@ -300,3 +307,177 @@ def test_live_exporters_scraped_by_prometheus(tmp_path, target_url):
     assert 0 < latest[("api_latency_s", f"{target_url}/health")] < 5
     steps = frame[frame["metric"] == "cpu_used_pct"]["ts"].diff().dropna()
     assert (steps == pd.Timedelta(seconds=1)).all()
+
+
+# --- Only real samples (issue 13 item 6) -------------------------------------------------
+
+DAY = (datetime(2026, 5, 4, tzinfo=UTC), datetime(2026, 5, 5, tzinfo=UTC))
+HOLE = (DAY[0] + timedelta(hours=10), DAY[0] + timedelta(hours=10, minutes=4))  # [first, end)
+
+
+@pytest.fixture(scope="module")
+def holed_history() -> promdata.History:
+    """A day of 1-minute history whose RAM misses 4 samples (10:00-10:03): a hole shorter
+    than Prometheus's 5-minute lookback, so a plain query_range fills it."""
+    history = promdata.generate(*DAY, seed=23)
+    missing = (history.t >= HOLE[0].timestamp()) & (history.t < HOLE[1].timestamp())
+    assert missing.sum() == 4
+    history.mem_available[missing] = np.nan
+    return history
+
+
+@pytest.fixture(scope="module")
+def day_prometheus(holed_history, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("prom-day")
+    promdata.backfill_history(holed_history, workdir, workdir / "data")
+    with services.prometheus(workdir, workdir / "data") as service:
+        yield service
+
+
+def _ram_csv(history: promdata.History, path: Path, server: str) -> Path:
+    """The RAM samples of DAY as a CSV export: each sample at its own time, nothing else."""
+    keep = (history.t >= DAY[0].timestamp()) & (history.t < DAY[1].timestamp())
+    keep &= ~np.isnan(history.mem_available)
+    values = 100 * (1 - history.mem_available[keep] / promdata.MEM_TOTAL)
+    lines = ["ts,server,metric,value,label"]
+    for t, value in zip(history.t[keep].tolist(), values.tolist(), strict=True):
+        ts = datetime.fromtimestamp(t, UTC).isoformat()
+        lines.append(f"{ts},{server},ram_used_pct,{value!r},")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _rows(db, server: str, metric: str = "ram_used_pct") -> list[tuple]:
+    with db.cursor() as cur:
+        cur.execute(
+            """SELECT r.label, s.ts, s.value
+               FROM infra_review.samples s JOIN infra_review.series r USING (series_id)
+               WHERE r.server = %s AND r.metric = %s ORDER BY r.label, s.ts""",
+            (server, metric),
+        )
+        rows = cur.fetchall()
+    db.commit()
+    return rows
+
+
+def test_a_hole_survives_the_collector_exactly_as_through_csv(
+    day_prometheus, holed_history, tmp_path, db, db_url
+):
+    from infra_review.imports import import_samples
+
+    import_samples(_ram_csv(holed_history, tmp_path / "ram.csv", "app-1"))
+    by_csv = _rows(db, "app-1")
+    with db.cursor() as cur:
+        cur.execute("TRUNCATE infra_review.samples")
+    db.commit()
+    job = {"server": "app-1", "source": _source(day_prometheus.url)}
+    result = run_job(job, *DAY, gate=QualityGate(engine="pandas"))
+    by_prometheus = _rows(db, "app-1")
+    assert by_prometheus == by_csv  # same timestamps, same float values, same label
+    assert len(by_csv) == 1440 - 4
+    times = pd.Series([ts for _, ts, _ in by_prometheus])
+    spacing = times.diff().dropna()
+    assert (spacing == pd.Timedelta(minutes=1)).sum() == len(spacing) - 1
+    hole = spacing[spacing != pd.Timedelta(minutes=1)]
+    assert hole.tolist() == [pd.Timedelta(minutes=5)]  # 09:59 -> 10:04: the hole stays a hole
+    assert times[hole.index[0]] == pd.Timestamp(HOLE[1])
+    # the other series are whole: their counters have no hole
+    assert len(_rows(db, "app-1", "cpu_used_pct")) == 1440
+    assert result["rows_in"] == 5 * 1440 - 4
+
+
+def test_a_window_ending_in_the_future_is_refused_and_stores_no_repeats(day_prometheus):
+    source = _source(day_prometheus.url)
+    with clock.frozen(DAY[1] + timedelta(hours=1)) as now:
+        with pytest.raises(InputError, match="after now"):
+            prom.collect("app-1", source, DAY[1] - timedelta(minutes=30), now + timedelta(1))
+        # the history ends at 23:59; up to now, Prometheus repeats it for 5 more minutes
+        frame = prom.collect("app-1", source, DAY[1] - timedelta(minutes=30), now)
+    last = pd.Timestamp(DAY[1]) - pd.Timedelta(minutes=1)
+    for metric, rows in frame.groupby("metric"):
+        assert rows["ts"].max() == last, metric
+        assert len(rows) == 30, metric
+
+
+def test_samples_just_before_the_end_belong_to_their_own_interval(day_prometheus):
+    """Steps 5 minutes apart over 1-minute samples: each sample once, in its own interval."""
+    source = _source(day_prometheus.url, step="5m")
+    edges = [DAY[0] + timedelta(hours=3, minutes=m) for m in (0, 7, 13, 25)]
+    parts = [prom.collect("app-1", source, a, b) for a, b in zip(edges, edges[1:], strict=False)]
+    for (a, b), part in zip(zip(edges, edges[1:], strict=False), parts, strict=True):
+        assert part["ts"].between(pd.Timestamp(a), pd.Timestamp(b), inclusive="left").all()
+    ram = pd.concat(parts).query("metric == 'ram_used_pct'")["ts"]
+    assert ram.is_unique
+
+
+def test_a_recollect_replaces_the_range_for_that_source(day_prometheus, db, db_url):
+    from infra_review.store.samples import load_samples
+
+    window = (DAY[0] + timedelta(hours=9), DAY[0] + timedelta(hours=11))
+    job = {"server": "app-1", "source": _source(day_prometheus.url)}
+    gate = QualityGate(engine="pandas")
+    first = run_job(job, *window, gate=gate)
+    truth = {m: _rows(db, "app-1", m) for m in ("ram_used_pct", "api_latency_s")}
+    # what an older collector stored: lookback repeats in the hole, one sample lost, and a
+    # probe's own series of the same server and metric that Prometheus does not cover
+    with db.cursor() as cur:
+        cur.execute(
+            """DELETE FROM infra_review.samples WHERE ts = %s AND series_id =
+                 (SELECT series_id FROM infra_review.series WHERE metric = 'api_latency_s')""",
+            (window[0] + timedelta(minutes=30),),
+        )
+    stale = pd.DataFrame(
+        {
+            "ts": [pd.Timestamp(HOLE[0]) + pd.Timedelta(minutes=m) for m in range(4)]
+            + [pd.Timestamp(window[0])],
+            "server": "app-1",
+            "metric": ["ram_used_pct"] * 4 + ["api_latency_s"],
+            "label": [""] * 4 + ["directus"],
+            "value": [50.0] * 4 + [0.25],
+        }
+    )
+    load_samples(db, stale, batch_key="older", source="mixed")
+    db.commit()
+    again = run_job(job, *window, gate=gate)
+    assert (again["rows_deleted"], again["rows_written"]) == (4, 1)
+    assert _rows(db, "app-1", "ram_used_pct") == truth["ram_used_pct"]
+    latency = _rows(db, "app-1", "api_latency_s")
+    assert ("directus", pd.Timestamp(window[0]), 0.25) in latency  # not Prometheus's series
+    assert [r for r in latency if r[0] != "directus"] == truth["api_latency_s"]
+    converged = run_job(job, *window, gate=gate)
+    assert (converged["rows_deleted"], converged["rows_written"]) == (0, 0)
+    assert converged["rows_in"] == again["rows_in"] == first["rows_in"]
+
+
+def test_a_stopped_exporter_leaves_no_samples(tmp_path):
+    """Real node_exporter scraped every second, killed (SIGKILL): Prometheus's lookback and
+    rate windows would go on answering for minutes; the collector stores nothing after it."""
+    with services.node_exporter(tmp_path) as node:
+        scrape = f"""  - job_name: node
+    static_configs:
+      - targets: ["{node.address}"]
+"""
+        with services.prometheus(tmp_path, tmp_path / "live", scrape) as service:
+            source = {"type": "prometheus", "url": service.url, "instance": node.address}
+            source["step"] = "1s"
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # until rate() has two samples
+                end = datetime.now(UTC).replace(microsecond=0)
+                alive = prom.collect("app-1", source, end - timedelta(seconds=30), end)
+                if alive["metric"].nunique() == 3:
+                    break
+                time.sleep(1)
+            assert alive["metric"].nunique() == 3
+            node.process.kill()
+            node.process.wait(timeout=10)
+            time.sleep(6)
+            end = datetime.now(UTC).replace(microsecond=0)
+            frame = prom.collect("app-1", source, end - timedelta(seconds=60), end)
+            plain = prom.PrometheusClient(source).query_range(
+                f'up{{instance="{node.address}"}}', end.timestamp() - 60, end.timestamp(), 1
+            )
+    up = pd.Series({float(t): float(v) for t, v in plain[0]["values"]})
+    died = up[up == 0].index.min()  # the first failed scrape, on Prometheus's own clock
+    assert died == died  # not NaN: the kill was seen
+    assert (frame["ts"] < pd.Timestamp(died, unit="s", tz="UTC")).all()
+    assert set(frame["metric"]) == {"ram_used_pct", "cpu_used_pct", "swap_io_pages_per_s"}

@@ -243,3 +243,44 @@ def test_the_gate_engine_is_gx_unless_the_environment_says_pandas(monkeypatch):
     monkeypatch.setenv("INFRA_REVIEW_QUALITY_ENGINE", "sql")
     with pytest.raises(ValueError, match="gx or pandas"):
         new_gate()
+
+
+def test_each_query_reads_its_real_sample_times():
+    found = {q.metric: q for q in queries("app-1", {})}
+    assert found["ram_used_pct"].sample == (
+        'timestamp(node_memory_MemAvailable_bytes{instance="app-1:9100"})'
+    )
+    assert all(q.sample.startswith("timestamp(") for q in found.values())
+    configured = {
+        "ram_used_pct": 'my_ram{host="${server}"}',  # a bare selector: its own timestamp()
+        "cpu_used_pct": {"expr": "100 * busy", "sample": "timestamp(busy)"},
+    }
+    found = {q.metric: q for q in queries("data-1", {"metrics": configured})}
+    assert found["ram_used_pct"].sample == 'timestamp(my_ram{host="data-1"})'
+    assert found["cpu_used_pct"].sample == "timestamp(busy)"
+    # a computed value is stamped with the step time, so its sample time must be named
+    with pytest.raises(InputError, match="needs sample"):
+        queries("app-1", {"metrics": {"cpu_used_pct": "100 * busy"}})
+
+
+def test_real_samples_drop_lookback_repeats_stale_steps_and_other_intervals():
+    from infra_review.collectors.prometheus import real_samples
+
+    # steps every 60 s; the sample at 120 is repeated at 180 and 240 (a hole), the step at
+    # 300 has no sample time (stale), 350 is a sample seen at the step past the end
+    values = {60.0: 1.0, 120.0: 2.0, 180.0: 2.0, 240.0: 2.0, 300.0: 9.0, 360.0: 3.0}
+    times = {60.0: 30.0, 120.0: 120.0, 180.0: 120.0, 240.0: 120.0, 360.0: 350.0}
+    ts, vals = real_samples(values, times, 60.0, 360.0)
+    assert ts.tolist() == [120_000, 350_000]  # 30 s is the previous interval's sample
+    assert vals.tolist() == [2.0, 3.0]
+    assert real_samples(values, times, 60.0, 350.0)[0].tolist() == [120_000]
+
+
+def test_a_window_ending_after_now_is_refused():
+    from infra_review import clock
+    from infra_review.collectors.prometheus import check_window
+
+    with clock.frozen(Q2[0]):
+        check_window(Q2[0])
+        with pytest.raises(InputError, match="after now"):
+            check_window(Q2[0] + timedelta(seconds=1))

@@ -36,6 +36,7 @@ def _when(text: str, field: str):
 
 
 def _run(args: argparse.Namespace) -> int:
+    from infra_review import clock
     from infra_review.collect import collect_range
     from infra_review.criteria.rules import parse_duration
     from infra_review.errors import InputError
@@ -44,6 +45,13 @@ def _run(args: argparse.Namespace) -> int:
     start, end = _when(args.start, "--from"), _when(args.end, "--to")
     if end <= start:
         raise InputError("--to must be after --from", field="--to")
+    now = clock.now()
+    if end > now:  # a query for the future answers with the last value repeated
+        raise InputError(
+            f"--to {end.isoformat()} is in the future (now {now.isoformat()}); "
+            "collect only up to the present",
+            field="--to",
+        )
     servers = [s.strip() for s in args.servers.split(",")] if args.servers else None
     if servers:
         known = set(load_fleet().names()) | {load_fleet().local_host_name()}
@@ -58,11 +66,17 @@ def _run(args: argparse.Namespace) -> int:
             print(json.dumps(r, default=str))
         else:
             flag = "" if r.get("quality_success", True) else f"  gate failed: {r['failed_suites']}"
+            gone = f", {r['rows_deleted']} deleted" if r.get("rows_deleted") else ""
             print(
-                f"{r['batch_key']}: {r['rows_in']} in, {r['rows_written']} new or changed, "
+                f"{r['batch_key']}: {r['rows_in']} in, {r['rows_written']} new or changed{gone}, "
                 f"{r.get('rows_quarantined', 0)} quarantined{flag}"
             )
     total = sum(r["rows_written"] for r in results)
+    deleted = sum(r.get("rows_deleted", 0) for r in results)
     quarantined = sum(r.get("rows_quarantined", 0) for r in results)
-    print(f"{len(results)} batch(es): {total} sample(s) new or changed, {quarantined} quarantined")
+    gone = f", {deleted} deleted (no longer in the source)" if deleted else ""
+    print(
+        f"{len(results)} batch(es): {total} sample(s) new or changed{gone}, "
+        f"{quarantined} quarantined"
+    )
     return 0

@@ -16,6 +16,9 @@ Collector = Callable[[str, dict[str, Any], datetime, datetime], pd.DataFrame]
 # Sources that can only read the present: one reading per run, stamped with the interval's
 # end; a backfill of a past interval reads nothing.
 SNAPSHOT_TYPES = frozenset({"localhost", "n8n_redis", "http_probe"})
+# History sources that answer for a whole range: a re-collect of [start, end) replaces what
+# they stored there (``infra_review.store.ranges``), deleting points they no longer have.
+RANGE_TYPES = frozenset({"prometheus"})
 # Fleet-wide feeds that are not samples (``fleet_sources:`` in fleet.yaml).
 FEED_TYPES = frozenset({"complaints", "planned_services"})
 
