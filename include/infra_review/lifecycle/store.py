@@ -201,3 +201,18 @@ def apply_followups(conn, followups: Iterable[Followup], run_id: int) -> list[Fo
                 _set_state(cur, f.decision_id, f.to_state, now)
             applied.append(f)
     return applied
+
+
+def decision(conn, decision_id: int) -> dict[str, Any] | None:
+    """One decision with what its page shows (any status, superseded ones too)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT decision_id, review_type, quarter, subject_kind, subject, decision,
+                      status, state, state_changed_at, superseded_by, summary_en, summary_ru
+               FROM infra_review.decisions WHERE decision_id = %s""",
+            (decision_id,),
+        )
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return dict(zip([c.name for c in cur.description], row, strict=True))
