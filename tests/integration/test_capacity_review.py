@@ -212,7 +212,7 @@ def test_in_memory_gate_agrees_with_the_database_counts(quarter_url):
     """A one-process review judges coverage from the series it has just read; that verdict
     must be window_verdict's, series for series, with a hole and a quarantined row."""
     from infra_review.capacity import data as d
-    from infra_review.criteria.capacity import CAPACITY_METRICS
+    from infra_review.capacity.criteria.common import CAPACITY_METRICS
     from infra_review.fleet import load_fleet
     from infra_review.quality.window import coverage_verdict, quarantined, window_verdict
     from infra_review.quarter import Quarter

@@ -9,13 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from infra_review.criteria import capacity as cc
-from infra_review.criteria.capacity import SeriesInput, ServerInputs
+from infra_review.capacity import trends
+from infra_review.capacity.criteria import cpu, ram
+from infra_review.capacity.criteria.common import SeriesInput, ServerInputs
 from infra_review.criteria.result import Outcome
 from infra_review.criteria.rules import load_criteria
-from infra_review.criteria.runs import clean_series
-from infra_review.criteria.trend import DAY_US, bucket_quantile, linear_forecast
 from infra_review.quarter import Quarter
+from infra_review.timeseries.runs import clean_series
+from infra_review.timeseries.trend import DAY_US, bucket_quantile, linear_forecast
 
 CRITERIA = load_criteria()
 D = CRITERIA.defaults
@@ -48,10 +49,10 @@ def swap_with_hours(n_hours: int) -> np.ndarray:
 
 def test_swap_more_than_10_percent_of_hours():
     exactly = HOURS // 10 + (0 if HOURS % 10 == 0 else 1)  # ceil: 221 of 2208 is 10.01%
-    at = cc.swap_hours(
+    at = ram.swap_hours(
         CRITERIA["ram.swap"], server(series("swap_io_pages_per_s", swap_with_hours(220))), D
     )
-    above = cc.swap_hours(
+    above = ram.swap_hours(
         CRITERIA["ram.swap"], server(series("swap_io_pages_per_s", swap_with_hours(exactly))), D
     )
     assert at.observed == pytest.approx(220 / 2208) and at.outcome is Outcome.NOT_MET
@@ -64,7 +65,9 @@ def test_exactly_ten_percent_is_not_more_than_ten_percent():
     ts = TS[: 100 * 60]
     values = np.zeros(len(ts))
     values[: 10 * 60] = 1.0
-    r = cc.swap_hours(CRITERIA["ram.swap"], server(series("swap_io_pages_per_s", values, ts=ts)), D)
+    r = ram.swap_hours(
+        CRITERIA["ram.swap"], server(series("swap_io_pages_per_s", values, ts=ts)), D
+    )
     assert r.observed == 0.1 and r.outcome is Outcome.NOT_MET
 
 
@@ -83,19 +86,19 @@ def latency_input(p95_now: float, previous: dict | None, gate=PASS) -> ServerInp
 def test_degradation_ratio_boundary_and_missing_history():
     prev = {"n8n:/webhook": {"quarter": "2026Q2", "p95": 0.4, "passed": True, "samples": 1}}
     rule = CRITERIA["ram.degradation"]
-    at = cc.degradation(rule, latency_input(0.6, prev), D)
-    above = cc.degradation(rule, latency_input(0.6004, prev), D)
-    none = cc.degradation(rule, latency_input(0.9, None), D)
+    at = ram.degradation(rule, latency_input(0.6, prev), D)
+    above = ram.degradation(rule, latency_input(0.6004, prev), D)
+    none = ram.degradation(rule, latency_input(0.9, None), D)
     failed_prev = {"n8n:/webhook": {**prev["n8n:/webhook"], "passed": False, "reasons": ["low"]}}
-    weak = cc.degradation(rule, latency_input(0.9, failed_prev), D)
+    weak = ram.degradation(rule, latency_input(0.9, failed_prev), D)
     assert at.observed == pytest.approx(1.5) and at.outcome is Outcome.NOT_MET
     assert above.observed == pytest.approx(1.501) and above.outcome is Outcome.MET
     assert none.outcome is Outcome.INSUFFICIENT_DATA
     assert none.evidence["insufficient"]["kind"] == "history"
     assert weak.outcome is Outcome.INSUFFICIENT_DATA
-    gated = cc.degradation(rule, latency_input(0.9, prev, FAIL), D)
+    gated = ram.degradation(rule, latency_input(0.9, prev, FAIL), D)
     assert gated.evidence["insufficient"]["kind"] == "gate"
-    na = cc.degradation(rule, server(), D)
+    na = ram.degradation(rule, server(), D)
     assert na.outcome is Outcome.NOT_MET and na.evidence["applicable"] is False
 
 
@@ -117,18 +120,18 @@ def test_planned_services_push_p95_over_85_percent():
             "cpu_cores": 1,
         }
     ]
-    at = cc.planned_ram(rule, planned_input(72.5, 16, plan), D)  # 11.6 + 2 = 13.6 GB = 85%
-    above = cc.planned_ram(rule, planned_input(72.6, 16, plan), D)
+    at = ram.planned_ram(rule, planned_input(72.5, 16, plan), D)  # 11.6 + 2 = 13.6 GB = 85%
+    above = ram.planned_ram(rule, planned_input(72.6, 16, plan), D)
     assert at.observed == pytest.approx(85.0) and at.outcome is Outcome.NOT_MET
     assert above.observed == pytest.approx(85.1) and above.outcome is Outcome.MET
     assert above.evidence["planned_ram_gb"] == 2.0
     assert above.evidence["planned_services"][0]["service"] == "clickhouse"
-    nothing = cc.planned_ram(rule, planned_input(95, 16, []), D)
+    nothing = ram.planned_ram(rule, planned_input(95, 16, []), D)
     assert nothing.outcome is Outcome.NOT_MET  # high, but nothing planned: ram.sustained's job
     past = [{**plan[0], "planned_for": "2026-08-01"}]  # already running: in the p95
     late = [{**plan[0], "planned_for": "2027-12-01"}]  # beyond planned_within
-    assert cc.planned_ram(rule, planned_input(84, 16, past), D).evidence["planned_ram_gb"] == 0
-    assert cc.planned_ram(rule, planned_input(84, 16, late), D).evidence["planned_ram_gb"] == 0
+    assert ram.planned_ram(rule, planned_input(84, 16, past), D).evidence["planned_ram_gb"] == 0
+    assert ram.planned_ram(rule, planned_input(84, 16, late), D).evidence["planned_ram_gb"] == 0
 
 
 def test_planned_needs_installed_ram():
@@ -141,7 +144,7 @@ def test_planned_needs_installed_ram():
             "cpu_cores": 1,
         }
     ]
-    r = cc.planned_ram(CRITERIA["ram.planned"], planned_input(80, None, plan), D)
+    r = ram.planned_ram(CRITERIA["ram.planned"], planned_input(80, None, plan), D)
     assert r.outcome is Outcome.INSUFFICIENT_DATA
     assert r.evidence["insufficient"]["kind"] == "metadata"
     assert "ram_gb" in r.evidence["insufficient"]["reasons"][0]
@@ -164,7 +167,7 @@ def test_api_latency_hourly_p95_for_at_least_one_hour():
     quiet = values.copy()
     quiet[600:602] = 2.5  # 2 slow minutes: the hour's p95 stays low
     r = {
-        k: cc.api_latency(rule, server(series("api_latency_s", v, "ep")), D)
+        k: cpu.api_latency(rule, server(series("api_latency_s", v, "ep")), D)
         for k, v in {"at": at, "one": one, "split": split, "half": half, "quiet": quiet}.items()
     }
     assert r["at"].outcome is Outcome.NOT_MET
@@ -180,13 +183,13 @@ def test_api_latency_met_on_one_endpoint_even_when_another_lacks_data():
     rule = CRITERIA["cpu.api_latency"]
     slow = np.full(len(TS), 0.3)
     slow[600:660] = 3.0
-    r = cc.api_latency(
+    r = cpu.api_latency(
         rule,
         server(series("api_latency_s", slow, "a"), series("api_latency_s", slow, "b", FAIL)),
         D,
     )
     assert r.outcome is Outcome.MET
-    lacking = cc.api_latency(
+    lacking = cpu.api_latency(
         rule,
         server(
             series("api_latency_s", np.full(len(TS), 0.3), "a"),
@@ -220,28 +223,28 @@ def queue(
 
 def test_n8n_queue_15_minutes_busy():
     rule = CRITERIA["cpu.n8n_queue"]
-    assert cc.n8n_queue(rule, queue(slice(100, 114)), D).outcome is Outcome.NOT_MET
-    met = cc.n8n_queue(rule, queue(slice(100, 115)), D)
+    assert cpu.n8n_queue(rule, queue(slice(100, 114)), D).outcome is Outcome.NOT_MET
+    met = cpu.n8n_queue(rule, queue(slice(100, 115)), D)
     assert met.outcome is Outcome.MET and met.observed == 15.0
     assert met.evidence["incident"] is False
 
 
 def test_n8n_stalled_minutes_are_excluded_and_flagged():
     rule = CRITERIA["cpu.n8n_queue"]
-    stalled = cc.n8n_queue(rule, queue(slice(100, 160), active_zero=slice(100, 160)), D)
+    stalled = cpu.n8n_queue(rule, queue(slice(100, 160), active_zero=slice(100, 160)), D)
     assert stalled.outcome is Outcome.NOT_MET
     assert stalled.evidence["stalled_minutes"] == 60.0
     assert stalled.evidence["incident"] is True
     assert stalled.evidence["stalled_episodes"][0]["duration_s"] == 3600
     # a stall in the middle of a busy stretch splits it: 10 + 10 busy minutes, not 25
-    split = cc.n8n_queue(rule, queue(slice(100, 125), active_zero=slice(110, 115)), D)
+    split = cpu.n8n_queue(rule, queue(slice(100, 125), active_zero=slice(110, 115)), D)
     assert split.outcome is Outcome.NOT_MET and split.observed == 10.0
     assert split.evidence["stalled_minutes"] == 5.0
 
 
 def test_n8n_without_active_series_counts_every_minute_and_says_so():
     rule = CRITERIA["cpu.n8n_queue"]
-    r = cc.n8n_queue(rule, queue(slice(100, 160), with_active=False), D)
+    r = cpu.n8n_queue(rule, queue(slice(100, 160), with_active=False), D)
     assert r.outcome is Outcome.MET
     assert r.evidence["stalls_distinguishable"] is False
     assert "could not be told apart" in r.evidence["note"]
@@ -249,9 +252,9 @@ def test_n8n_without_active_series_counts_every_minute_and_says_so():
 
 def test_n8n_not_applicable_or_missing():
     rule = CRITERIA["cpu.n8n_queue"]
-    na = cc.n8n_queue(rule, server(services=("redis",)), D)
+    na = cpu.n8n_queue(rule, server(services=("redis",)), D)
     assert na.outcome is Outcome.NOT_MET and na.evidence["applicable"] is False
-    missing = cc.n8n_queue(rule, server(services=("n8n", "n8n-worker")), D)
+    missing = cpu.n8n_queue(rule, server(services=("n8n", "n8n-worker")), D)
     assert missing.outcome is Outcome.INSUFFICIENT_DATA
 
 
@@ -270,9 +273,9 @@ def test_complaints_at_least_three_slow_in_the_window():
         complaint("2026-06-30T23:59:00+00:00"),
     ]
     edge = [complaint("2026-07-01T04:59:59+05:00")]  # 2026-06-30 23:59:59 UTC: the previous quarter
-    assert cc.complaints(rule, server(complaints=two + other + edge), D).outcome is Outcome.NOT_MET
+    assert cpu.complaints(rule, server(complaints=two + other + edge), D).outcome is Outcome.NOT_MET
     three = two + [complaint("2026-09-30T23:59:59+00:00")]
-    r = cc.complaints(rule, server(complaints=three + other), D)
+    r = cpu.complaints(rule, server(complaints=three + other), D)
     assert r.outcome is Outcome.MET and r.observed == 3.0
     assert [c["ts"] for c in r.evidence["complaints"]][0] == "2026-07-02T10:00:00+05:00"
 
@@ -295,7 +298,7 @@ def test_linear_forecast_crossing_date():
 
 def test_watch_forecast_on_ram_trend():
     rising = 60 + 20 * np.arange(len(TS)) / len(TS)  # 60% -> 80% over the quarter
-    fcs = cc.forecasts(
+    fcs = trends.forecasts(
         {"ram.sustained": CRITERIA["ram.sustained"]}, server(series("ram_used_pct", rising)), D
     )
     assert len(fcs) == 1 and fcs[0]["within_horizon"] is True

@@ -8,20 +8,25 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from infra_review.capacity.criteria import server as cf
+from infra_review.capacity.criteria.common import SeriesInput, ServerInputs
+from infra_review.capacity.criteria.server import FleetInputs
 from infra_review.capacity.decide import decide_fleet, decide_server
-from infra_review.criteria import capacity_fleet as cf
-from infra_review.criteria.capacity import (
-    SeriesInput,
-    ServerInputs,
-    evaluate_server_criteria,
-    fleet_stats,
-    forecasts,
-)
-from infra_review.criteria.capacity_fleet import FleetInputs
+from infra_review.capacity.trends import fleet_forecast, fleet_stats, forecasts
+from infra_review.criteria.registry import bind_rules
 from infra_review.criteria.result import Outcome
 from infra_review.criteria.rules import load_criteria
-from infra_review.criteria.runs import clean_series
 from infra_review.quarter import Quarter
+from infra_review.timeseries.runs import clean_series
+
+
+def evaluate_server_criteria(rules, inp, defaults):
+    return [c.evaluate(inp) for c in bind_rules(rules, defaults).values() if c.scope == "server"]
+
+
+def evaluate_fleet_criteria(rules, fin, defaults):
+    return [c.evaluate(fin) for c in bind_rules(rules, defaults).values() if c.scope == "fleet"]
+
 
 CRITERIA = load_criteria()
 D = CRITERIA.defaults
@@ -229,7 +234,7 @@ def test_a_met_trigger_wins_over_missing_data_elsewhere():
 def test_fleet_decision():
     results = [
         r
-        for r in cf.evaluate_fleet_criteria(
+        for r in evaluate_fleet_criteria(
             RULES, fleet(load_server("a", 0), requirements={"regions": ["KZ", "EU"]}), D
         )
     ]
@@ -237,7 +242,7 @@ def test_fleet_decision():
     assert x.decision == "add_server" and x.subject_kind == "fleet"
     assert "server.geo met" in x.summary_en and "EU" in x.summary_en
     assert "Выполнен server.geo" in x.summary_ru
-    quiet = cf.evaluate_fleet_criteria(RULES, fleet(load_server("a", 0)), D)
+    quiet = evaluate_fleet_criteria(RULES, fleet(load_server("a", 0)), D)
     assert (
         decide_fleet(
             Q3, quiet, None, RULES, servers=["a"], criteria_version="v", horizon_days=91
@@ -248,7 +253,7 @@ def test_fleet_decision():
 
 def test_fleet_forecast_needs_every_server():
     a, b = load_server("a", 0), load_server("b", 0)
-    assert cf.fleet_forecast(fleet(a, b)) is None
+    assert fleet_forecast(fleet(a, b)) is None
     rising = {
         **a,
         "load": {
@@ -256,7 +261,7 @@ def test_fleet_forecast_needs_every_server():
             "forecast": {"within_horizon": True, "crossing": "2026-11-01", "threshold": 80},
         },
     }
-    assert cf.fleet_forecast(fleet(rising, b)) is None
+    assert fleet_forecast(fleet(rising, b)) is None
     both = {
         **b,
         "load": {
@@ -264,6 +269,6 @@ def test_fleet_forecast_needs_every_server():
             "forecast": {"within_horizon": True, "crossing": "2026-12-01", "threshold": 80},
         },
     }
-    fc = cf.fleet_forecast(fleet(rising, both))
+    fc = fleet_forecast(fleet(rising, both))
     assert fc["crossing"] == "2026-12-01"
     assert Q3.end + timedelta(days=91) > pd.Timestamp("2026-12-01", tz="UTC")

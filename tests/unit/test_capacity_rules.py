@@ -9,18 +9,18 @@ import pandas as pd
 import pytest
 import yaml
 
+from infra_review.capacity.criteria.common import SeriesInput, ServerInputs, sustained
 from infra_review.capacity.review import (
     capacity_rules,
     criteria_snapshot,
     rules_from_snapshot,
 )
-from infra_review.criteria.capacity import SeriesInput, ServerInputs, sustained
 from infra_review.criteria.result import Outcome
 from infra_review.criteria.rules import load_criteria
-from infra_review.criteria.runs import clean_series
 from infra_review.errors import InputError
 from infra_review.quarter import Quarter
 from infra_review.settings import config_dir
+from infra_review.timeseries.runs import clean_series
 
 Q3 = Quarter(2026, 3)
 

@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from infra_review.criteria.capacity import SeriesInput, ServerInputs, sustained
+from infra_review.capacity.criteria.common import SeriesInput, ServerInputs, sustained
 from infra_review.criteria.result import Outcome
 from infra_review.criteria.rules import load_criteria
-from infra_review.criteria.runs import clean_series, epoch_us, find_runs, format_duration
 from infra_review.errors import InputError
 from infra_review.quarter import Quarter
+from infra_review.timeseries.runs import clean_series, epoch_us, find_runs, format_duration
 
 CRITERIA = load_criteria()
 RAM = CRITERIA["ram.sustained"]

@@ -14,13 +14,18 @@ from typing import Any
 
 import numpy as np
 
-from infra_review.criteria.capacity import CAPACITY_METRICS, SeriesInput, ServerInputs, missing_gate
-from infra_review.criteria.runs import CleanSeries, clean_series, to_datetime
+from infra_review.capacity.criteria.common import (
+    CAPACITY_METRICS,
+    SeriesInput,
+    ServerInputs,
+    missing_gate,
+)
 from infra_review.errors import InputError
 from infra_review.fleet import Fleet
 from infra_review.quality.window import DEFAULT_INTERVAL_S, Counts, WindowVerdict
 from infra_review.quarter import Quarter
 from infra_review.store.samples import read_series
+from infra_review.timeseries.runs import CleanSeries, clean_series, to_datetime
 
 
 def interval_of(fleet: Fleet, server: str) -> int:

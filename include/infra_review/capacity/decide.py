@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from infra_review.criteria.registry import criterion_class
+from infra_review.criteria.registry import explain_both as explain
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import Rule
-from infra_review.criteria.runs import format_duration
 from infra_review.quarter import Quarter
 
 ACTIONS = {
@@ -83,248 +84,6 @@ def _dt(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
-# --- one line of evidence per criterion, in English and Russian -------------------------------
-
-
-def _t(iso: str | None) -> str:
-    return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M") if iso else "?"
-
-
-def _span(run: dict[str, Any]) -> str:
-    return f"{_t(run['start'])} – {_t(run['end'])} UTC"
-
-
-def _dur(run: dict[str, Any], lang: str) -> str:
-    return format_duration(run["duration_s"], lang)
-
-
-def _label(ev: dict[str, Any]) -> str:
-    return f" [{ev['label']}]" if ev.get("label") else ""
-
-
-def explain(r: CriterionResult) -> tuple[str, str]:
-    """(en, ru): what the criterion saw, with the numbers that decided it."""
-    ev = r.evidence
-    if r.outcome is Outcome.INSUFFICIENT_DATA:
-        reasons = "; ".join((ev.get("insufficient") or {}).get("reasons", [])[:3]) or "no data"
-        return f"insufficient data: {reasons}", f"недостаточно данных: {reasons}"
-    if ev.get("applicable") is False:
-        return f"not applicable: {ev.get('reason')}", f"не применим: {ev.get('reason')}"
-    func = _EXPLAIN.get(r.criterion_id)
-    if func is None:
-        return (
-            f"observed {r.observed}, threshold {r.threshold}",
-            f"наблюдалось {r.observed}, порог {r.threshold}",
-        )
-    return func(r, ev)
-
-
-def _sustained(r: CriterionResult, ev: dict) -> tuple[str, str]:
-    name = "RAM" if ev.get("metric") == "ram_used_pct" else "CPU"
-    thr, need = ev["value_threshold"], ev["duration_threshold_h"]
-    run = ev.get("longest_run")
-    if not run:
-        return (
-            f"{name} never above {thr:g}%{_label(ev)} (needs more than {need:g} h in a row)",
-            f"{name} ни разу не был выше {thr:g}%{_label(ev)} (критерий: более {need:g} ч подряд)",
-        )
-    lead_en = f"{name} above {thr:g}%{_label(ev)} for {_dur(run, 'en')} in a row ({_span(run)})"
-    lead_ru = f"{name} выше {thr:g}%{_label(ev)} непрерывно {_dur(run, 'ru')} ({_span(run)})"
-    if r.outcome is Outcome.MET:
-        return (
-            f"{lead_en}, more than {need:g} h",
-            f"{lead_ru}, более {need:g} ч",
-        )
-    return (
-        f"longest run: {lead_en}; needs more than {need:g} h",
-        f"самый длинный период: {lead_ru}; критерий: более {need:g} ч",
-    )
-
-
-def _swap(r: CriterionResult, ev: dict) -> tuple[str, str]:
-    share, hours, sw = r.observed or 0.0, ev.get("hours_with_data", 0), ev.get("swapping_hours", 0)
-    thr = ev["share_threshold"]
-    return (
-        f"swapping in {share:.1%} of hours ({sw} of {hours}); the criterion needs more than {thr:.0%}",
-        f"swap в {share:.1%} часов ({sw} из {hours}); критерий: более {thr:.0%}",
-    )
-
-
-def _degradation(r: CriterionResult, ev: dict) -> tuple[str, str]:
-    prev = ev.get("previous") or {}
-    cur, ratio, thr = ev.get("p95_current"), ev.get("ratio"), ev["ratio_threshold"]
-    if cur is None or ratio is None:
-        return "no ratio could be computed", "отношение не вычислено"
-    return (
-        f"p95 API latency{_label(ev)} {cur:.2f} s against {prev.get('p95', 0):.2f} s in "
-        f"{prev.get('quarter')} (x{ratio:.2f}); the criterion needs more than x{thr:g}",
-        f"p95 времени ответа API{_label(ev)} {cur:.2f} с против {prev.get('p95', 0):.2f} с в "
-        f"{prev.get('quarter')} (x{ratio:.2f}); критерий: более x{thr:g}",
-    )
-
-
-def _planned(r: CriterionResult, ev: dict) -> tuple[str, str]:
-    p95 = ev.get("p95_used_pct") or 0.0
-    names = ", ".join(p["service"] for p in ev.get("planned_services", []))
-    if not names:
-        return (
-            f"no memory-hungry service is planned (p95 RAM in use {p95:.1f}%)",
-            f"памятеемкие сервисы не запланированы (p95 RAM {p95:.1f}%)",
-        )
-    gb, obs, thr = ev.get("planned_ram_gb", 0), r.observed or 0.0, ev["threshold_pct"]
-    return (
-        f"p95 RAM in use {p95:.1f}% of {ev.get('installed_ram_gb'):g} GB plus {gb:g} GB planned "
-        f"({names}) = {obs:.1f}%; the criterion needs more than {thr:g}%",
-        f"p95 RAM {p95:.1f}% от {ev.get('installed_ram_gb'):g} ГБ плюс {gb:g} ГБ запланировано "
-        f"({names}) = {obs:.1f}%; критерий: более {thr:g}%",
-    )
-
-
-def _latency(r: CriterionResult, ev: dict) -> tuple[str, str]:
-    thr, need = ev["value_threshold"], ev["duration_threshold_h"]
-    run = ev.get("longest_run")
-    if not run:
-        worst = (ev.get("worst_hour") or {}).get("p95_s")
-        w = f" (worst hour {worst:.2f} s)" if worst is not None else ""
-        wr = f" (худший час {worst:.2f} с)" if worst is not None else ""
-        return (
-            f"hourly p95 API latency never above {thr:g} s{w}",
-            f"часовой p95 времени ответа API ни разу не выше {thr:g} с{wr}",
-        )
-    return (
-        f"hourly p95 API latency{_label(ev)} above {thr:g} s for {_dur(run, 'en')} "
-        f"({_span(run)}); the criterion needs at least {need:g} h",
-        f"часовой p95 времени ответа API{_label(ev)} выше {thr:g} с в течение {_dur(run, 'ru')} "
-        f"({_span(run)}); критерий: не менее {need:g} ч",
-    )
-
-
-def _queue(r: CriterionResult, ev: dict) -> tuple[str, str]:
-    thr, need = ev["value_threshold"], ev["duration_threshold_min"]
-    run = ev.get("longest_run")
-    stalled = ev.get("stalled_minutes_total", ev.get("stalled_minutes", 0)) or 0
-    if run:
-        en = (
-            f"more than {thr:g} jobs waiting with workers active for {_dur(run, 'en')} in a row "
-            f"({_span(run)}); the criterion needs at least {need:g} min"
-        )
-        ru = (
-            f"более {thr:g} задач в очереди при активных воркерах {_dur(run, 'ru')} подряд "
-            f"({_span(run)}); критерий: не менее {need:g} мин"
-        )
-    else:
-        en = f"never more than {thr:g} jobs waiting while workers were active"
-        ru = f"в очереди ни разу не было более {thr:g} задач при активных воркерах"
-    if stalled:
-        en += f"; {stalled:g} min stalled (waiting, none active) not counted"
-        ru += f"; {stalled:g} мин простоя (очередь стоит, активных нет) не учтены"
-    if ev.get("stalls_distinguishable") is False:
-        en += "; no n8n_queue_active series, so stalls could not be told apart"
-        ru += "; нет ряда n8n_queue_active, простой не отличить от нагрузки"
-    return en, ru
-
-
-def _complaints(r: CriterionResult, ev: dict) -> tuple[str, str]:
-    return (
-        f"{ev['count']} complaint(s) tagged '{ev['category']}' in the window; the criterion "
-        f"needs at least {r.threshold:g}",
-        f"{ev['count']} жалоб(ы) с меткой '{ev['category']}' за период; критерий: не менее "
-        f"{r.threshold:g}",
-    )
-
-
-def _both_loaded(r: CriterionResult, ev: dict) -> tuple[str, str]:
-    servers = [s for s in ev.get("servers", []) if s.get("share_above") is not None]
-    if not servers:
-        return "no server load measured", "загрузка серверов не измерена"
-    least = min(servers, key=lambda s: s["share_above"])
-    thr, share = ev["value_threshold"], ev["share_threshold"]
-    return (
-        f"{len(ev.get('loaded_servers', []))} of {len(ev.get('servers', []))} servers above "
-        f"{thr:g}% load in at least {share:.0%} of hours; least loaded: {least['server']} "
-        f"({least['share_above']:.1%} of hours)",
-        f"{len(ev.get('loaded_servers', []))} из {len(ev.get('servers', []))} серверов загружены "
-        f"выше {thr:g}% не менее {share:.0%} часов; наименее загружен {least['server']} "
-        f"({least['share_above']:.1%} часов)",
-    )
-
-
-def _geo(r: CriterionResult, ev: dict) -> tuple[str, str]:
-    missing, required = ev.get("missing_regions", []), ev.get("required_regions", [])
-    if missing:
-        return (
-            f"required region(s) {', '.join(missing)} have no server",
-            f"в требуемых регионах {', '.join(missing)} нет сервера",
-        )
-    if not required:
-        return "no region requirement is declared", "требования к регионам не заданы"
-    return (
-        f"every required region ({', '.join(required)}) has a server",
-        f"во всех требуемых регионах ({', '.join(required)}) есть сервер",
-    )
-
-
-def _isolation(r: CriterionResult, ev: dict) -> tuple[str, str]:
-    v = ev.get("violations", [])
-    if v:
-        en = "; ".join(
-            f"{x['data_class']} shares {x['server']} with {', '.join(x['shares_with'])}" for x in v
-        )
-        ru = "; ".join(
-            f"{x['data_class']} делит {x['server']} с {', '.join(x['shares_with'])}" for x in v
-        )
-        return en, ru
-    if not ev.get("isolated_data_classes"):
-        return "no isolated data class is declared", "изолируемые классы данных не заданы"
-    return (
-        "every isolated data class is alone on its host",
-        "каждый изолируемый класс данных один на своём сервере",
-    )
-
-
-def _upgrade_limit(r: CriterionResult, ev: dict) -> tuple[str, str]:
-    sized = [s for s in ev.get("servers", []) if "best_ratio" in s]
-    if not sized:
-        return "no server could be sized", "ни один сервер не удалось оценить"
-    worst = max(sized, key=lambda s: s["best_ratio"])
-    largest = worst["largest_plan"]
-    base_en = (
-        f"{worst['server']} needs {worst['need_ram_gb']:.1f} GB RAM and "
-        f"{worst['need_cpu_cores']:.1f} cores at {ev['target_utilisation']:.0%} utilisation"
-    )
-    base_ru = (
-        f"{worst['server']} нужно {worst['need_ram_gb']:.1f} ГБ RAM и "
-        f"{worst['need_cpu_cores']:.1f} ядер при загрузке {ev['target_utilisation']:.0%}"
-    )
-    if r.outcome is Outcome.MET:
-        return (
-            f"{base_en}: more than the provider's largest plan {largest['plan']} "
-            f"({largest['ram_gb']:g} GB, {largest['cpu_cores']:g} cores)",
-            f"{base_ru}: больше крупнейшего тарифа провайдера {largest['plan']} "
-            f"({largest['ram_gb']:g} ГБ, {largest['cpu_cores']:g} ядер)",
-        )
-    return (
-        f"{base_en}: plan {worst['best_plan']} holds it (ratio {worst['best_ratio']:.2f})",
-        f"{base_ru}: тариф {worst['best_plan']} достаточен (отношение {worst['best_ratio']:.2f})",
-    )
-
-
-_EXPLAIN = {
-    "ram.sustained": _sustained,
-    "cpu.sustained": _sustained,
-    "ram.swap": _swap,
-    "ram.degradation": _degradation,
-    "ram.planned": _planned,
-    "cpu.api_latency": _latency,
-    "cpu.n8n_queue": _queue,
-    "cpu.complaints": _complaints,
-    "server.both_loaded": _both_loaded,
-    "server.geo": _geo,
-    "server.isolation": _isolation,
-    "server.upgrade_limit": _upgrade_limit,
-}
-
-
 # --- decisions ----------------------------------------------------------------------------
 
 
@@ -374,28 +133,14 @@ def _forecast_text(fc: dict[str, Any]) -> tuple[str, str]:
 
 
 def _incidents(results: list[CriterionResult]) -> list[dict[str, Any]]:
-    out = []
+    """What the criteria flag as incidents to fix rather than capacity to buy."""
+    found = []
     for r in results:
-        if r.criterion_id == "cpu.n8n_queue" and r.evidence.get("incident"):
-            minutes = r.evidence.get("stalled_minutes_total") or 0
-            episodes = [
-                e
-                for s in (r.evidence.get("series") or [r.evidence])
-                for e in s.get("stalled_episodes", [])
-            ]
-            out.append(
-                {
-                    "kind": "n8n_queue_stalled",
-                    "criterion_id": r.criterion_id,
-                    "stalled_minutes": minutes,
-                    "episodes": episodes[:20],
-                    "text_en": f"n8n queue stalled for {minutes:g} min (jobs waiting, none "
-                    "active): an incident to fix (workers), not capacity to buy",
-                    "text_ru": f"очередь n8n стояла {minutes:g} мин (задачи ждут, активных "
-                    "нет): инцидент для исправления (воркеры), а не нехватка мощности",
-                }
-            )
-    return out
+        cls = criterion_class(r.criterion_id)
+        incident = cls.incident(r) if cls is not None else None
+        if incident:
+            found.append(incident)
+    return found
 
 
 def _met_by_group(results: list[CriterionResult], rules: dict[str, Rule]) -> dict[str, list]:

@@ -9,24 +9,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from infra_review.capacity.decide import Decision, explain
+from infra_review.capacity.decide import Decision
+from infra_review.criteria.registry import criterion_class
+from infra_review.criteria.registry import explain_both as explain
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.quarter import Quarter
 from infra_review.reporting.standalone import write_standalone
 
 _MARK = {Outcome.MET: "met", Outcome.NOT_MET: "not met", Outcome.INSUFFICIENT_DATA: "no data"}
-# criterion -> how its series is plotted: (metric, hourly statistic). A quarter is about
+# A criterion's plot (``Criterion.plot``: metric and hourly statistic). A quarter is about
 # 2 200 hours, about one pixel each, so hourly aggregates computed in PostgreSQL draw the same
 # picture as the raw samples at a fraction of the cost; the runs come from the evidence.
-_PLOTTED = {
-    "ram.sustained": ("ram_used_pct", "max"),
-    "cpu.sustained": ("cpu_used_pct", "max"),
-    "ram.planned": ("ram_used_pct", "max"),
-    "ram.swap": ("swap_io_pages_per_s", "mean"),
-    "ram.degradation": ("api_latency_s", "p95"),
-    "cpu.api_latency": ("api_latency_s", "p95"),
-    "cpu.n8n_queue": ("n8n_queue_waiting", "max"),
-}
+
+
+def _plot_of(criterion_id: str):
+    cls = criterion_class(criterion_id)
+    return cls.plot if cls is not None else None
+
+
 _HOURLY = """
     SELECT r.label, date_bin('1 hour', s.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS hour,
            min(s.value), max(s.value), avg(s.value)
@@ -140,8 +140,8 @@ def markdown(
 
 def _plotted(criterion_id: str, outcome: str, evidence: dict[str, Any]) -> bool:
     """Met criteria with a series, plus n8n queues with stalls (incidents)."""
-    return criterion_id in _PLOTTED and (
-        outcome == "met" or (criterion_id == "cpu.n8n_queue" and bool(evidence.get("incident")))
+    return _plot_of(criterion_id) is not None and (
+        outcome == "met" or bool(evidence.get("incident"))
     )
 
 
@@ -163,14 +163,15 @@ def plot_data_from_series(
 ) -> dict[tuple[str, str], list[tuple]]:
     """The hourly rows ``plot_criterion`` would read from PostgreSQL, computed from the series
     the evaluation already holds in memory (same buckets: UTC hours)."""
-    from infra_review.criteria.runs import to_datetime
-    from infra_review.criteria.trend import HOUR_US, bucket_max, bucket_mean, bucket_quantile
+    from infra_review.timeseries.runs import to_datetime
+    from infra_review.timeseries.trend import HOUR_US, bucket_max, bucket_mean, bucket_quantile
 
     out: dict[tuple[str, str], list[tuple]] = {}
     for rec in results:
         if not _plotted(rec["criterion_id"], rec["outcome"], rec.get("evidence") or {}):
             continue
-        metric, stat = _PLOTTED[rec["criterion_id"]]
+        plot = _plot_of(rec["criterion_id"])
+        metric, stat = plot.metric, plot.statistic
         rows: list[tuple] = []
         for (m, label), data in sorted(series.items()):
             if m != metric or not len(data):
@@ -245,7 +246,8 @@ def plot_criterion(
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    metric, stat = _PLOTTED[r.criterion_id]
+    plot = _plot_of(r.criterion_id)
+    metric, stat = plot.metric, plot.statistic
     quarter = Quarter.parse(plan["quarter"])
     if rows is None:  # not computed during the evaluation (another process): hourly in SQL
         with conn.cursor() as cur:

@@ -12,18 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from infra_review.capacity import data as d
+from infra_review.capacity.criteria.common import CAPACITY_METRICS
+from infra_review.capacity.criteria.server import FleetInputs
 from infra_review.capacity.decide import Decision, decide_fleet, decide_server, result_from_record
-from infra_review.criteria.capacity import (
-    CAPACITY_METRICS,
-    evaluate_server_criteria,
-    fleet_stats,
-    forecasts,
-)
-from infra_review.criteria.capacity_fleet import (
-    FleetInputs,
-    evaluate_fleet_criteria,
-    fleet_forecast,
-)
+from infra_review.capacity.trends import fleet_forecast, fleet_stats, forecasts
+from infra_review.criteria.registry import Criterion, bind, bind_rules
 from infra_review.criteria.result import json_safe
 from infra_review.criteria.rules import CriteriaSet, Rule, load_criteria
 from infra_review.errors import InputError
@@ -39,59 +32,15 @@ REVIEW_TYPE = "capacity"
 # --- configuration shared by the steps ---------------------------------------------------------
 
 
-# The parameters each capacity criterion cannot do without (criteria.yaml).
-REQUIRED_PARAMS: dict[str, tuple[str, ...]] = {
-    "ram.sustained": ("metric", "threshold", "duration"),
-    "ram.swap": ("metric", "threshold", "share_of_hours"),
-    "ram.degradation": ("metric", "threshold"),
-    "ram.planned": ("metric", "threshold"),
-    "cpu.sustained": ("metric", "threshold", "duration"),
-    "cpu.api_latency": ("metric", "threshold", "duration"),
-    "cpu.n8n_queue": ("metric", "threshold", "duration"),
-    "cpu.complaints": ("threshold",),
-    "server.both_loaded": ("threshold", "share_of_hours"),
-    "server.geo": (),
-    "server.isolation": (),
-    "server.upgrade_limit": ("threshold",),
-}
-_COMPARATORS = {">", ">=", "<", "<="}
-
-
 def capacity_rules(criteria: CriteriaSet) -> dict[str, Rule]:
-    """The twelve capacity rules, checked: a missing criterion or parameter, or a threshold
-    that is not a number, is an InputError naming criteria.yaml and the field."""
-    rules = {r.id: r for r in criteria.for_review(REVIEW_TYPE)}
-    for rule_id, keys in REQUIRED_PARAMS.items():
-        rule = rules.get(rule_id)
-        if rule is None:
-            raise InputError(
-                f"criteria.yaml lacks the capacity criterion {rule_id!r}",
-                file=criteria.path,
-                field=rule_id,
-            )
-        for key in keys:
-            if key not in rule.params:
-                raise InputError(
-                    f"{rule_id} needs '{key}'", file=criteria.path, field=f"{rule_id}.{key}"
-                )
-        for key in ("threshold", "share_of_hours", "target_utilisation", "percentile"):
-            value = rule.params.get(key)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int | float)
-            ):
-                raise InputError(
-                    f"{rule_id}.{key} must be a number, got {value!r}",
-                    file=criteria.path,
-                    field=f"{rule_id}.{key}",
-                )
-        for key in ("comparator", "duration_comparator", "share_comparator"):
-            if key in rule.params and rule.params[key] not in _COMPARATORS:
-                raise InputError(
-                    f"{rule_id}.{key} must be one of {sorted(_COMPARATORS)}",
-                    file=criteria.path,
-                    field=f"{rule_id}.{key}",
-                )
-    return rules
+    """The capacity rules, checked by their criteria (``criteria.registry.bind``): a missing
+    criterion or parameter, an unknown key or a value of the wrong kind is an InputError
+    naming criteria.yaml and the field."""
+    return {k: c.rule for k, c in bind(criteria, REVIEW_TYPE).items()}
+
+
+def capacity_criteria(criteria: CriteriaSet) -> dict[str, Criterion]:
+    return bind(criteria, REVIEW_TYPE)
 
 
 def criteria_snapshot(criteria: CriteriaSet) -> dict[str, Any]:
@@ -247,7 +196,8 @@ def evaluate_server_inputs(
         planned=planned,
         cadence=cadence,
     )
-    results = evaluate_server_criteria(rules, inp, defaults)
+    criteria = bind_rules(rules, defaults)
+    results = [c.evaluate(inp) for c in criteria.values() if c.scope == "server"]
     stats = fleet_stats(rules, inp, defaults)
     stats.update(
         {
@@ -381,7 +331,8 @@ def evaluate_fleet_inputs(
     defaults: dict[str, Any],
 ) -> dict[str, Any]:
     fin = FleetInputs(quarter.start, quarter.end, stats, requirements, plans, plans_source)
-    results = evaluate_fleet_criteria(rules, fin, defaults)
+    criteria = bind_rules(rules, defaults)
+    results = [c.evaluate(fin) for c in criteria.values() if c.scope == "fleet"]
     return json_safe(
         {
             "skipped": False,

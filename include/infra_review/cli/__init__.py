@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "infra_review.cli.review",
     "infra_review.cli.reporting",
     "infra_review.cli.collect",
+    "infra_review.cli.criteria",
 )
 
 

@@ -83,7 +83,7 @@ def _recompute(args: argparse.Namespace) -> int:
 
 def format_review(review, evidence: bool = True) -> str:
     """Decisions with their summaries and, per server, the criteria met or not evaluated."""
-    from infra_review.capacity.decide import explain
+    from infra_review.criteria.registry import explain_both as explain
     from infra_review.criteria.result import Outcome
 
     mark = {Outcome.MET: "MET", Outcome.NOT_MET: "-", Outcome.INSUFFICIENT_DATA: "no data"}

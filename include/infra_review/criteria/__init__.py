@@ -1,1 +1,4 @@
-"""Decision criteria from section 02.04.04 of the seed, as pure functions with evidence."""
+"""What every criterion of every review shares: the criteria file (``rules``), the result
+with its evidence (``result``), the registry of criteria (``registry``) and the evidence keys
+the reporting views read (``evidence``). The criteria themselves live with their review
+(``capacity.criteria``, ``provider``)."""

@@ -1,7 +1,7 @@
-"""Fleet criteria (server.*): is a new server needed? Pure functions over per-server numbers
-(``criteria.capacity.fleet_stats``), the declared requirements of fleet.yaml and the
-providers' plan sizes.
-"""
+"""Fleet criteria (seed 02.04.04, "Критерии добавления нового сервера"): server.both_loaded,
+server.geo, server.isolation, server.upgrade_limit. Pure functions over per-server numbers
+(``capacity.trends.fleet_stats``), the declared requirements of fleet.yaml and the providers'
+plan sizes; each criterion is one class with its parameters and texts."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from infra_review.criteria.capacity import param
+from infra_review.capacity.criteria.common import param
+from infra_review.criteria.registry import Criterion, Param, register
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import Rule
-from infra_review.criteria.runs import compare_scalar
+from infra_review.timeseries.runs import compare_scalar
 
 FLEET_SUBJECT = "fleet"
 
@@ -49,11 +50,15 @@ def _result(
     )
 
 
-def _current_servers(fin: FleetInputs) -> list[dict[str, Any]]:
+def current_servers(fin: FleetInputs) -> list[dict[str, Any]]:
     """Servers that make up the current fleet: declared ones and any with CPU or RAM data."""
     return [
         s for s in fin.servers if s.get("in_fleet") or (s.get("load") or {}).get("hours", 0) > 0
     ]
+
+
+def _declared_servers(fin: FleetInputs) -> list[dict[str, Any]]:
+    return [s for s in fin.servers if s.get("in_fleet")]
 
 
 def both_loaded(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> CriterionResult:
@@ -63,7 +68,7 @@ def both_loaded(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> Crite
     share_cmp = rule.params.get("share_comparator", ">=")
     per_server = []
     loaded, unloaded, lacking = [], [], []
-    for s in _current_servers(fin):
+    for s in current_servers(fin):
         load = s.get("load") or {}
         share = load.get("share_above")
         entry = {
@@ -106,8 +111,42 @@ def both_loaded(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> Crite
     return _result(rule, fin, outcome, observed, share_limit, evidence)
 
 
-def _declared_servers(fin: FleetInputs) -> list[dict[str, Any]]:
-    return [s for s in fin.servers if s.get("in_fleet")]
+def _both_loaded(r: CriterionResult, ev: dict) -> tuple[str, str]:
+    servers = [s for s in ev.get("servers", []) if s.get("share_above") is not None]
+    if not servers:
+        return "no server load measured", "загрузка серверов не измерена"
+    least = min(servers, key=lambda s: s["share_above"])
+    thr, share = ev["value_threshold"], ev["share_threshold"]
+    return (
+        f"{len(ev.get('loaded_servers', []))} of {len(ev.get('servers', []))} servers above "
+        f"{thr:g}% load in at least {share:.0%} of hours; least loaded: {least['server']} "
+        f"({least['share_above']:.1%} of hours)",
+        f"{len(ev.get('loaded_servers', []))} из {len(ev.get('servers', []))} серверов загружены "
+        f"выше {thr:g}% не менее {share:.0%} часов; наименее загружен {least['server']} "
+        f"({least['share_above']:.1%} часов)",
+    )
+
+
+@register
+class BothLoaded(Criterion):
+    """Every current server's load above the threshold in most of its hours."""
+
+    id = "server.both_loaded"
+    review = "capacity"
+    scope = "fleet"
+    params = (
+        Param("comparator", "comparator", required=False, default=">"),
+        Param("threshold"),
+        Param("share_of_hours"),
+        Param("share_comparator", "comparator", required=False, default=">="),
+    )
+
+    def evaluate(self, inputs) -> CriterionResult:
+        return both_loaded(self.rule, inputs, self.defaults)
+
+    @classmethod
+    def texts(cls, result: CriterionResult) -> tuple[str, str]:
+        return _both_loaded(result, result.evidence)
 
 
 def geo(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> CriterionResult:
@@ -128,6 +167,38 @@ def geo(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> CriterionResu
         evidence["note"] = "no region requirement is declared"
     outcome = Outcome.MET if missing else Outcome.NOT_MET
     return _result(rule, fin, outcome, float(len(missing)), 0.0, evidence)
+
+
+def _geo(r: CriterionResult, ev: dict) -> tuple[str, str]:
+    missing, required = ev.get("missing_regions", []), ev.get("required_regions", [])
+    if missing:
+        return (
+            f"required region(s) {', '.join(missing)} have no server",
+            f"в требуемых регионах {', '.join(missing)} нет сервера",
+        )
+    if not required:
+        return "no region requirement is declared", "требования к регионам не заданы"
+    return (
+        f"every required region ({', '.join(required)}) has a server",
+        f"во всех требуемых регионах ({', '.join(required)}) есть сервер",
+    )
+
+
+@register
+class Geo(Criterion):
+    """A required region with no server."""
+
+    id = "server.geo"
+    review = "capacity"
+    scope = "fleet"
+    params = (Param("declared", "text", required=False),)
+
+    def evaluate(self, inputs) -> CriterionResult:
+        return geo(self.rule, inputs, self.defaults)
+
+    @classmethod
+    def texts(cls, result: CriterionResult) -> tuple[str, str]:
+        return _geo(result, result.evidence)
 
 
 def isolation(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> CriterionResult:
@@ -159,6 +230,41 @@ def isolation(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> Criteri
     return _result(rule, fin, outcome, float(len(violations)), 0.0, evidence)
 
 
+def _isolation(r: CriterionResult, ev: dict) -> tuple[str, str]:
+    v = ev.get("violations", [])
+    if v:
+        en = "; ".join(
+            f"{x['data_class']} shares {x['server']} with {', '.join(x['shares_with'])}" for x in v
+        )
+        ru = "; ".join(
+            f"{x['data_class']} делит {x['server']} с {', '.join(x['shares_with'])}" for x in v
+        )
+        return en, ru
+    if not ev.get("isolated_data_classes"):
+        return "no isolated data class is declared", "изолируемые классы данных не заданы"
+    return (
+        "every isolated data class is alone on its host",
+        "каждый изолируемый класс данных один на своём сервере",
+    )
+
+
+@register
+class Isolation(Criterion):
+    """An isolated data class sharing its host."""
+
+    id = "server.isolation"
+    review = "capacity"
+    scope = "fleet"
+    params = (Param("declared", "text", required=False),)
+
+    def evaluate(self, inputs) -> CriterionResult:
+        return isolation(self.rule, inputs, self.defaults)
+
+    @classmethod
+    def texts(cls, result: CriterionResult) -> tuple[str, str]:
+        return _isolation(result, result.evidence)
+
+
 def upgrade_limit(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> CriterionResult:
     """Projected need of a server above the largest plan its provider offers.
 
@@ -171,7 +277,7 @@ def upgrade_limit(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> Cri
     target = float(param(rule, "target_utilisation", defaults, 0.8))
     per_server = []
     met, sound, lacking = [], [], []
-    for s in _current_servers(fin):
+    for s in current_servers(fin):
         entry: dict[str, Any] = {
             "server": s["server"],
             "provider": s.get("provider"),
@@ -242,35 +348,49 @@ def upgrade_limit(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> Cri
     return _result(rule, fin, outcome, observed, threshold, evidence)
 
 
-FLEET_CRITERIA = {
-    "server.both_loaded": both_loaded,
-    "server.geo": geo,
-    "server.isolation": isolation,
-    "server.upgrade_limit": upgrade_limit,
-}
+def _upgrade_limit(r: CriterionResult, ev: dict) -> tuple[str, str]:
+    sized = [s for s in ev.get("servers", []) if "best_ratio" in s]
+    if not sized:
+        return "no server could be sized", "ни один сервер не удалось оценить"
+    worst = max(sized, key=lambda s: s["best_ratio"])
+    largest = worst["largest_plan"]
+    base_en = (
+        f"{worst['server']} needs {worst['need_ram_gb']:.1f} GB RAM and "
+        f"{worst['need_cpu_cores']:.1f} cores at {ev['target_utilisation']:.0%} utilisation"
+    )
+    base_ru = (
+        f"{worst['server']} нужно {worst['need_ram_gb']:.1f} ГБ RAM и "
+        f"{worst['need_cpu_cores']:.1f} ядер при загрузке {ev['target_utilisation']:.0%}"
+    )
+    if r.outcome is Outcome.MET:
+        return (
+            f"{base_en}: more than the provider's largest plan {largest['plan']} "
+            f"({largest['ram_gb']:g} GB, {largest['cpu_cores']:g} cores)",
+            f"{base_ru}: больше крупнейшего тарифа провайдера {largest['plan']} "
+            f"({largest['ram_gb']:g} ГБ, {largest['cpu_cores']:g} ядер)",
+        )
+    return (
+        f"{base_en}: plan {worst['best_plan']} holds it (ratio {worst['best_ratio']:.2f})",
+        f"{base_ru}: тариф {worst['best_plan']} достаточен (отношение {worst['best_ratio']:.2f})",
+    )
 
 
-def evaluate_fleet_criteria(
-    rules: dict[str, Rule], fin: FleetInputs, defaults: dict[str, Any]
-) -> list[CriterionResult]:
-    return [
-        FLEET_CRITERIA[rid](rule, fin, defaults)
-        for rid, rule in rules.items()
-        if rid in FLEET_CRITERIA
-    ]
+@register
+class UpgradeLimit(Criterion):
+    """Projected need above the provider's largest plan."""
 
+    id = "server.upgrade_limit"
+    review = "capacity"
+    scope = "fleet"
+    params = (
+        Param("comparator", "comparator", required=False, default=">"),
+        Param("threshold"),
+        Param("target_utilisation", required=False, default=0.8),
+    )
 
-def fleet_forecast(fin: FleetInputs) -> dict[str, Any] | None:
-    """``watch`` for the fleet: every current server's load trend reaches the threshold."""
-    servers = _current_servers(fin)
-    fcs = [(s["server"], (s.get("load") or {}).get("forecast")) for s in servers]
-    if not fcs or any(fc is None or not fc.get("within_horizon") for _, fc in fcs):
-        return None
-    crossing = max((fc.get("crossing") or "") for _, fc in fcs) or None
-    return {
-        "criterion_id": "server.both_loaded",
-        "statistic": fcs[0][1].get("statistic"),
-        "threshold": fcs[0][1].get("threshold"),
-        "crossing": crossing,
-        "servers": {name: fc for name, fc in fcs},
-    }
+    def evaluate(self, inputs) -> CriterionResult:
+        return upgrade_limit(self.rule, inputs, self.defaults)
+
+    @classmethod
+    def texts(cls, result: CriterionResult) -> tuple[str, str]:
+        return _upgrade_limit(result, result.evidence)

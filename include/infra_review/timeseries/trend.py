@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from infra_review.criteria.runs import US_PER_S, epoch_us, to_datetime
+from infra_review.timeseries.runs import US_PER_S, epoch_us, to_datetime
 
 HOUR_US = 3600 * US_PER_S
 DAY_US = 86400 * US_PER_S

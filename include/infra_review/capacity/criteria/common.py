@@ -1,0 +1,308 @@
+"""What every capacity criterion of one server shares: its inputs (``ServerInputs``, one
+``SeriesInput`` per series with its quality-gate verdict), how labels combine into one
+result, and the "above X for more than D in a row" evaluation that ram.sustained and
+cpu.sustained both are. Pure: nothing here reads a database or a clock, so a stored decision
+can be recomputed from its stored inputs and gives the same result.
+
+Outcome rules shared by every criterion:
+* a series that failed the gate (or is missing) makes its criterion ``insufficient_data``
+  (kind ``gate``), unless another series of the same criterion that passed already meets it;
+* missing metadata (installed RAM) gives kind ``metadata``, a missing previous quarter kind
+  ``history``; only ``gate`` blocks the server's decision, the others are listed as not
+  evaluated;
+* a criterion that cannot apply (no n8n on the server, no API endpoint probed) is
+  ``not_met`` with ``applicable: false`` in its evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from infra_review.criteria.registry import Param
+from infra_review.criteria.result import CriterionResult, Outcome
+from infra_review.criteria.rules import Rule
+from infra_review.timeseries.runs import US_PER_S, CleanSeries, compare, find_runs, format_duration
+
+CAPACITY_METRICS = (
+    "ram_used_pct",
+    "cpu_used_pct",
+    "swap_io_pages_per_s",
+    "api_latency_s",
+    "n8n_queue_waiting",
+    "n8n_queue_active",
+)
+
+
+EVIDENCE_LIST_LIMIT = 20  # runs, hours or complaints listed in one result's evidence
+
+
+# "above X for more than D in a row": ram.sustained and cpu.sustained
+SUSTAINED_PARAMS = (
+    Param("metric", "text"),
+    Param("comparator", "comparator", required=False, default=">"),
+    Param("threshold"),
+    Param("duration", "duration"),
+    Param("duration_comparator", "comparator", required=False, default=">"),
+    Param("gap_tolerance_intervals", required=False, default=2),
+)
+
+
+@dataclass(frozen=True)
+class SeriesInput:
+    """One series of the server in the window, cleaned, with its quality-gate verdict."""
+
+    metric: str
+    label: str
+    data: CleanSeries
+    gate: dict[str, Any]
+    interval_s: float | None = None  # the series' cadence when its collector recorded one
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.gate.get("passed"))
+
+
+@dataclass(frozen=True)
+class ServerInputs:
+    """Everything the server's criteria read; JSON-able except the series arrays."""
+
+    server: str
+    window_start: datetime
+    window_end: datetime
+    interval_s: float = 60
+    ram_gb: float | None = None
+    cpu_cores: int | None = None
+    services: tuple[str, ...] = ()
+    series: dict[str, list[SeriesInput]] = field(default_factory=dict)
+    previous_latency: dict[str, dict[str, Any]] | None = None  # label -> p95, samples, passed
+    previous_quarter: str | None = None
+    complaints: list[dict[str, Any]] = field(default_factory=list)  # attributed to the server
+    planned: list[dict[str, Any]] = field(default_factory=list)  # this server's planned services
+
+    def of(self, metric: str) -> list[SeriesInput]:
+        return self.series.get(metric, [])
+
+    @property
+    def window_hours(self) -> float:
+        return (self.window_end - self.window_start).total_seconds() / 3600
+
+
+def missing_gate(server: str, metric: str) -> dict[str, Any]:
+    return {"passed": False, "reasons": [f"no {metric} samples for {server} in the window"]}
+
+
+def param(rule: Rule, key: str, defaults: dict[str, Any], fallback: Any = None) -> Any:
+    """A rule's parameter, else the criteria file's default, else ``fallback``."""
+    if key in rule.params:
+        return rule.params[key]
+    return defaults.get(key, fallback)
+
+
+def hours(seconds: float) -> float:
+    return seconds / 3600
+
+
+def interval_of(s: SeriesInput, inp: ServerInputs) -> float:
+    """Seconds between samples: the series' recorded cadence, else the server's interval."""
+    return float(s.interval_s or inp.interval_s)
+
+
+def series_evidence(s: SeriesInput) -> dict[str, Any]:
+    return {
+        "label": s.label,
+        "samples": len(s.data),
+        "coverage": s.gate.get("coverage"),
+        "gate": s.gate,
+        "nan_dropped": s.data.nan_dropped,
+    }
+
+
+@dataclass
+class Part:
+    """One label's evaluation, before the labels are combined into one result."""
+
+    label: str
+    met: bool
+    observed: float | None
+    evidence: dict[str, Any]
+    insufficient: str | None = None  # gate | metadata | history
+    reasons: list[str] = field(default_factory=list)
+
+
+def combine(
+    rule: Rule,
+    inp: ServerInputs,
+    parts: list[Part],
+    threshold: float | None,
+    evidence: dict[str, Any],
+    pick: Callable[[list[float]], float] = max,
+) -> CriterionResult:
+    """Met when a label with sound data meets it; else insufficient when a label lacks data."""
+    sound = [p for p in parts if p.insufficient is None]
+    met = [p for p in sound if p.met]
+    lacking = [p for p in parts if p.insufficient is not None]
+    chosen = met or sound or parts
+    values = [p.observed for p in chosen if p.observed is not None]
+    observed = pick(values) if values else None
+    decisive = next((p for p in chosen if p.observed == observed), chosen[0] if chosen else None)
+    if met:
+        outcome = Outcome.MET
+    elif lacking or not parts:
+        outcome = Outcome.INSUFFICIENT_DATA
+        kinds = {p.insufficient for p in lacking}
+        evidence["insufficient"] = {
+            "kind": "gate" if "gate" in kinds or not parts else sorted(kinds)[0],
+            "reasons": [r for p in lacking for r in p.reasons],
+        }
+    else:
+        outcome = Outcome.NOT_MET
+    if decisive is not None:
+        evidence = {**decisive.evidence, **evidence}
+    if len(parts) > 1:
+        evidence["series"] = [{"label": p.label, **p.evidence} for p in parts]
+    return CriterionResult(
+        rule.id,
+        inp.server,
+        outcome,
+        observed,
+        threshold,
+        inp.window_start,
+        inp.window_end,
+        evidence,
+    )
+
+
+def gate_part(s: SeriesInput) -> tuple[str | None, list[str]]:
+    if s.passed:
+        return None, []
+    return "gate", list(s.gate.get("reasons") or [f"{s.metric}{{{s.label}}} failed the gate"])
+
+
+def no_series(rule: Rule, inp: ServerInputs, metric: str, evidence: dict) -> CriterionResult:
+    gate = missing_gate(inp.server, metric)
+    evidence = {
+        **evidence,
+        "metric": metric,
+        "samples": 0,
+        "gate": gate,
+        "insufficient": {"kind": "gate", "reasons": gate["reasons"]},
+    }
+    return CriterionResult(
+        rule.id,
+        inp.server,
+        Outcome.INSUFFICIENT_DATA,
+        None,
+        None,
+        inp.window_start,
+        inp.window_end,
+        evidence,
+    )
+
+
+def not_applicable(
+    rule: Rule, inp: ServerInputs, reason: str, threshold: float | None, evidence: dict
+) -> CriterionResult:
+    evidence = {**evidence, "applicable": False, "reason": reason, "samples": 0}
+    return CriterionResult(
+        rule.id,
+        inp.server,
+        Outcome.NOT_MET,
+        None,
+        threshold,
+        inp.window_start,
+        inp.window_end,
+        evidence,
+    )
+
+
+def sustained(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> CriterionResult:
+    """The longest run above the threshold, with the gap rule; met when longer than D."""
+    metric = rule.params["metric"]
+    threshold = float(rule.params["threshold"])
+    comparator = rule.params.get("comparator", ">")
+    duration = rule.duration()
+    inclusive = rule.params.get("duration_comparator", ">") == ">="
+    tolerance = float(param(rule, "gap_tolerance_intervals", defaults, 2))
+    common = {
+        "metric": metric,
+        "comparator": comparator,
+        "value_threshold": threshold,
+        "duration_threshold_h": hours(duration.total_seconds()),
+        "duration_comparator": ">=" if inclusive else ">",
+        "gap_tolerance_intervals": tolerance,
+    }
+    series = inp.of(metric)
+    if not series:
+        return no_series(rule, inp, metric, common)
+    parts = []
+    for s in series:
+        interval = interval_of(s, inp)
+        mask = compare(s.data.values, comparator, threshold)
+        runs = find_runs(
+            s.data.ts_us,
+            mask,
+            interval_s=interval,
+            gap_tolerance_intervals=tolerance,
+            values=s.data.values,
+            peak="max" if comparator.startswith(">") else "min",
+        )
+        long_enough = runs.longer_than(duration, inclusive=inclusive)
+        longest = runs.longest_index()
+        kind, reasons = gate_part(s)
+        ev = {
+            **series_evidence(s),
+            "interval_s": interval,
+            "gap_tolerance_s": tolerance * interval,
+            "longest_run": runs.record(longest) if longest is not None else None,
+            "runs_above": len(runs),
+            "runs_qualifying": int(long_enough.sum()),
+            "qualifying_runs": runs.records(long_enough, EVIDENCE_LIST_LIMIT),
+            "time_above_h": hours(runs.total_us() / US_PER_S),
+        }
+        observed = hours(runs.duration_us[longest] / US_PER_S) if longest is not None else 0.0
+        parts.append(Part(s.label, bool(long_enough.any()), observed, ev, kind, reasons))
+    return combine(rule, inp, parts, hours(duration.total_seconds()), common)
+
+
+# --- texts ---------------------------------------------------------------------------------
+
+
+def when_text(iso: str | None) -> str:
+    return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M") if iso else "?"
+
+
+def span(run: dict[str, Any]) -> str:
+    return f"{when_text(run['start'])} – {when_text(run['end'])} UTC"
+
+
+def dur(run: dict[str, Any], lang: str) -> str:
+    return format_duration(run["duration_s"], lang)
+
+
+def label_of(ev: dict[str, Any]) -> str:
+    return f" [{ev['label']}]" if ev.get("label") else ""
+
+
+def sustained_texts(r: CriterionResult, ev: dict) -> tuple[str, str]:
+    name = "RAM" if ev.get("metric") == "ram_used_pct" else "CPU"
+    thr, need = ev["value_threshold"], ev["duration_threshold_h"]
+    run = ev.get("longest_run")
+    if not run:
+        return (
+            f"{name} never above {thr:g}%{label_of(ev)} (needs more than {need:g} h in a row)",
+            f"{name} ни разу не был выше {thr:g}%{label_of(ev)} (критерий: более {need:g} ч подряд)",
+        )
+    lead_en = f"{name} above {thr:g}%{label_of(ev)} for {dur(run, 'en')} in a row ({span(run)})"
+    lead_ru = f"{name} выше {thr:g}%{label_of(ev)} непрерывно {dur(run, 'ru')} ({span(run)})"
+    if r.outcome is Outcome.MET:
+        return (
+            f"{lead_en}, more than {need:g} h",
+            f"{lead_ru}, более {need:g} ч",
+        )
+    return (
+        f"longest run: {lead_en}; needs more than {need:g} h",
+        f"самый длинный период: {lead_ru}; критерий: более {need:g} ч",
+    )

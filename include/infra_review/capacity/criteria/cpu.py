@@ -1,0 +1,398 @@
+"""CPU criteria of one server (seed 02.04.04, "Технические критерии upgrade", CPU):
+cpu.sustained, cpu.api_latency, cpu.n8n_queue, cpu.complaints. Each is one class: its
+parameters from criteria.yaml, ``evaluate(ServerInputs)`` and its English and Russian texts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from infra_review.capacity.criteria.common import (
+    EVIDENCE_LIST_LIMIT,
+    SUSTAINED_PARAMS,
+    Part,
+    ServerInputs,
+    combine,
+    dur,
+    gate_part,
+    hours,
+    interval_of,
+    label_of,
+    no_series,
+    not_applicable,
+    param,
+    series_evidence,
+    span,
+    sustained,
+    sustained_texts,
+)
+from infra_review.criteria.registry import Criterion, Param, Plot, register
+from infra_review.criteria.result import CriterionResult, Outcome
+from infra_review.criteria.rules import Rule
+from infra_review.timeseries.runs import US_PER_S, compare, compare_scalar, find_runs, to_datetime
+from infra_review.timeseries.trend import HOUR_US, bucket_quantile
+
+
+@register
+class CpuSustained(Criterion):
+    """CPU above the threshold for more than the duration in a row (gap rule)."""
+
+    id = "cpu.sustained"
+    forecast = True
+    review = "capacity"
+    scope = "server"
+    params = SUSTAINED_PARAMS
+    plot = Plot("cpu_used_pct", "max")
+
+    def evaluate(self, inputs) -> CriterionResult:
+        return sustained(self.rule, inputs, self.defaults)
+
+    @classmethod
+    def texts(cls, result: CriterionResult) -> tuple[str, str]:
+        return sustained_texts(result, result.evidence)
+
+
+def api_latency(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> CriterionResult:
+    """Per endpoint, runs of consecutive hours whose p95 latency is above the threshold."""
+    metric = rule.params["metric"]
+    threshold = float(rule.params["threshold"])
+    q = float(rule.params.get("percentile", 95)) / 100
+    duration = rule.duration()
+    inclusive = rule.params.get("duration_comparator", ">=") == ">="
+    common = {
+        "metric": metric,
+        "value_threshold": threshold,
+        "hour_statistic": f"p{q * 100:g}",
+        "duration_threshold_h": hours(duration.total_seconds()),
+        "duration_comparator": ">=" if inclusive else ">",
+    }
+    series = inp.of(metric)
+    if not series:
+        return not_applicable(
+            rule, inp, f"no {metric} series for {inp.server}: no endpoint is probed", None, common
+        )
+    parts = []
+    for s in series:
+        kind, reasons = gate_part(s)
+        hourly = bucket_quantile(s.data.ts_us, s.data.values, q, HOUR_US)
+        above = compare(hourly.value, rule.params.get("comparator", ">"), threshold)
+        runs = find_runs(
+            hourly.start_us, above, interval_s=3600, gap_tolerance_intervals=1, values=hourly.value
+        )
+        long_enough = runs.longer_than(duration, inclusive=inclusive)
+        longest = runs.longest_index()
+        worst = int(np.argmax(hourly.value)) if len(hourly) else None
+        ev = {
+            **series_evidence(s),
+            "hours_with_data": len(hourly),
+            "hours_above": int(above.sum()),
+            "worst_hour": (
+                {
+                    "hour": to_datetime(hourly.start_us[worst]).isoformat(),
+                    "p95_s": float(hourly.value[worst]),
+                }
+                if worst is not None
+                else None
+            ),
+            "longest_run": runs.record(longest) if longest is not None else None,
+            "qualifying_runs": runs.records(long_enough, EVIDENCE_LIST_LIMIT),
+        }
+        observed = hours(runs.duration_us[longest] / US_PER_S) if longest is not None else 0.0
+        parts.append(Part(s.label, bool(long_enough.any()), observed, ev, kind, reasons))
+    return combine(rule, inp, parts, hours(duration.total_seconds()), common)
+
+
+def _latency(r: CriterionResult, ev: dict) -> tuple[str, str]:
+    thr, need = ev["value_threshold"], ev["duration_threshold_h"]
+    run = ev.get("longest_run")
+    if not run:
+        worst = (ev.get("worst_hour") or {}).get("p95_s")
+        w = f" (worst hour {worst:.2f} s)" if worst is not None else ""
+        wr = f" (худший час {worst:.2f} с)" if worst is not None else ""
+        return (
+            f"hourly p95 API latency never above {thr:g} s{w}",
+            f"часовой p95 времени ответа API ни разу не выше {thr:g} с{wr}",
+        )
+    return (
+        f"hourly p95 API latency{label_of(ev)} above {thr:g} s for {dur(run, 'en')} "
+        f"({span(run)}); the criterion needs at least {need:g} h",
+        f"часовой p95 времени ответа API{label_of(ev)} выше {thr:g} с в течение {dur(run, 'ru')} "
+        f"({span(run)}); критерий: не менее {need:g} ч",
+    )
+
+
+@register
+class ApiLatency(Criterion):
+    """Hourly p95 API latency above the threshold for the duration."""
+
+    id = "cpu.api_latency"
+    forecast = True
+    review = "capacity"
+    scope = "server"
+    params = (
+        Param("metric", "text"),
+        Param("comparator", "comparator", required=False, default=">"),
+        Param("threshold"),
+        Param("percentile", required=False, default=95),
+        Param("duration", "duration"),
+        Param("duration_comparator", "comparator", required=False, default=">="),
+    )
+    plot = Plot("api_latency_s", "p95")
+
+    def evaluate(self, inputs) -> CriterionResult:
+        return api_latency(self.rule, inputs, self.defaults)
+
+    @classmethod
+    def texts(cls, result: CriterionResult) -> tuple[str, str]:
+        return _latency(result, result.evidence)
+
+
+def _uses_n8n(inp: ServerInputs) -> bool:
+    return any(s.split("-")[0] == "n8n" for s in inp.services)
+
+
+def n8n_queue(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> CriterionResult:
+    """Runs of minutes with more than 100 waiting AND jobs active; stalled minutes (waiting
+    but nothing active) are excluded, listed, and reported as an incident, not capacity."""
+    metric = rule.params["metric"]
+    active_metric = rule.params.get("active_metric", "n8n_queue_active")
+    threshold = float(rule.params["threshold"])
+    duration = rule.duration()
+    inclusive = rule.params.get("duration_comparator", ">=") == ">="
+    tolerance = float(param(rule, "gap_tolerance_intervals", defaults, 2))
+    common = {
+        "metric": metric,
+        "active_metric": active_metric,
+        "value_threshold": threshold,
+        "duration_threshold_min": round(duration.total_seconds() / 60, 3),
+        "duration_comparator": ">=" if inclusive else ">",
+        "gap_tolerance_intervals": tolerance,
+    }
+    waiting = inp.of(metric)
+    if not waiting:
+        if _uses_n8n(inp):
+            return no_series(rule, inp, metric, common)
+        return not_applicable(
+            rule,
+            inp,
+            f"{inp.server} runs no n8n (fleet.yaml) and has no {metric} series",
+            None,
+            common,
+        )
+    actives = {s.label: s for s in inp.of(active_metric)}
+    parts = []
+    for s in waiting:
+        kind, reasons = gate_part(s)
+        interval = interval_of(s, inp)
+        over = compare(s.data.values, rule.params.get("comparator", ">"), threshold)
+        active = actives.get(s.label)
+        ev = {
+            **series_evidence(s),
+            "interval_s": interval,
+            "gap_tolerance_s": tolerance * interval,
+        }
+        if active is None:
+            known = np.zeros(len(s.data), dtype=bool)
+            working = np.zeros(len(s.data), dtype=bool)
+            ev["active_series"] = None
+            ev["stalls_distinguishable"] = False
+            ev["note"] = (
+                f"no {active_metric} series: every minute above the threshold counts, and "
+                "stalled workers could not be told apart from a busy queue"
+            )
+        else:
+            pos = np.searchsorted(active.data.ts_us, s.data.ts_us)
+            pos_ok = pos < len(active.data.ts_us)
+            known = np.zeros(len(s.data), dtype=bool)
+            known[pos_ok] = active.data.ts_us[pos[pos_ok]] == s.data.ts_us[pos_ok]
+            working = np.zeros(len(s.data), dtype=bool)
+            working[known] = active.data.values[pos[known]] > 0
+            ev["active_series"] = {
+                "label": active.label,
+                "samples": len(active.data),
+                "gate": active.gate,
+            }
+            ev["stalls_distinguishable"] = True
+        busy = over & (working | ~known)
+        stalled = over & known & ~working
+        runs = find_runs(
+            s.data.ts_us,
+            busy,
+            interval_s=interval,
+            gap_tolerance_intervals=tolerance,
+            values=s.data.values,
+        )
+        stalls = find_runs(
+            s.data.ts_us,
+            stalled,
+            interval_s=interval,
+            gap_tolerance_intervals=tolerance,
+            values=s.data.values,
+        )
+        long_enough = runs.longer_than(duration, inclusive=inclusive)
+        longest = runs.longest_index()
+        ev.update(
+            {
+                "minutes_above": round(int(over.sum()) * interval / 60, 3),
+                "minutes_counted": round(int(busy.sum()) * interval / 60, 3),
+                "minutes_active_unknown": round(int((over & ~known).sum()) * interval / 60, 3)
+                if active is not None
+                else None,
+                "stalled_minutes": round(int(stalled.sum()) * interval / 60, 3),
+                "stalled_episodes": stalls.records(limit=EVIDENCE_LIST_LIMIT),
+                "stalled_episode_count": len(stalls),
+                "incident": bool(stalled.any()),
+                "longest_run": runs.record(longest) if longest is not None else None,
+                "qualifying_runs": runs.records(long_enough, EVIDENCE_LIST_LIMIT),
+            }
+        )
+        observed = runs.duration_us[longest] / US_PER_S / 60 if longest is not None else 0.0
+        parts.append(Part(s.label, bool(long_enough.any()), observed, ev, kind, reasons))
+    result = combine(rule, inp, parts, round(duration.total_seconds() / 60, 3), common)
+    stalled_total = sum(p.evidence["stalled_minutes"] for p in parts)
+    result.evidence["stalled_minutes_total"] = stalled_total
+    result.evidence["incident"] = stalled_total > 0
+    return result
+
+
+def _queue(r: CriterionResult, ev: dict) -> tuple[str, str]:
+    thr, need = ev["value_threshold"], ev["duration_threshold_min"]
+    run = ev.get("longest_run")
+    stalled = ev.get("stalled_minutes_total", ev.get("stalled_minutes", 0)) or 0
+    if run:
+        en = (
+            f"more than {thr:g} jobs waiting with workers active for {dur(run, 'en')} in a row "
+            f"({span(run)}); the criterion needs at least {need:g} min"
+        )
+        ru = (
+            f"более {thr:g} задач в очереди при активных воркерах {dur(run, 'ru')} подряд "
+            f"({span(run)}); критерий: не менее {need:g} мин"
+        )
+    else:
+        en = f"never more than {thr:g} jobs waiting while workers were active"
+        ru = f"в очереди ни разу не было более {thr:g} задач при активных воркерах"
+    if stalled:
+        en += f"; {stalled:g} min stalled (waiting, none active) not counted"
+        ru += f"; {stalled:g} мин простоя (очередь стоит, активных нет) не учтены"
+    if ev.get("stalls_distinguishable") is False:
+        en += "; no n8n_queue_active series, so stalls could not be told apart"
+        ru += "; нет ряда n8n_queue_active, простой не отличить от нагрузки"
+    return en, ru
+
+
+@register
+class N8nQueue(Criterion):
+    """n8n waiting jobs above the threshold while workers are active."""
+
+    id = "cpu.n8n_queue"
+    forecast = True
+    review = "capacity"
+    scope = "server"
+    params = (
+        Param("metric", "text"),
+        Param("comparator", "comparator", required=False, default=">"),
+        Param("threshold"),
+        Param("duration", "duration"),
+        Param("duration_comparator", "comparator", required=False, default=">="),
+        Param("active_metric", "text", required=False, default="n8n_queue_active"),
+        Param("gap_tolerance_intervals", required=False, default=2),
+    )
+    plot = Plot("n8n_queue_waiting", "max")
+
+    def evaluate(self, inputs) -> CriterionResult:
+        return n8n_queue(self.rule, inputs, self.defaults)
+
+    @classmethod
+    def incident(cls, result: CriterionResult) -> dict[str, Any] | None:
+        """Stalled minutes (jobs waiting, none active): fix the workers, do not buy CPU."""
+        r = result
+        if not r.evidence.get("incident"):
+            return None
+        minutes = r.evidence.get("stalled_minutes_total") or 0
+        episodes = [
+            e
+            for s in (r.evidence.get("series") or [r.evidence])
+            for e in s.get("stalled_episodes", [])
+        ]
+        return {
+            "kind": "n8n_queue_stalled",
+            "criterion_id": r.criterion_id,
+            "stalled_minutes": minutes,
+            "episodes": episodes[:20],
+            "text_en": f"n8n queue stalled for {minutes:g} min (jobs waiting, none "
+            "active): an incident to fix (workers), not capacity to buy",
+            "text_ru": f"очередь n8n стояла {minutes:g} мин (задачи ждут, активных "
+            "нет): инцидент для исправления (воркеры), а не нехватка мощности",
+        }
+
+    @classmethod
+    def texts(cls, result: CriterionResult) -> tuple[str, str]:
+        return _queue(result, result.evidence)
+
+
+def complaints(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> CriterionResult:
+    """Complaints of the category (``slow``) attributed to the server within the window."""
+    category = rule.params.get("category", "slow")
+    threshold = float(rule.params["threshold"])
+    comparator = rule.params.get("comparator", ">=")
+    matching = [
+        c
+        for c in inp.complaints
+        if c.get("category") == category and inp.window_start <= _when(c["ts"]) < inp.window_end
+    ]
+    count = len(matching)
+    met = compare_scalar(count, comparator, threshold)
+    evidence = {
+        "category": category,
+        "comparator": comparator,
+        "count": count,
+        "complaints": sorted(matching, key=lambda c: _when(c["ts"]))[:EVIDENCE_LIST_LIMIT],
+    }
+    return CriterionResult(
+        rule.id,
+        inp.server,
+        Outcome.MET if met else Outcome.NOT_MET,
+        float(count),
+        threshold,
+        inp.window_start,
+        inp.window_end,
+        evidence,
+    )
+
+
+def _when(value: Any) -> datetime:
+    """A complaint's timestamp (datetime or ISO text with an offset) in UTC."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.astimezone(UTC)
+
+
+def _complaints(r: CriterionResult, ev: dict) -> tuple[str, str]:
+    return (
+        f"{ev['count']} complaint(s) tagged '{ev['category']}' in the window; the criterion "
+        f"needs at least {r.threshold:g}",
+        f"{ev['count']} жалоб(ы) с меткой '{ev['category']}' за период; критерий: не менее "
+        f"{r.threshold:g}",
+    )
+
+
+@register
+class Complaints(Criterion):
+    """Complaints tagged slow about the server in the window."""
+
+    id = "cpu.complaints"
+    review = "capacity"
+    scope = "server"
+    params = (
+        Param("category", "text", required=False, default="slow"),
+        Param("comparator", "comparator", required=False, default=">="),
+        Param("threshold"),
+    )
+
+    def evaluate(self, inputs) -> CriterionResult:
+        return complaints(self.rule, inputs, self.defaults)
+
+    @classmethod
+    def texts(cls, result: CriterionResult) -> tuple[str, str]:
+        return _complaints(result, result.evidence)

@@ -1,0 +1,160 @@
+"""What the decision rule reads besides the criteria: the ``watch`` forecasts (linear trends
+of the daily p95 crossing a trigger's threshold) and each server's numbers for the fleet
+criteria (hourly load, projected p95, planned services). Pure."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+
+from infra_review.capacity.criteria.common import ServerInputs, missing_gate
+from infra_review.capacity.criteria.ram import RamPlanned, planned_in_horizon
+from infra_review.capacity.criteria.server import BothLoaded, FleetInputs, current_servers
+from infra_review.criteria.registry import criterion_class
+from infra_review.criteria.rules import Rule, parse_duration
+from infra_review.timeseries.runs import US_PER_S, compare
+from infra_review.timeseries.trend import (
+    DAY_US,
+    HOUR_US,
+    bucket_mean,
+    bucket_quantile,
+    linear_forecast,
+)
+
+FORECAST_QUANTILE = 0.95  # `watch`: the trend of the quarter's daily p95
+
+
+def forecasts(
+    rules: dict[str, Rule], inp: ServerInputs, defaults: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Linear trends of the daily p95 for the threshold criteria (the ``watch`` decision).
+
+    Only series that passed the gate are fitted; each entry says when its line reaches the
+    criterion's value threshold and whether that is within the forecast horizon.
+    """
+    horizon = timedelta(days=float(defaults.get("forecast_horizon_days", 91)))
+    origin = int(inp.window_start.timestamp()) * US_PER_S
+    out = []
+    for rule_id, rule in rules.items():
+        cls = criterion_class(rule_id)
+        if cls is None or not cls.forecast:
+            continue
+        threshold = float(rule.params["threshold"])
+        for s in inp.of(rule.params["metric"]):
+            if not s.passed or not len(s.data):
+                continue
+            daily = bucket_quantile(s.data.ts_us, s.data.values, FORECAST_QUANTILE, DAY_US, origin)
+            fc = linear_forecast(daily.start_us, daily.value, threshold, inp.window_end, horizon)
+            out.append(
+                {
+                    "criterion_id": rule_id,
+                    "metric": s.metric,
+                    "label": s.label,
+                    "statistic": "daily p95",
+                    **fc.to_dict(),
+                }
+            )
+    return out
+
+
+def hourly_load(inp: ServerInputs) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Hourly load = max(mean CPU %, mean RAM %) per hour; hour starts, values, gate reasons."""
+    reasons: list[str] = []
+    frames = []
+    for metric in ("cpu_used_pct", "ram_used_pct"):
+        series = inp.of(metric)
+        if not series:
+            reasons.extend(missing_gate(inp.server, metric)["reasons"])
+            continue
+        for s in series:
+            if not s.passed:
+                reasons.extend(s.gate.get("reasons") or [f"{metric} failed the gate"])
+            frames.append(bucket_mean(s.data.ts_us, s.data.values, HOUR_US))
+    if not frames:
+        return np.array([], dtype=np.int64), np.array([]), reasons
+    hours = np.unique(np.concatenate([f.start_us for f in frames]))
+    load = np.full(len(hours), np.nan)
+    for f in frames:
+        idx = np.searchsorted(hours, f.start_us)
+        load[idx] = np.fmax(load[idx], f.value)
+    return hours, load, reasons
+
+
+def fleet_stats(
+    rules: dict[str, Rule], inp: ServerInputs, defaults: dict[str, Any]
+) -> dict[str, Any]:
+    """The server's numbers the fleet criteria need (small, JSON-able: they travel by XCom)."""
+    horizon = timedelta(days=float(defaults.get("forecast_horizon_days", 91)))
+    origin = int(inp.window_start.timestamp()) * US_PER_S
+    stats: dict[str, Any] = {"server": inp.server, "ram_gb": inp.ram_gb, "cpu_cores": inp.cpu_cores}
+    both = rules.get(BothLoaded.id)
+    if both is not None:
+        hours, load, reasons = hourly_load(inp)
+        threshold = float(both.params["threshold"])
+        share_limit = float(both.params.get("share_of_hours", 0.9))
+        above = compare(load, both.params.get("comparator", ">"), threshold)
+        quantile = 1 - share_limit  # "above X in 90% of hours" <=> the hourly p10 is above X
+        daily = bucket_quantile(hours, load, quantile, DAY_US, origin) if len(hours) else None
+        fc = (
+            linear_forecast(daily.start_us, daily.value, threshold, inp.window_end, horizon)
+            if daily is not None
+            else None
+        )
+        stats["load"] = {
+            "gate_passed": not reasons,
+            "reasons": reasons,
+            "hours": int(len(hours)),
+            "hours_above": int(above.sum()),
+            "share_above": float(above.sum() / len(hours)) if len(hours) else None,
+            "forecast": (
+                {"statistic": f"daily p{quantile * 100:g} of hourly load", **fc.to_dict()}
+                if fc
+                else None
+            ),
+        }
+    # the same planning horizon as ram.planned: what is planned there is sized here too
+    planned_rule = rules.get(RamPlanned.id)
+    within = parse_duration(
+        planned_rule.params.get("planned_within", "183d") if planned_rule else "183d"
+    )
+    for key, metric in (("ram", "ram_used_pct"), ("cpu", "cpu_used_pct")):
+        series = [s for s in inp.of(metric) if len(s.data)]
+        entry: dict[str, Any] = {"gate_passed": bool(series) and all(s.passed for s in series)}
+        if series:
+            values = np.concatenate([s.data.values for s in series])
+            entry["p95_pct"] = float(np.percentile(values, 95))
+            ts = np.concatenate([s.data.ts_us for s in series])
+            order = np.argsort(ts, kind="stable")
+            daily = bucket_quantile(ts[order], values[order], 0.95, DAY_US, origin)
+            fc = linear_forecast(daily.start_us, daily.value, 100.0, inp.window_end, horizon)
+            projected = fc.projected_at_horizon
+            entry["projected_p95_pct"] = float(
+                min(100.0, max(entry["p95_pct"], projected if projected is not None else 0.0))
+            )
+            entry["trend_slope_per_day"] = fc.slope_per_day
+        stats[key] = entry
+    plans = planned_in_horizon(inp, within)
+    stats["planned"] = {
+        "services": [p["service"] for p in plans],
+        "ram_gb": float(sum(float(p["ram_gb"]) for p in plans)),
+        "cpu_cores": float(sum(float(p["cpu_cores"]) for p in plans)),
+    }
+    return stats
+
+
+def fleet_forecast(fin: FleetInputs) -> dict[str, Any] | None:
+    """``watch`` for the fleet: every current server's load trend reaches the threshold."""
+    servers = current_servers(fin)
+    fcs = [(s["server"], (s.get("load") or {}).get("forecast")) for s in servers]
+    if not fcs or any(fc is None or not fc.get("within_horizon") for _, fc in fcs):
+        return None
+    crossing = max((fc.get("crossing") or "") for _, fc in fcs) or None
+    return {
+        "criterion_id": BothLoaded.id,
+        "statistic": fcs[0][1].get("statistic"),
+        "threshold": fcs[0][1].get("threshold"),
+        "crossing": crossing,
+        "servers": {name: fc for name, fc in fcs},
+    }

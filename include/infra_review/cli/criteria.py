@@ -1,0 +1,65 @@
+"""``infra-review criteria``: every criterion with the module that implements it, its
+parameters (the values criteria.yaml gives, checked) and the seed's text."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "criteria",
+        help="list every criterion: its module, its parameters from criteria.yaml and the "
+        "seed text",
+    )
+    p.add_argument("--review", choices=("capacity", "provider"), help="only this review")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=_run)
+
+
+def listing(review: str | None = None) -> list[dict]:
+    """criteria.yaml's entries in its order, each with its registered module (or None)."""
+    from infra_review.criteria.registry import criterion_class, describe
+    from infra_review.criteria.rules import load_criteria
+
+    criteria = load_criteria()
+    described = {d["id"]: d for d in describe()}
+    out = []
+    for rule in criteria.rules.values():
+        if review and rule.review != review:
+            continue
+        cls = criterion_class(rule.id)
+        if cls is not None:
+            cls.validate(rule, criteria.path)
+        spec = described.get(rule.id, {})
+        out.append(
+            {
+                "id": rule.id,
+                "review": rule.review,
+                "group": rule.group,
+                "module": spec.get("module"),
+                "class": spec.get("class"),
+                "params": rule.params,
+                "declared_params": spec.get("params"),
+                "plot": spec.get("plot"),
+                "text_ru": rule.text_ru,
+                "text_en": rule.text_en,
+            }
+        )
+    return out
+
+
+def _run(args: argparse.Namespace) -> int:
+    rows = listing(args.review)
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+        return 0
+    for row in rows:
+        params = ", ".join(f"{k}={v}" for k, v in row["params"].items() if k != "default_source")
+        where = f"{row['module']}.{row['class']}" if row["module"] else "(not registered)"
+        print(f"{row['id']:<22} {where}")
+        print(f"    seed: {row['text_ru']}")
+        print(f"    en:   {row['text_en']}")
+        print(f"    params: {params or '-'}")
+    return 0
