@@ -9,6 +9,7 @@ behaviour, with ``INFRA_REVIEW_GOLDEN_UPDATE=1``, and say why in the commit.
 
 from __future__ import annotations
 
+import getpass
 import json
 import math
 import os
@@ -22,6 +23,7 @@ from infra_review.store.db import connect
 pytestmark = pytest.mark.integration
 
 GOLDEN = Path(__file__).parent / "golden" / "capacity_2026Q3.json"
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: paths below it are kept relative
 # ids, times and whatever carries the run key or the host's folders
 IGNORED = {
     "run_id",
@@ -38,6 +40,9 @@ IGNORED = {
     "path",
     "fleet_path",
     "triggered_by",  # the CLI user's login
+    "inputs_read_at",
+    "inputs_fingerprint",  # hashes the inputs, whose file paths depend on the checkout
+    "inputs_sha256",  # when the review read its inputs (wall clock of the database)
 }
 TABLES = {
     "review_runs": "SELECT to_jsonb(t) FROM infra_review.review_runs t ORDER BY review_type",
@@ -65,11 +70,16 @@ def quarter_url(pg_server_url: str, sample_quarter_template: str, monkeypatch):
 def normalise(value, run_key: str = ""):
     """Drop ignored keys at every depth; put a placeholder for the run key in strings."""
     if isinstance(value, dict):
-        return {k: normalise(v, run_key) for k, v in sorted(value.items()) if k not in IGNORED}
+        return {
+            normalise(k, run_key): normalise(v, run_key)
+            for k, v in sorted(value.items())
+            if k not in IGNORED
+        }
     if isinstance(value, list):
         return [normalise(v, run_key) for v in value]
-    if isinstance(value, str) and run_key:
-        return value.replace(run_key, "<run_key>")
+    if isinstance(value, str):
+        value = value.replace(run_key, "<run_key>") if run_key else value
+        return value.replace(str(ROOT), "<root>").replace(f"cli:{getpass.getuser()}", "cli:<user>")
     return value
 
 

@@ -94,4 +94,5 @@ def test_the_criteria_command_lists_module_params_and_seed_text(capsys):
     assert main(["criteria"]) == 0
     text = capsys.readouterr().out
     assert "server.upgrade_limit" in text and "fin.tco" in text  # every criterion of the file
+    assert "(not registered)" not in text
     assert {d["id"] for d in describe()} >= set(rows)

@@ -22,9 +22,13 @@ def listing(review: str | None = None) -> list[dict]:
     """criteria.yaml's entries in its order, each with its registered module (or None)."""
     from infra_review.criteria.registry import criterion_class, describe
     from infra_review.criteria.rules import load_criteria
+    from infra_review.provider.criteria import REGISTRY as PROVIDER
+    from infra_review.provider.criteria import bind as bind_provider
 
     criteria = load_criteria()
     described = {d["id"]: d for d in describe()}
+    if review in (None, "provider"):
+        bind_provider(criteria)  # checks the provider entries' parameters
     out = []
     for rule in criteria.rules.values():
         if review and rule.review != review:
@@ -32,14 +36,15 @@ def listing(review: str | None = None) -> list[dict]:
         cls = criterion_class(rule.id)
         if cls is not None:
             cls.validate(rule, criteria.path)
+        cls = cls or PROVIDER.get(rule.id)
         spec = described.get(rule.id, {})
         out.append(
             {
                 "id": rule.id,
                 "review": rule.review,
                 "group": rule.group,
-                "module": spec.get("module"),
-                "class": spec.get("class"),
+                "module": cls.__module__ if cls else None,
+                "class": cls.__qualname__ if cls else None,
                 "params": rule.params,
                 "declared_params": spec.get("params"),
                 "plot": spec.get("plot"),
