@@ -11,11 +11,9 @@ export PYTHONPATH := $(CURDIR)/include$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 venv: $(VENV)/.installed
 
+# uv when available (pip-installed into the venv first if need be), else pip; shows progress
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip 2>&1 | { grep -v 'is ignored: it is neither' || true; }
-	$(BIN)/pip install -q -r requirements-dev.txt 2>&1 | { grep -v 'is ignored: it is neither' || true; }
-	$(BIN)/pip install -q --no-deps -e . 2>&1 | { grep -v 'is ignored: it is neither' || true; }
+	bash scripts/install-venv.sh $(PYTHON) $(VENV)
 	touch $@
 
 demo: venv

@@ -17,7 +17,9 @@ Run: ``infra-review demo generate --out DIR`` (``make demo`` does it for you).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +38,7 @@ class GeneratedFiles:
     complaints: Path
     plans: Path
     rows: int
+    reused: bool = False  # the files on disk already held exactly this quarter
 
 
 def _daily_cycle(minutes: np.ndarray, amplitude: float) -> np.ndarray:
@@ -44,13 +47,20 @@ def _daily_cycle(minutes: np.ndarray, amplitude: float) -> np.ndarray:
 
 
 def generate_frames(
-    quarter: Quarter = DEFAULT_QUARTER, seed: int = SEED
+    quarter: Quarter = DEFAULT_QUARTER, seed: int = SEED, *, quarters_before: int = 0
 ) -> dict[str, pd.DataFrame]:
+    """The quarter's samples, complaints and planned services.
+
+    ``quarters_before`` > 0 makes an earlier, calmer quarter for history: the same servers
+    on the same slow trend, that many quarters back, without the memory-leak episode (so
+    the decision changes between the two quarters and ram.degradation has a baseline).
+    """
     rng = np.random.default_rng(seed)
     ts = pd.date_range(quarter.start, quarter.end, freq="1min", inclusive="left")
     n = len(ts)
     minute = np.arange(n, dtype="float64")
-    trend = minute / n  # 0 -> 1 over the quarter
+    trend = minute / n - quarters_before  # 0 -> 1 over the incident quarter, below 0 before it
+    day0 = pd.Timestamp(quarter.start)
     frames: list[pd.DataFrame] = []
 
     def add(server: str, metric: str, values: np.ndarray, label: str = "", keep=None) -> None:
@@ -69,20 +79,20 @@ def generate_frames(
 
     # --- app-1 -------------------------------------------------------------------
     ram = 66 + 6 * trend + _daily_cycle(minute, 4) + rng.normal(0, 1.2, n)
-    episode_start = int(
-        (pd.Timestamp(f"{quarter.start.year}-08-14T06:00Z") - ts[0]).total_seconds() // 60
-    )
-    episode = slice(episode_start, episode_start + 30 * 60)  # 30 hours above 85%
-    ram[episode] = 89 + rng.normal(0, 1.0, 30 * 60).clip(-3, 3)
+    # day 44 of the quarter (14 August in Q3), 06:00 UTC; none in a history quarter
+    episode_start = 44 * 1440 + 6 * 60
+    episode = slice(episode_start, episode_start + (30 * 60 if quarters_before == 0 else 0))
+    episode_len = episode.stop - episode.start  # 30 hours above 85%
+    ram[episode] = 89 + rng.normal(0, 1.0, episode_len).clip(-3, 3)
     ram = ram.clip(0, 100)
     add("app-1", "ram_used_pct", ram)
     cpu = 38 + 8 * trend + _daily_cycle(minute, 12) + rng.gamma(2.0, 3.0, n)
     add("app-1", "cpu_used_pct", cpu.clip(0, 100))
     swap = np.zeros(n)
-    swap[episode] = rng.gamma(2.0, 40.0, 30 * 60)
+    swap[episode] = rng.gamma(2.0, 40.0, episode_len)
     add("app-1", "swap_io_pages_per_s", swap)
     waiting = rng.poisson(4 + 10 * np.maximum(_daily_cycle(minute, 1), 0))
-    waiting[episode] += rng.poisson(30, 30 * 60)
+    waiting[episode] += rng.poisson(30, episode_len)
     add("app-1", "n8n_queue_waiting", waiting.astype("float64"), "jobs")
     active = np.minimum(rng.poisson(3, n), 10).astype("float64")
     add("app-1", "n8n_queue_active", active, "jobs")
@@ -98,9 +108,7 @@ def generate_frames(
 
     # --- data-1 ------------------------------------------------------------------
     outage = np.ones(n, dtype=bool)
-    gap_start = int(
-        (pd.Timestamp(f"{quarter.start.year}-09-02T10:00Z") - ts[0]).total_seconds() // 60
-    )
+    gap_start = 63 * 1440 + 10 * 60  # day 63 (2 September in Q3), 10:00 UTC
     outage[gap_start : gap_start + 40] = False  # collector down for 40 minutes
     add(
         "data-1",
@@ -128,21 +136,21 @@ def generate_frames(
     complaints = pd.DataFrame(
         [
             (
-                f"{quarter.start.year}-08-14T09:12:00+05:00",
+                f"{day0 + pd.Timedelta(days=44):%Y-%m-%d}T09:12:00+05:00",
                 "n8n",
                 "app-1",
                 "slow",
                 "Workflows take minutes to start",
             ),
             (
-                f"{quarter.start.year}-08-14T11:40:00+05:00",
+                f"{day0 + pd.Timedelta(days=44):%Y-%m-%d}T11:40:00+05:00",
                 "directus",
                 "app-1",
                 "slow",
                 "Admin panel is very slow today",
             ),
             (
-                f"{quarter.start.year}-07-21T15:03:00+05:00",
+                f"{day0 + pd.Timedelta(days=20):%Y-%m-%d}T15:03:00+05:00",
                 "telegram-bot",
                 "data-1",
                 "error",
@@ -166,20 +174,45 @@ def generate_frames(
     return {"samples": samples, "complaints": complaints, "plans": plans}
 
 
+def _fingerprint(quarter: Quarter, seed: int, quarters_before: int) -> str:
+    """Changes when anything that shapes the files does: this generator's code or its inputs."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(f"{quarter}|{seed}|{quarters_before}|{np.__version__}|{pd.__version__}".encode())
+    return digest.hexdigest()
+
+
 def write_sample_quarter(
-    out_dir: Path, quarter: Quarter = DEFAULT_QUARTER, seed: int = SEED
+    out_dir: Path, quarter: Quarter = DEFAULT_QUARTER, seed: int = SEED, *, quarters_before: int = 0
 ) -> GeneratedFiles:
+    """Write the quarter's CSV files, or keep the ones already there when a manifest says they
+    came from this same generator and inputs (writing 1.85M rows costs seconds per run)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    frames = generate_frames(quarter, seed)
-    samples = frames["samples"].copy()
-    samples["ts"] = samples["ts"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     paths = GeneratedFiles(
         samples=out_dir / f"samples-{quarter}.csv",
         complaints=out_dir / f"complaints-{quarter}.csv",
-        plans=out_dir / "planned-services.csv",
-        rows=len(samples),
+        plans=out_dir
+        / ("planned-services.csv" if quarters_before == 0 else f"planned-services-{quarter}.csv"),
+        rows=0,
     )
+    manifest = paths.samples.with_suffix(".manifest.json")
+    fingerprint = _fingerprint(quarter, seed, quarters_before)
+    files = (paths.samples, paths.complaints, paths.plans)
+    try:
+        saved = json.loads(manifest.read_text())
+        if saved["fingerprint"] == fingerprint and all(
+            f.stat().st_size == saved["sizes"][f.name] for f in files
+        ):
+            return replace(paths, rows=saved["rows"], reused=True)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no manifest, or files changed since: write them again
+    frames = generate_frames(quarter, seed, quarters_before=quarters_before)
+    samples = frames["samples"].copy()
+    samples["ts"] = samples["ts"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     samples[["ts", "server", "metric", "value", "label"]].to_csv(paths.samples, index=False)
     frames["complaints"].to_csv(paths.complaints, index=False)
     frames["plans"].to_csv(paths.plans, index=False)
-    return paths
+    sizes = {f.name: f.stat().st_size for f in files}
+    manifest.write_text(
+        json.dumps({"fingerprint": fingerprint, "rows": len(samples), "sizes": sizes}) + "\n"
+    )
+    return replace(paths, rows=len(samples))

@@ -6,7 +6,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from infra_review.demo.sample_quarter import DEFAULT_QUARTER, SAMPLE_SERVERS, write_sample_quarter
+from infra_review.demo.sample_quarter import (
+    DEFAULT_QUARTER,
+    SAMPLE_SERVERS,
+    SEED,
+    write_sample_quarter,
+)
 from infra_review.quarter import Quarter
 
 
@@ -49,20 +54,61 @@ def migrate(ctx: dict) -> None:
     ctx["bi"] = prepare()  # on the embedded server: bi_reader's password, generated once
 
 
-@_timed("Sample quarter: generate and import (idempotent)")
+def say(text: str) -> None:
+    """A progress line, flushed at once (make's output may be a pipe)."""
+    print(f"   {text}", flush=True)
+
+
+@_timed("Sample quarters: generate (once) and import (idempotent)")
 def load_sample_quarter(ctx: dict) -> None:
     from infra_review.imports import import_complaints, import_plans, import_samples
 
     out: Path = ctx["data_dir"] / "sample-quarter"
-    files = write_sample_quarter(out, ctx["quarter"])
-    stats = import_samples(files.samples)
-    print(
-        f"   {files.samples.name}: {stats.rows_in} samples read, {stats.rows_written} new or changed"
-    )
-    complaints = import_complaints(files.complaints)
-    print(f"   {files.complaints.name}: {complaints.rows_in} complaints")
-    plans = import_plans(files.plans)
-    print(f"   {files.plans.name}: {plans.rows_in} planned service(s)")
+    quarters = [*ctx["history"], ctx["quarter"]]
+    for back, quarter in zip(range(len(quarters) - 1, -1, -1), quarters, strict=True):
+        role = "the quarter under review" if back == 0 else "history, for trends and changes"
+        say(f"{quarter}, {role}: 1-minute samples of {', '.join(SAMPLE_SERVERS)}")
+        started = time.perf_counter()
+        files = write_sample_quarter(out, quarter, SEED - back, quarters_before=back)
+        if files.reused:
+            say(
+                f"  {files.samples.name}: unchanged since it was written, kept ({files.rows:,} rows)"
+            )
+        else:
+            took = time.perf_counter() - started
+            say(f"  wrote {files.samples.name}: {files.rows:,} rows in {took:.1f} s")
+        say(
+            f"  importing {files.samples.name} (validates every row, merges on series and time) ..."
+        )
+        stats = import_samples(files.samples)
+        say(
+            f"  {files.samples.name}: {stats.rows_in:,} samples read, {stats.rows_written:,} new or changed"
+        )
+        ctx.setdefault("changed", {})[str(quarter)] = stats.rows_written > 0
+        if back == 0:
+            complaints = import_complaints(files.complaints)
+            say(f"  {files.complaints.name}: {complaints.rows_in} complaints")
+            plans = import_plans(files.plans)
+            say(f"  {files.plans.name}: {plans.rows_in} planned service(s)")
+
+
+@_timed("Quality gate: the collect DAG's suites over each imported quarter")
+def quality_gate(ctx: dict) -> None:
+    from infra_review.demo.gate import gate_quarter, validated
+    from infra_review.store.db import connect
+
+    servers = list(SAMPLE_SERVERS)
+    for quarter in [*ctx["history"], ctx["quarter"]]:
+        with connect() as conn:
+            if not ctx.get("changed", {}).get(str(quarter), True) and validated(
+                conn, quarter, servers
+            ):
+                say(f"{quarter}: validated before and no sample changed since; results kept")
+                continue
+            say(f"{quarter}: reading each server's quarter back and checking it ...")
+            for line in gate_quarter(conn, quarter, servers):
+                say("  " + line.text())
+    say("results: reporting.quality_results (Grafana's data-quality panel)")
 
 
 @_timed("Summary of the quarter from PostgreSQL")
@@ -88,8 +134,19 @@ def provider_review(ctx: dict) -> None:
 @_timed("Capacity review: RAM, CPU and new-server criteria with evidence")
 def capacity_review(ctx: dict) -> None:
     from infra_review.capacity.demo import demo_step
+    from infra_review.capacity.review import run_capacity_review
 
+    for quarter in ctx["history"]:
+        say(f"capacity review {quarter} (history; the same run again replaces its own rows) ...")
+        review = run_capacity_review(quarter, triggered_by="make demo", run_key=f"demo:{quarter}")
+        decided = ", ".join(f"{d.subject} {d.decision}" for d in review.decisions)
+        say(f"  {quarter}: {decided}")
+    say(f"capacity review {ctx['quarter']} ...")
     demo_step(ctx)
+    say(
+        "how decisions changed over quarters: SELECT quarter, subject, decision FROM "
+        "reporting.decision_history WHERE is_current ORDER BY subject, quarter"
+    )
 
 
 @_timed("BI: connect Metabase, Grafana or Superset to the reporting views")
@@ -106,16 +163,23 @@ def bi_connection(ctx: dict) -> None:
 STEPS: list[Callable[[dict], None]] = [
     migrate,
     load_sample_quarter,
+    quality_gate,
     summary,
     provider_review,
     capacity_review,
     bi_connection,
 ]
+HISTORY_QUARTERS = 1  # earlier quarters the demo loads and reviews before the one it shows
 
 
 def run_demo(quarter: Quarter = DEFAULT_QUARTER) -> None:
     from infra_review.settings import data_dir
 
-    ctx = {"quarter": quarter, "data_dir": data_dir()}
+    history = [quarter]
+    for _ in range(HISTORY_QUARTERS):
+        history.insert(0, history[0].previous())
+    ctx = {"quarter": quarter, "history": history[:-1], "data_dir": data_dir()}
+    started = time.perf_counter()
     for step in STEPS:
         step(ctx)
+    print(f"\nmake demo finished in {time.perf_counter() - started:.0f} s")
