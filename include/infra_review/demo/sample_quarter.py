@@ -181,6 +181,31 @@ def _fingerprint(quarter: Quarter, seed: int, quarters_before: int) -> str:
     return digest.hexdigest()
 
 
+def write_samples_csv(samples: pd.DataFrame, path: Path) -> None:
+    """The samples contract's CSV, fast: pandas' ``strftime`` and ``to_csv`` take 20-50 s
+    for 1.85M rows on this machine, Arrow about a second. Each distinct timestamp is
+    formatted once (every series shares the quarter's minute grid)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    start = samples["ts"].min()
+    offsets = ((samples["ts"] - start) // pd.Timedelta(seconds=1)).to_numpy()
+    distinct, position = np.unique(offsets, return_inverse=True)
+    text = (start + pd.to_timedelta(distinct, unit="s")).strftime("%Y-%m-%dT%H:%M:%SZ")
+    table = pa.table(
+        {
+            "ts": pa.array(np.asarray(text, dtype=object)).take(pa.array(position)),
+            "server": pa.array(samples["server"]),
+            "metric": pa.array(samples["metric"]),
+            "value": pa.array(samples["value"].to_numpy(dtype="float64")),
+            "label": pa.array(samples["label"]),
+        }
+    )
+    with path.open("wb") as out:
+        out.write(b"ts,server,metric,value,label\n")
+        pacsv.write_csv(table, out, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+
+
 def write_sample_quarter(
     out_dir: Path, quarter: Quarter = DEFAULT_QUARTER, seed: int = SEED, *, quarters_before: int = 0
 ) -> GeneratedFiles:
@@ -206,9 +231,8 @@ def write_sample_quarter(
     except (OSError, ValueError, KeyError, TypeError):
         pass  # no manifest, or files changed since: write them again
     frames = generate_frames(quarter, seed, quarters_before=quarters_before)
-    samples = frames["samples"].copy()
-    samples["ts"] = samples["ts"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    samples[["ts", "server", "metric", "value", "label"]].to_csv(paths.samples, index=False)
+    samples = frames["samples"]
+    write_samples_csv(samples, paths.samples)
     frames["complaints"].to_csv(paths.complaints, index=False)
     frames["plans"].to_csv(paths.plans, index=False)
     sizes = {f.name: f.stat().st_size for f in files}
