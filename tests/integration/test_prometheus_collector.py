@@ -180,7 +180,7 @@ def test_a_query_prometheus_rejects_fails_with_its_message(quarter_prometheus):
         metrics={
             "ram_used_pct": {
                 "expr": "rate(node_memory_MemTotal_bytes)",
-                "sample": "timestamp(node_memory_MemTotal_bytes)",
+                "sample": "node_memory_MemTotal_bytes",
             }
         },
     )

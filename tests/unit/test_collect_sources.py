@@ -245,35 +245,42 @@ def test_the_gate_engine_is_gx_unless_the_environment_says_pandas(monkeypatch):
         new_gate()
 
 
-def test_each_query_reads_its_real_sample_times():
+def test_each_query_names_the_series_whose_samples_are_real():
     found = {q.metric: q for q in queries("app-1", {})}
-    assert found["ram_used_pct"].sample == (
-        'timestamp(node_memory_MemAvailable_bytes{instance="app-1:9100"})'
-    )
-    assert all(q.sample.startswith("timestamp(") for q in found.values())
+    assert found["ram_used_pct"].sample == 'node_memory_MemAvailable_bytes{instance="app-1:9100"}'
+    assert 'mode="idle"' in found["cpu_used_pct"].sample
     configured = {
-        "ram_used_pct": 'my_ram{host="${server}"}',  # a bare selector: its own timestamp()
-        "cpu_used_pct": {"expr": "100 * busy", "sample": "timestamp(busy)"},
+        "ram_used_pct": 'my_ram{host="${server}"}',  # a bare selector reads itself
+        "cpu_used_pct": {"expr": "100 * busy", "sample": "busy"},
     }
     found = {q.metric: q for q in queries("data-1", {"metrics": configured})}
-    assert found["ram_used_pct"].sample == 'timestamp(my_ram{host="data-1"})'
-    assert found["cpu_used_pct"].sample == "timestamp(busy)"
-    # a computed value is stamped with the step time, so its sample time must be named
+    assert found["ram_used_pct"].sample == 'my_ram{host="data-1"}'
+    assert found["cpu_used_pct"].sample == "busy"
+    # a computed value is stamped with the step time, so the series it reads must be named
     with pytest.raises(InputError, match="needs sample"):
         queries("app-1", {"metrics": {"cpu_used_pct": "100 * busy"}})
+    with pytest.raises(InputError, match="vector selector"):
+        queries("app-1", {"metrics": {"cpu_used_pct": {"expr": "1", "sample": "rate(x[1m])"}}})
 
 
 def test_real_samples_drop_lookback_repeats_stale_steps_and_other_intervals():
+    import numpy as np
+
     from infra_review.collectors.prometheus import real_samples
 
-    # steps every 60 s; the sample at 120 is repeated at 180 and 240 (a hole), the step at
-    # 300 has no sample time (stale), 350 is a sample seen at the step past the end
-    values = {60.0: 1.0, 120.0: 2.0, 180.0: 2.0, 240.0: 2.0, 300.0: 9.0, 360.0: 3.0}
-    times = {60.0: 30.0, 120.0: 120.0, 180.0: 120.0, 240.0: 120.0, 360.0: 350.0}
-    ts, vals = real_samples(values, times, 60.0, 360.0)
-    assert ts.tolist() == [120_000, 350_000]  # 30 s is the previous interval's sample
-    assert vals.tolist() == [2.0, 3.0]
-    assert real_samples(values, times, 60.0, 350.0)[0].tolist() == [120_000]
+    steps = np.arange(60.0, 1200.0, 60.0)  # 60 .. 1140
+    values = steps / 60  # the value a step evaluates to
+    raw = np.array([30.0, 120.0, 350.0, 1000.0])
+    # 30 belongs to the interval before 60; 120 is repeated at 180..360 by the lookback, but
+    # stored once with the first step's value; 350 is first seen at 360; after 350 + 300 s
+    # no step has a sample until 1000 (stale), which is first seen at 1020
+    ts, vals = real_samples(steps, values, raw, 60.0, 1140.0)
+    assert ts.tolist() == [120_000, 350_000, 1_000_000]
+    assert vals.tolist() == [2.0, 6.0, 17.0]
+    assert real_samples(steps, values, raw, 60.0, 350.0)[0].tolist() == [120_000]
+    # a step without a value (rate needs two samples) defers the sample to the next step
+    missing = steps != 120.0
+    assert real_samples(steps[missing], values[missing], raw, 60.0, 400.0)[1].tolist() == [3, 6]
 
 
 def test_a_window_ending_after_now_is_refused():

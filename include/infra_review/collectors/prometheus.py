@@ -8,9 +8,11 @@ braces would clash with ``str.format``.
 
 Only real samples are stored. ``query_range`` fills every step from the newest sample in its
 5-minute lookback, so a hole of up to 5 minutes, the minutes after a target died, and a
-window reaching into the future all come back as repeats. Each query therefore has a
-``sample`` twin, ``timestamp()`` of the series it reads, evaluated on the same steps: a
-point is kept once, at its sample's own time, and a step without a sample time is dropped.
+window reaching into the future all come back as repeats. Each query therefore names its
+``sample`` selector, the series it reads, and the page also fetches that selector's raw
+samples (a range-vector query, so their own timestamps): a point is kept once, at its
+sample's own time, and a step with no sample within the lookback is dropped. (PromQL's
+``timestamp()`` would say the same, but Prometheus 2.42 evaluates it some 50 times slower.)
 A window ending after ``clock.now()`` is refused.
 
 Prometheus refuses more than 11,000 points per series in one query, so a long range is
@@ -44,6 +46,7 @@ from infra_review.errors import InputError
 log = logging.getLogger(__name__)
 
 MAX_POINTS = 11_000
+LOOKBACK_S = 300.0  # Prometheus's --query.lookback-delta (5m by default); ``lookback`` overrides
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,8 @@ class Query:
     expr: str
     label: str | None = None  # a result label whose value becomes our ``label`` column
     label_value: str = ""  # or a constant label
-    # PromQL giving each step's real sample time: ``timestamp()`` of the series the
-    # expression reads (``timestamp`` of anything but a bare selector is the step itself)
+    # the vector selector whose raw samples the expression reads: their own timestamps say
+    # which steps hold a real sample (a computed value is stamped with the step time)
     sample: str = ""
 
 
@@ -64,31 +67,31 @@ DEFAULT_QUERIES: dict[str, Query] = {
             "ram_used_pct",
             '100 * (1 - node_memory_MemAvailable_bytes{instance="${instance}"}'
             ' / node_memory_MemTotal_bytes{instance="${instance}"})',
-            sample='timestamp(node_memory_MemAvailable_bytes{instance="${instance}"})',
+            sample='node_memory_MemAvailable_bytes{instance="${instance}"}',
         ),
         Query(
             "cpu_used_pct",
             "100 * (1 - avg by (instance) ("
             'rate(node_cpu_seconds_total{instance="${instance}",mode="idle"}[${rate_window}])))',
-            sample='timestamp(node_cpu_seconds_total{instance="${instance}",mode="idle"})',
+            sample='node_cpu_seconds_total{instance="${instance}",mode="idle"}',
         ),
         Query(
             "swap_io_pages_per_s",
             'sum by (instance) (rate(node_vmstat_pswpin{instance="${instance}"}[${rate_window}])'
             ' + rate(node_vmstat_pswpout{instance="${instance}"}[${rate_window}]))',
-            sample='timestamp(node_vmstat_pswpin{instance="${instance}"})',
+            sample='node_vmstat_pswpin{instance="${instance}"}',
         ),
         Query(
             "api_latency_s",
             'probe_duration_seconds{job="${probe_job}",server="${server}"}',
             label="instance",
-            sample='timestamp(probe_duration_seconds{job="${probe_job}",server="${server}"})',
+            sample='probe_duration_seconds{job="${probe_job}",server="${server}"}',
         ),
         Query(
             "probe_up",
             'probe_success{job="${probe_job}",server="${server}"}',
             label="instance",
-            sample='timestamp(probe_success{job="${probe_job}",server="${server}"})',
+            sample='probe_success{job="${probe_job}",server="${server}"}',
         ),
     )
 }
@@ -99,13 +102,13 @@ OPTIONAL_QUERIES: dict[str, Query] = {
         "n8n_queue_waiting",
         'sum(n8n_scaling_mode_queue_jobs_waiting{job="${n8n_job}"})',
         label_value="jobs",
-        sample='timestamp(n8n_scaling_mode_queue_jobs_waiting{job="${n8n_job}"})',
+        sample='n8n_scaling_mode_queue_jobs_waiting{job="${n8n_job}"}',
     ),
     "n8n_queue_active": Query(
         "n8n_queue_active",
         'sum(n8n_scaling_mode_queue_jobs_active{job="${n8n_job}"})',
         label_value="jobs",
-        sample='timestamp(n8n_scaling_mode_queue_jobs_active{job="${n8n_job}"})',
+        sample='n8n_scaling_mode_queue_jobs_active{job="${n8n_job}"}',
     ),
 }
 
@@ -184,17 +187,22 @@ _SELECTOR = re.compile(r"^\s*[A-Za-z_:][A-Za-z0-9_:]*\s*(\{(?:[^{}]|\$\{\w+\})*\
 
 
 def sample_of(metric: str, expr: str, sample: Any) -> str:
-    """The sample-time query of a configured expression: ``sample`` if given, else
-    ``timestamp(expr)`` for a bare selector. Any other expression needs ``sample``, because
-    Prometheus stamps a computed value with the step time, which hides lookback repeats."""
+    """The selector whose raw samples time a configured expression: ``sample`` if given, else
+    the expression itself when it is a bare selector. Any other expression needs ``sample``,
+    because Prometheus stamps a computed value with the step time, hiding lookback repeats."""
     if sample:
-        return str(sample)
+        if not _SELECTOR.match(str(sample)):
+            raise InputError(
+                f'sample must be a vector selector such as name{{label="value"}}, got {sample!r}',
+                field=f"metrics.{metric}.sample",
+            )
+        return str(sample).strip()
     if _SELECTOR.match(expr):
-        return f"timestamp({expr.strip()})"
+        return expr.strip()
     raise InputError(
-        "a computed expression needs sample: the timestamp() of the series it reads, for "
-        'example timestamp(node_memory_MemAvailable_bytes{instance="${instance}"}), so '
-        "only real samples are stored",
+        "a computed expression needs sample: the selector of the series it reads, for "
+        'example node_memory_MemAvailable_bytes{instance="${instance}"}, so only real '
+        "samples are stored",
         field=f"metrics.{metric}.sample",
     )
 
@@ -240,8 +248,19 @@ class PrometheusClient:
         self._requests = requests
 
     def query_range(self, expr: str, first: float, last: float, step: float) -> list[dict]:
+        """``expr`` evaluated at ``first, first + step, ... last``."""
         params = {"query": expr, "start": f"{first:.3f}", "end": f"{last:.3f}", "step": f"{step:g}"}
+        return self._matrix("query_range", params)
+
+    def raw_samples(self, selector: str, first: float, last: float, lookback: float) -> list[dict]:
+        """The stored samples of ``selector`` from ``first - lookback`` to ``last``, with their
+        own timestamps (a range-vector instant query: raw data, no lookback filling)."""
+        span = max(math.ceil(last - first + lookback), 1)
+        return self._matrix("query", {"query": f"{selector}[{span}s]", "time": f"{last:.3f}"})
+
+    def _matrix(self, endpoint: str, params: dict[str, str]) -> list[dict]:
         requests = self._requests
+        expr = params["query"]
 
         class Retryable(Exception):
             pass
@@ -249,7 +268,7 @@ class PrometheusClient:
         def call() -> list[dict]:
             try:
                 response = self.session.post(
-                    f"{self.url}/api/v1/query_range", data=params, timeout=self.timeout
+                    f"{self.url}/api/v1/{endpoint}", data=params, timeout=self.timeout
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 raise Retryable(f"{type(exc).__name__}: {exc}") from exc
@@ -275,7 +294,7 @@ class PrometheusClient:
             return data["result"]
 
         return with_retries(
-            f"Prometheus query_range at {self.url}",
+            f"Prometheus {endpoint} at {self.url}",
             call,
             attempts=self.attempts,
             backoff_s=self.backoff,
@@ -283,36 +302,32 @@ class PrometheusClient:
         )
 
 
-def _points(results: list[dict], key_of) -> dict[str, dict[float, float]]:
-    """Per key: evaluation time -> value, over several pages' results."""
-    out: dict[str, dict[float, float]] = {}
-    for series in results:
-        points = out.setdefault(key_of(series["metric"]), {})
-        for t, v in series["values"]:
-            points[float(t)] = float(v)
-    return out
-
-
 def real_samples(
-    values: dict[float, float], sample_times: dict[float, float], start: float, end: float
+    steps: np.ndarray,
+    values: np.ndarray,
+    raw: np.ndarray,
+    start: float,
+    end: float,
+    lookback: float = LOOKBACK_S,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(sample time in ms, value) of each real sample with ``start <= time < end``.
 
-    A step whose sample time is missing (the series went stale) gives nothing; a step that
-    repeats an earlier step's sample time is a lookback repeat and is dropped, so each sample
-    is stored once, at its own time, with the value of the first step that saw it.
+    ``steps``/``values`` are the expression's evaluations (sorted by step), ``raw`` the
+    times of the samples it reads. A step's sample is the newest raw sample within the
+    lookback; a step without one gives nothing, and a step whose sample an earlier step
+    already gave is a lookback repeat. So each sample is kept once, at its own time, with the
+    value of the first step that saw it.
     """
-    steps = sorted(t for t in values if t in sample_times)
-    seen: set[int] = set()
-    ts_ms, out = [], []
-    for t in steps:
-        real = int(round(sample_times[t] * 1000))
-        if real in seen or not start * 1000 <= real < end * 1000:
-            continue
-        seen.add(real)
-        ts_ms.append(real)
-        out.append(values[t])
-    return np.array(ts_ms, dtype="int64"), np.array(out, dtype="float64")
+    raw = np.unique(raw)
+    if not len(raw) or not len(steps):
+        return np.empty(0, "int64"), np.empty(0, "float64")
+    index = np.searchsorted(raw, steps, side="right") - 1
+    seen = raw[np.clip(index, 0, None)]
+    ok = (index >= 0) & (steps - seen < lookback)
+    seen, vals = seen[ok], values[ok]
+    first = np.r_[True, seen[1:] != seen[:-1]] if len(seen) else np.empty(0, bool)
+    keep = first & (seen >= start) & (seen < end)
+    return np.round(seen[keep] * 1000).astype("int64"), vals[keep].astype("float64")
 
 
 def check_window(end: datetime, now: datetime | None = None) -> None:
@@ -332,15 +347,16 @@ def check_window(end: datetime, now: datetime | None = None) -> None:
 def collect(server: str, source: dict[str, Any], start: datetime, end: datetime) -> pd.DataFrame:
     """Every configured metric's real samples in [start, end), each at its own timestamp.
 
-    Each page asks for the expression and for its sample times (``Query.sample``) on the
-    same step grid, which runs one step past ``end`` so a sample just before ``end`` is seen
-    in its own interval. Lookback repeats and points after a series went stale are dropped.
+    Each page asks for the expression on the step grid, which runs one step past ``end`` so
+    a sample just before ``end`` is seen in its own interval, and for the raw samples of its
+    ``sample`` selector. Lookback repeats and points after a series stopped are dropped.
     """
     check_window(end)
     step = step_seconds(source)
     max_points = int(source.get("max_points", MAX_POINTS))
     if not 1 <= max_points <= MAX_POINTS:
         raise InputError(f"max_points must be in 1..{MAX_POINTS}", field="max_points")
+    lookback = seconds(source.get("lookback"), LOOKBACK_S, "lookback")
     client = PrometheusClient(source)
     grid = pages(start, end + timedelta(seconds=step), step, max_points)
     frames = []
@@ -349,7 +365,8 @@ def collect(server: str, source: dict[str, Any], start: datetime, end: datetime)
         def key_of(labels: dict, q: Query = q) -> str:
             return (labels.get(q.label, "") if q.label else q.label_value) or ""
 
-        value_parts, sample_parts = [], []
+        values: dict[str, list[np.ndarray]] = {}
+        raw: dict[str, list[np.ndarray]] = {}
         for first, last in grid:
             page = client.query_range(q.expr, first, last, step)
             keys = [key_of(series["metric"]) for series in page]
@@ -360,17 +377,23 @@ def collect(server: str, source: dict[str, Any], start: datetime, end: datetime)
                     f"{q.expr}",
                     field=f"metrics.{q.metric}",
                 )
-            value_parts += page
-            sample_parts += client.query_range(q.sample, first, last, step)
-        values = _points(value_parts, key_of)
-        times: dict[str, dict[float, float]] = {}
-        for series in sample_parts:  # several series per key: the newest sample time wins
-            points = times.setdefault(key_of(series["metric"]), {})
-            for t, v in series["values"]:
-                points[float(t)] = max(float(v), points.get(float(t), float("-inf")))
-        for label, by_step in values.items():
-            sample_times = times.get(label, times.get("", {}) if len(times) == 1 else {})
-            ts_ms, vals = real_samples(by_step, sample_times, start.timestamp(), end.timestamp())
+            for key, series in zip(keys, page, strict=True):
+                values.setdefault(key, []).append(np.array(series["values"], dtype="float64"))
+            # several series per key (one per CPU): any of them holds a sample
+            for series in client.raw_samples(q.sample, first, last, lookback):
+                times = np.array([float(t) for t, _ in series["values"]], dtype="float64")
+                raw.setdefault(key_of(series["metric"]), []).append(times)
+        for label, parts in values.items():
+            table = np.concatenate(parts)
+            times = raw.get(label, raw.get("", []) if len(raw) == 1 else [])
+            ts_ms, vals = real_samples(
+                table[:, 0],
+                table[:, 1],
+                np.concatenate(times) if times else np.empty(0),
+                start.timestamp(),
+                end.timestamp(),
+                lookback,
+            )
             if not len(ts_ms):
                 continue
             frames.append(
