@@ -39,7 +39,9 @@ def test_example_quarter_end_to_end(db):
     rec = review.evaluation.recommendation
     assert rec.chosen == "example-global-cloud"
     cards = {c.provider: c for c in review.evaluation.scorecards}
-    assert cards["example-kz-cloud"].weighted_total == pytest.approx(50.0)
+    # 1 of 3 scored financial criteria (fin.tco is its reference), 1 of 4 technical, 2 of 4
+    # strategic: 0.4 x 1/3 + 0.4 x 1/4 + 0.2 x 2/4
+    assert cards["example-kz-cloud"].weighted_total == pytest.approx(100 * (0.4 / 3 + 0.2))
     assert cards["example-global-cloud"].weighted_total == pytest.approx(100.0)
     assert cards["example-eu-cloud"].critical_failed == ["strat.jurisdiction"]
     with db.cursor() as cur:
@@ -56,12 +58,14 @@ def test_example_quarter_end_to_end(db):
             (review.run_id,),
         )
         results = {(s, c): (o, v, e) for s, c, o, v, e in cur.fetchall()}
-        assert len(results) == 36  # 12 criteria x 3 providers
+        assert len(results) == 35  # 12 criteria x 3 providers, but the current one's fin.tco
+        assert ("example-kz-cloud", "fin.tco") not in results  # it is the reference
         outcome, ratio, evidence = results[("example-global-cloud", "fin.tco")]
-        # 12 x 155 USD x 516 + 600 EUR x 598 / 3 over 800 750 KZT invoiced in 12 months
-        assert evidence["annual_current"] == 800_750
+        # 12 x 155 USD x 516 + 600 EUR x 598 / 3 over 801 950 KZT invoiced in 12 months (800 750
+        # before the backup price rise of August and September: 2 x 600)
+        assert evidence["annual_current"] == 801_950
         assert evidence["annual_tco"] == pytest.approx(12 * 155 * 516 + 600 * 598 / 3)
-        assert ratio == pytest.approx((12 * 155 * 516 + 600 * 598 / 3) / 800_750)
+        assert ratio == pytest.approx((12 * 155 * 516 + 600 * 598 / 3) / 801_950)
         assert outcome == "met"
         outcome, uptime, evidence = results[("example-kz-cloud", "tech.sla")]
         assert outcome == "met" and evidence["allowed_downtime_min"] == pytest.approx(662.4)
@@ -70,9 +74,17 @@ def test_example_quarter_end_to_end(db):
         assert outcome == "met" and evidence["probes_down"] == 25
         assert evidence["probes_expected"] - evidence["probes_received"] == 180  # gap, not downtime
         outcome, fees, evidence = results[("example-kz-cloud", "fin.hidden_fees")]
-        assert (
-            outcome == "not_met" and evidence["hidden_fees"][0]["line_item"] == "ip-reservation-fee"
-        )
+        assert outcome == "not_met" and fees == 3
+        assert [
+            (f["month"], f["line_item"], f["kind"], f["excess"]) for f in evidence["hidden_fees"]
+        ] == [
+            ("2026-08", "backup", "price_deviation", 600),
+            ("2026-08", "ip-reservation-fee", "unlisted", 1500),
+            ("2026-09", "backup", "price_deviation", 600),
+        ]
+        outcome, change, evidence = results[("example-kz-cloud", "fin.predictable")]
+        assert outcome == "not_met" and change == pytest.approx(0.1)
+        assert evidence["price_changes"][0]["item"] == "backup"
         cur.execute(
             """SELECT provider, role, recommended, weighted_total, passes_fin_tech
                FROM reporting.provider_scorecards ORDER BY provider"""
@@ -80,7 +92,7 @@ def test_example_quarter_end_to_end(db):
         assert cur.fetchall() == [
             ("example-eu-cloud", "alternative", False, 45.0, False),
             ("example-global-cloud", "alternative", True, 100.0, True),
-            ("example-kz-cloud", "current", False, 50.0, False),
+            ("example-kz-cloud", "current", False, pytest.approx(33.333333), False),
         ]
     report = Path(review.report_path)
     assert report.name == "report.html"

@@ -20,6 +20,7 @@ from infra_review.provider.model import (
     PRICE_KINDS,
     PROVIDER_ID_RE,
     SCORE_KEYS,
+    Declared,
     Money,
     PriceItem,
     Probe,
@@ -192,20 +193,20 @@ def _provider(r: Reader, doc: dict[str, Any], index: int) -> Provider:
             r.number(m["amount"], f"{at}.migration_cost.amount", 0),
             r.currency(m["currency"], f"{at}.migration_cost.currency"),
         )
+    declared: dict[str, Declared] = {}
     jurisdictions = None
     if doc.get("jurisdictions") is not None:
+        value = doc["jurisdictions"]
+        where = f"{at}.jurisdictions"
+        if isinstance(value, dict):
+            declared["jurisdictions"] = _provenance(r, value, where)
+            value = value.get("codes")
+            where += ".codes"
         jurisdictions = tuple(
-            r.text(j, f"{at}.jurisdictions[{i}]").upper()
-            for i, j in enumerate(r.seq(doc["jurisdictions"], f"{at}.jurisdictions"))
+            r.text(j, f"{where}[{i}]").upper() for i, j in enumerate(r.seq(value, where))
         )
-    technologies = {
-        str(k): r.flag(v, f"{at}.technologies.{k}")
-        for k, v in r.mapping(doc.get("technologies"), f"{at}.technologies", optional=True).items()
-    }
-    automation = {
-        str(k): r.flag(v, f"{at}.automation.{k}")
-        for k, v in r.mapping(doc.get("automation"), f"{at}.automation", optional=True).items()
-    }
+    technologies = _flags(r, doc.get("technologies"), f"{at}.technologies", declared)
+    automation = _flags(r, doc.get("automation"), f"{at}.automation", declared)
     scores: dict[str, tuple[Score, ...]] = {}
     scores_doc = r.mapping(doc.get("scores"), f"{at}.scores", optional=True)
     for key, value in scores_doc.items():
@@ -279,7 +280,25 @@ def _provider(r: Reader, doc: dict[str, Any], index: int) -> Provider:
         migration_cost=migration,
         probes=tuple(probes),
         notes=str(doc.get("notes") or ""),
+        declared=declared,
     )
+
+
+def _provenance(r: Reader, doc: dict[str, Any], where: str) -> Declared:
+    """``source`` and ``date`` of a declared fact; either may be missing (then it is no data)."""
+    source = r.text(doc["source"], f"{where}.source") if doc.get("source") is not None else None
+    day = r.day(doc["date"], f"{where}.date") if doc.get("date") is not None else None
+    return Declared(source, day, where)
+
+
+def _flags(r: Reader, value: Any, where: str, declared: dict[str, Declared]) -> dict[str, bool]:
+    """true/false per key, plus the fact's ``source`` and ``date`` in the same mapping."""
+    doc = r.mapping(value, where, optional=True)
+    if doc:
+        declared[where.rsplit(".", 1)[-1]] = _provenance(r, doc, where)
+    return {
+        str(k): r.flag(v, f"{where}.{k}") for k, v in doc.items() if k not in ("source", "date")
+    }
 
 
 def _check_tco_inputs(config: ProviderConfig) -> None:

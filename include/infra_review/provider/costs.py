@@ -13,6 +13,7 @@ from typing import Any
 from infra_review.provider.inputs import InvoiceLine
 from infra_review.provider.model import Provider, Requirements
 from infra_review.provider.money import Converter
+from infra_review.provider.reconcile import Reconciled
 
 
 @dataclass(frozen=True)
@@ -208,3 +209,83 @@ def projected_tco(
         breakdown=rows,
         rates=scoped.used(),
     )
+
+
+def compare_fleet(
+    provider: Provider,
+    reconciled: Sequence[Reconciled],
+    fleet_servers: Sequence[str],
+    months: Sequence[date],
+    requirements: Requirements,
+    usage_tolerance_pct: float,
+) -> dict[str, Any]:
+    """Like with like (issue 14): the current provider's invoiced plans in the quarter
+    against fleet.yaml (the servers each alternative is priced for), and the invoiced
+    traffic and storage against ``requirements.usage`` (what alternatives are priced for).
+
+    ``matches`` is False when a server is invoiced but not listed, listed but not invoiced,
+    or a month bills more or fewer plans than fleet.yaml lists."""
+    listed = sorted(fleet_servers)
+    per_month: dict[str, dict[str, Any]] = {}
+    not_listed: set[str] = set()
+    not_invoiced: set[str] = set()
+    counts_differ: list[str] = []
+    traffic: dict[date, float] = defaultdict(float)
+    storage: dict[date, float] = defaultdict(float)
+    invoiced_months = sorted({r.line.month for r in reconciled if r.line.month in set(months)})
+    for month in invoiced_months:
+        plans = [
+            r for r in reconciled if r.line.month == month and r.item and r.item.kind == "plan"
+        ]
+        named = sorted({s for r in plans if (s := provider.server_of(r.line.line_item))})
+        unnamed = sum(1 for r in plans if not provider.server_of(r.line.line_item))
+        per_month[f"{month:%Y-%m}"] = {
+            "invoiced_servers": named,
+            "plan_lines": len(plans),
+            "plan_lines_without_server": unnamed,
+        }
+        not_listed |= {s for s in named if s not in listed}
+        if not unnamed:
+            not_invoiced |= {s for s in listed if s not in named}
+        elif len(plans) != len(listed):
+            counts_differ.append(f"{month:%Y-%m}")
+        for r in reconciled:
+            if r.line.month != month or r.item is None or r.quantity is None:
+                continue
+            if r.item.kind == "plan":
+                traffic[month] += r.item.included_traffic_tb * r.quantity
+            elif r.item.kind == "traffic":
+                traffic[month] += r.quantity
+            elif r.item.kind == "storage":
+                storage[month] += r.quantity
+    usage: dict[str, Any] = {}
+    differs = []
+    for key, priced, by_month in (
+        ("traffic_tb_per_month", requirements.traffic_tb_per_month, traffic),
+        ("storage_gb", requirements.storage_gb, storage),
+    ):
+        invoiced = sum(by_month.values()) / len(invoiced_months) if invoiced_months else None
+        diff = None
+        if invoiced is not None and priced:
+            diff = 100 * (invoiced - priced) / priced
+        elif invoiced:
+            diff = 100.0
+        usage[key] = {
+            "priced_for_alternatives": priced,
+            "invoiced_mean": None if invoiced is None else round(invoiced, 3),
+            "difference_pct": None if diff is None else round(diff, 1),
+        }
+        if diff is not None and abs(diff) > usage_tolerance_pct:
+            differs.append(key)
+    return {
+        "provider": provider.id,
+        "fleet_yaml_servers": listed,
+        "months": per_month,
+        "invoiced_not_listed": sorted(not_listed),
+        "listed_not_invoiced": sorted(not_invoiced),
+        "plan_count_differs": counts_differ,
+        "matches": not (not_listed or not_invoiced or counts_differ) and bool(invoiced_months),
+        "usage": usage,
+        "usage_tolerance_pct": usage_tolerance_pct,
+        "usage_differs": differs,
+    }

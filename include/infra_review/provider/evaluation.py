@@ -10,11 +10,18 @@ from typing import Any
 from infra_review.criteria.result import CriterionResult, Outcome, json_safe
 from infra_review.criteria.rules import CriteriaSet
 from infra_review.fleet import Fleet
-from infra_review.provider.costs import ActualCost, Tco, actual_cost, projected_tco
+from infra_review.provider.costs import (
+    ActualCost,
+    Tco,
+    actual_cost,
+    compare_fleet,
+    projected_tco,
+)
 from infra_review.provider.criteria import Context, Criterion, bind
 from infra_review.provider.inputs import InvoiceLine, ProbeCount, ReviewWindow, Ticket
 from infra_review.provider.model import Probe, Provider, ProviderConfig
 from infra_review.provider.money import Converter, Rate
+from infra_review.provider.reconcile import reconcile
 from infra_review.provider.scorecard import Recommendation, Scorecard, build_scorecard, recommend
 from infra_review.quarter import Quarter
 
@@ -117,14 +124,22 @@ def lookback_months(criteria: CriteriaSet) -> int:
 def probe_counts_for(
     rows: list[tuple[str, str, int, int]], probes, default_interval: dict[str, int]
 ) -> list[ProbeCount]:
-    """Keep the series a provider's ``probes`` entries select, with their probe interval."""
-    out = []
-    for server, label, received, up in rows:
-        for probe in probes:
+    """Every series a provider's ``probes`` entries declare, with its probe interval; a
+    declared probe with no sample in the window is kept with 0 received (issue 14: a silent
+    series counts, with coverage 0), never dropped."""
+    out: list[ProbeCount] = []
+    seen: set[tuple[str, str]] = set()
+    for probe in probes:
+        interval = probe.interval_s or default_interval.get(probe.server, 60)
+        found = False
+        for server, label, received, up in rows:
             if probe.server == server and (probe.endpoint is None or probe.endpoint == label):
-                interval = probe.interval_s or default_interval.get(server, 60)
-                out.append(ProbeCount(server, label, received, up, interval))
-                break
+                found = True
+                if (server, label) not in seen:
+                    seen.add((server, label))
+                    out.append(ProbeCount(server, label, received, up, interval))
+        if not found:
+            out.append(ProbeCount(probe.server, probe.endpoint or "", 0, 0, interval))
     return out
 
 
@@ -153,6 +168,16 @@ def evaluate(
         p.id: actual_cost(p.id, evidence.invoices, converter, chart_months).by_month
         for p in selected
     }
+    fleet_check = compare_fleet(
+        current,
+        reconcile(
+            current, [ln for ln in evidence.invoices if ln.month in set(window.months)], converter
+        ),
+        list(fleet.names()),
+        window.months,
+        req,
+        float(tco_c.p["usage_tolerance_pct"]),
+    )
     tco: dict[str, Tco] = {}
     cards: list[Scorecard] = []
     quality: dict[str, Any] = {"coverage_floor": floor, "providers": {}}
@@ -175,8 +200,16 @@ def evaluate(
             coverage_floor=floor,
             current_cost=actual[current.id],
             tco=tco.get(p.id),
+            fleet_check=fleet_check,
         )
-        results = [c.evaluate(ctx) for c in bound.values()]
+        reference = {}
+        if is_current:  # the alternatives' measure, not a criterion the current one scores on
+            reference = {
+                c.id: actual[p.id].evidence()
+                for c in bound.values()
+                if getattr(c, "reference_for_current", False)
+            }
+        results = [c.evaluate(ctx) for c in bound.values() if c.id not in reference]
         by_id = {r.criterion_id: r for r in results}
         annual = (
             (actual[p.id].annual if actual[p.id].by_month else None)
@@ -192,8 +225,9 @@ def evaluate(
                 [c.rule for c in bound.values()],
                 req.weights,
                 req.critical,
+                reference=reference,
                 annual_cost=annual,
-                tco_ratio=by_id["fin.tco"].observed,
+                tco_ratio=by_id["fin.tco"].observed if "fin.tco" in by_id else None,
                 currency=config.reporting_currency,
                 monthly_costs={f"{m:%Y-%m}": round(v, 2) for m, v in sorted(monthly[p.id].items())},
             )
@@ -207,6 +241,7 @@ def evaluate(
                 r.criterion_id for r in results if r.outcome is Outcome.INSUFFICIENT_DATA
             ],
         }
+    quality["fleet"] = fleet_check
     quality["complete"] = not any(q["insufficient"] for q in quality["providers"].values())
     recommendation = recommend(cards[0], cards[1:])
     return Evaluation(window, cards, recommendation, actual, tco, quality, bound)

@@ -63,6 +63,16 @@ class Score:
 
 
 @dataclass(frozen=True)
+class Declared:
+    """Where a declared fact (technologies, automation, jurisdictions) comes from: a fact
+    without a source and a date is no data, and so is one older than the staleness limit."""
+
+    source: str | None = None
+    date: date | None = None
+    field: str = ""
+
+
+@dataclass(frozen=True)
 class Probe:
     """probe_up series that measure this provider: one server's, or one endpoint's."""
 
@@ -89,6 +99,7 @@ class Provider:
     migration_cost: Money | None = None
     probes: tuple[Probe, ...] = ()
     notes: str = ""
+    declared: dict[str, Declared] = field(default_factory=dict)  # fact -> its provenance
 
     @property
     def field(self) -> str:
@@ -101,6 +112,18 @@ class Provider:
         """The price-list item an invoice line belongs to; the longest name wins."""
         found = [p for p in self.price_list if p.matches(line_item)]
         return max(found, key=lambda p: len(p.item)) if found else None
+
+    def server_of(self, line_item: str) -> str | None:
+        """The qualifier after a plan's name in an invoice line ("vps-16g app-1" -> app-1)."""
+        item = self.match_line(line_item)
+        if item is None:
+            return None
+        text = line_item.strip()
+        for name in sorted((item.item, *item.aliases), key=len, reverse=True):
+            if text.lower().startswith(name.strip().lower()):
+                rest = text[len(name.strip()) :].strip(" :/([,;)]")
+                return rest or None
+        return None
 
     def items_of(self, kind: str) -> list[PriceItem]:
         return [p for p in self.price_list if p.kind == kind]

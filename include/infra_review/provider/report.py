@@ -28,7 +28,9 @@ def _money(value: float | None, currency: str = "") -> str:
     return f"{value:,.0f} {currency}".strip().replace(",", " ")
 
 
-def cell(review: ProviderReview, r: CriterionResult) -> str:
+def cell(review: ProviderReview, r: CriterionResult | None) -> str:
+    if r is None:
+        return "reference (actual cost)"
     text = review.evaluation.observed_text(r)
     return f"{_ICON[r.outcome]}" + (f" ({text})" if text else "")
 
@@ -65,7 +67,7 @@ def render_markdown(review: ProviderReview, chart: str | None) -> str:
         for cid in ids:
             rule = criteria[cid]
             row = [f"`{cid}` {rule.text_ru} / {rule.text_en}"] + [
-                cell(review, c.results[cid]) for c in cards
+                cell(review, c.results.get(cid)) for c in cards
             ]
             add("| " + " | ".join(row) + " |")
     for group in cards[0].groups:
@@ -83,7 +85,11 @@ def render_markdown(review: ProviderReview, chart: str | None) -> str:
     qual = []
     for c in cards:
         if c.role == "current":
-            qual.append("critical failed: " + (", ".join(c.critical_failed) or "none"))
+            qual.append(
+                "critical failed: "
+                + (", ".join(c.critical_failed) or "none")
+                + ("; no data: " + ", ".join(c.critical_missing) if c.critical_missing else "")
+            )
         else:
             reasons = rec.why_not.get(c.provider, [])
             qual.append("qualifies" if not reasons else "no: " + "; ".join(reasons[:3]))
@@ -149,6 +155,32 @@ def _tco_section(add, review: ProviderReview) -> None:
         + "."
     )
     add("")
+    fleet = ev.quality.get("fleet") or {}
+    if fleet:
+        verdict = "matches" if fleet.get("matches") else "**does not match**"
+        add(
+            f"Fleet as invoiced by {current.provider} {verdict} fleet.yaml "
+            f"({', '.join(fleet.get('fleet_yaml_servers', []))})"
+            + (
+                f"; invoiced but not listed: {', '.join(fleet['invoiced_not_listed'])}"
+                if fleet.get("invoiced_not_listed")
+                else ""
+            )
+            + (
+                f"; listed but not invoiced: {', '.join(fleet['listed_not_invoiced'])}"
+                if fleet.get("listed_not_invoiced")
+                else ""
+            )
+            + "."
+        )
+        for key, u in fleet.get("usage", {}).items():
+            add(
+                f"- usage {key}: priced for alternatives {u['priced_for_alternatives']:g}, "
+                f"invoiced {u['invoiced_mean'] if u['invoiced_mean'] is not None else '–'} "
+                f"({u['difference_pct'] if u['difference_pct'] is not None else '–'}%)"
+                + (" — above the tolerance" if key in fleet.get("usage_differs", []) else "")
+            )
+        add("")
     for pid, tco in ev.tco.items():
         ratio = tco.annual / current.annual if current.annual else None
         add(
@@ -184,7 +216,7 @@ def _tco_section(add, review: ProviderReview) -> None:
 
 
 def _results(review: ProviderReview, cid: str) -> list[CriterionResult]:
-    return [c.results[cid] for c in review.evaluation.scorecards]
+    return [c.results[cid] for c in review.evaluation.scorecards if cid in c.results]
 
 
 def _sla_section(add, review: ProviderReview) -> None:
@@ -209,17 +241,52 @@ def _fees_section(add, review: ProviderReview) -> None:
     for r in _results(review, "fin.hidden_fees"):
         for fee in r.evidence.get("hidden_fees", []):
             rows.append({"provider": r.subject, **fee})
-    add("### fin.hidden_fees: invoice lines outside the price list")
+    add("### fin.hidden_fees: hidden fees and price deviations")
+    add("")
+    add(
+        "Every invoice line is reconciled to a price-list item with a quantity and its "
+        "expected amount; a line outside the price list, or above its expected amount by "
+        "more than the tolerance, is listed here."
+    )
     add("")
     if not rows:
         add("None in the quarter's invoices.")
     else:
-        add("| provider | month | line item | amount | source |")
-        add("|---|---|---|---|---|")
+        add("| provider | month | line item | kind | amount | expected | excess | source |")
+        add("|---|---|---|---|---|---|---|---|")
         for f in rows:
+            expected = f"{f['expected']:g}" if f.get("expected") is not None else "–"
             add(
-                f"| {f['provider']} | {f['month']} | {f['line_item']} | {f['amount']:g} {f['currency']} | {f.get('source', '')} |"
+                f"| {f['provider']} | {f['month']} | {f['line_item']} | {f['kind']} | "
+                f"{f['amount']:g} {f['currency']} | {expected} | {f['excess']:g} {f['currency']} "
+                f"| {f.get('source', '')} |"
             )
+    add("")
+    changes = [
+        {"provider": r.subject, **c}
+        for r in _results(review, "fin.predictable")
+        for c in r.evidence.get("price_changes", [])
+    ]
+    add("### fin.predictable: unit price changes")
+    add("")
+    if not changes:
+        add("No price-list item changed its unit price beyond the tolerance.")
+    else:
+        add("| provider | item | from month | unit price before | after | change |")
+        add("|---|---|---|---|---|---|")
+        for c in changes:
+            add(
+                f"| {c['provider']} | {c['item']} | {c['month']} | {c['from']:g} | "
+                f"{c['to']:g} {c.get('currency', '')} | {c['change']:+.1%} |"
+            )
+    usage = [
+        f"{r.subject} {u['item']} {u['month']}: {u['from']:g} -> {u['to']:g}"
+        for r in _results(review, "fin.predictable")
+        for u in r.evidence.get("usage_changes", [])
+    ]
+    if usage:
+        add("")
+        add("Usage changes (not price changes, not judged): " + "; ".join(usage) + ".")
     add("")
 
 

@@ -1,13 +1,20 @@
 """Scorecards and the recommendation: stay, evaluate_migration or migrate.
 
-Rules (DESIGN.md and issue 5):
-* group score = criteria met / criteria in the group; ``insufficient_data`` counts as not met
-  (an unknown is not a point), and the scorecard shows it as unknown.
+Rules (DESIGN.md, issues 5 and 14):
+* group score = criteria met / criteria scored in the group; ``insufficient_data`` counts as
+  not met for every provider (an unknown is not a point). The current provider's ``fin.tco``
+  is the reference the alternatives are measured against, not a criterion it scores on.
 * weighted total = 100 x sum(weight x group score) / sum(weights), weights from providers.yaml.
-* an alternative *qualifies* when it meets every financial and technical criterion, fails no
-  criterion the team marked critical, and its weighted total beats the current provider's.
-* ``evaluate_migration`` when one qualifies; ``migrate`` when, in addition, the current provider
-  fails (``not_met``) a critical criterion; otherwise ``stay``.
+* an alternative *qualifies* when it meets every financial and technical criterion, has every
+  criterion the team marked critical met (not failed, not missing), and its weighted total
+  beats the current provider's.
+* the decision, in order:
+  1. one qualifies and the current provider fails (``not_met``) a critical criterion: ``migrate``;
+  2. one qualifies: ``evaluate_migration``;
+  3. none qualifies and a critical criterion of the current provider is ``insufficient_data``:
+     ``insufficient_data`` (missing data is never a pass: the review cannot say stay);
+  4. otherwise ``stay``.
+  Both summaries name every critical failure and every missing input of every provider.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import Rule
 from infra_review.provider.model import GROUPS
 
-DECISIONS = ("stay", "evaluate_migration", "migrate")
+DECISIONS = ("stay", "evaluate_migration", "migrate", "insufficient_data")
 GATING_GROUPS = ("financial", "technical")
 _MARK = {Outcome.MET: "met", Outcome.NOT_MET: "not met", Outcome.INSUFFICIENT_DATA: "no data"}
 _MARK_RU = {
@@ -40,6 +47,8 @@ class Scorecard:
     weights: dict[str, float]
     weighted_total: float
     critical_failed: list[str]
+    critical_missing: list[str] = field(default_factory=list)
+    reference: dict[str, Any] = field(default_factory=dict)  # criterion id -> what it shows
     annual_cost: float | None = None
     tco_ratio: float | None = None
     currency: str = ""
@@ -47,19 +56,26 @@ class Scorecard:
 
     @property
     def passes_fin_tech(self) -> bool:
-        return all(self.results[c].met for g in GATING_GROUPS for c in self.groups.get(g, []))
+        return all(r.met for r in self._in(GATING_GROUPS))
+
+    def _in(self, groups: tuple[str, ...]) -> list[CriterionResult]:
+        return [
+            self.results[c] for g in groups for c in self.groups.get(g, []) if c in self.results
+        ]
 
     def failing(self, groups: tuple[str, ...] = GATING_GROUPS) -> list[CriterionResult]:
         """Criteria in ``groups`` that are not met (including insufficient data)."""
-        return [
-            self.results[c]
-            for g in groups
-            for c in self.groups.get(g, [])
-            if not self.results[c].met
-        ]
+        return [r for r in self._in(groups) if not r.met]
+
+    def missing(self) -> list[CriterionResult]:
+        """Every criterion without its data, in any group."""
+        return [r for r in self.results.values() if r.outcome is Outcome.INSUFFICIENT_DATA]
 
     def outcomes(self) -> dict[str, str]:
-        return {cid: str(r.outcome) for cid, r in self.results.items()}
+        out = {cid: str(r.outcome) for cid, r in self.results.items()}
+        for cid in self.reference:
+            out[cid] = "reference"
+        return out
 
     def counts(self) -> dict[str, int]:
         out = {str(o): 0 for o in Outcome}
@@ -77,6 +93,7 @@ class Scorecard:
             "weighted_total": round(self.weighted_total, 2),
             "passes_fin_tech": self.passes_fin_tech,
             "critical_failed": self.critical_failed,
+            "critical_missing": self.critical_missing,
             "annual_cost": None if self.annual_cost is None else round(self.annual_cost, 2),
             "tco_ratio": None if self.tco_ratio is None else round(self.tco_ratio, 4),
             "currency": self.currency,
@@ -91,18 +108,21 @@ def build_scorecard(
     rules: list[Rule],
     weights: dict[str, float],
     critical: tuple[str, ...],
+    reference: dict[str, Any] | None = None,
     **extra: Any,
 ) -> Scorecard:
     by_id = {r.criterion_id: r for r in results}
-    missing = [rule.id for rule in rules if rule.id not in by_id]
+    reference = reference or {}
+    missing = [rule.id for rule in rules if rule.id not in by_id and rule.id not in reference]
     if missing:
         raise ValueError(f"scorecard for {provider} lacks results for {missing}")
     groups: dict[str, list[str]] = {g: [] for g in GROUPS}
     for rule in rules:
         groups.setdefault(rule.group, []).append(rule.id)
+    scored = {g: [c for c in ids if c in by_id] for g, ids in groups.items()}
     group_scores = {
         g: (sum(1 for c in ids if by_id[c].met) / len(ids)) if ids else 0.0
-        for g, ids in groups.items()
+        for g, ids in scored.items()
     }
     total_weight = sum(weights.get(g, 0.0) for g in groups)
     weighted = (
@@ -112,11 +132,16 @@ def build_scorecard(
     )
     weighted = round(weighted, 6)  # 45.00000000000001 would make ties and reports noisy
     critical_failed = [c for c in critical if c in by_id and by_id[c].outcome is Outcome.NOT_MET]
+    critical_missing = [
+        c for c in critical if c in by_id and by_id[c].outcome is Outcome.INSUFFICIENT_DATA
+    ]
     return Scorecard(
         provider=provider,
         name=name,
         role=role,
-        results={rule.id: by_id[rule.id] for rule in rules},
+        results={rule.id: by_id[rule.id] for rule in rules if rule.id in by_id},
+        critical_missing=critical_missing,
+        reference=reference,
         groups=groups,
         group_scores=group_scores,
         weights=dict(weights),
@@ -144,7 +169,9 @@ def _why_not(alt: Scorecard, current: Scorecard, ru: bool = False) -> list[str]:
     """Why an alternative does not qualify (empty when it does), in English or Russian."""
     mark = _MARK_RU if ru else _MARK
     crit = "критичный {} не выполнен" if ru else "critical {} not met"
+    gone = "критичный {}: нет данных" if ru else "critical {}: no data"
     reasons = [crit.format(c) for c in alt.critical_failed]
+    reasons += [gone.format(c) for c in alt.critical_missing if c.split(".")[0] == "strat"]
     reasons += [f"{r.criterion_id} {mark[r.outcome]}" for r in alt.failing()]
     if alt.weighted_total <= current.weighted_total:
         reasons.append(
@@ -154,6 +181,27 @@ def _why_not(alt: Scorecard, current: Scorecard, ru: bool = False) -> list[str]:
             f"{current.weighted_total:.1f}"
         )
     return reasons
+
+
+def _named(current: Scorecard, alternatives: list[Scorecard]) -> tuple[str, str]:
+    """The sentences both summaries end with: every critical failure and every missing
+    input, per provider (issue 14: only the report's table used to show them)."""
+    failed = [(c.provider, cid) for c in (current, *alternatives) for cid in c.critical_failed]
+    missing = [(c.provider, r) for c in (current, *alternatives) for r in c.missing()]
+    en = ru = ""
+    if failed:
+        en += " Critical failures: " + "; ".join(f"{p} {cid}" for p, cid in failed) + "."
+        ru += " Критичные нарушения: " + "; ".join(f"{p} {cid}" for p, cid in failed) + "."
+    if missing:
+        en += (
+            " Missing data: "
+            + "; ".join(
+                f"{p} {r.criterion_id} ({r.evidence.get('reason', 'no data')})" for p, r in missing
+            )
+            + "."
+        )
+        ru += " Нет данных: " + "; ".join(f"{p} {r.criterion_id}" for p, r in missing) + "."
+    return en, ru
 
 
 def _driver(r: CriterionResult) -> dict[str, Any]:
@@ -230,7 +278,8 @@ def recommend(current: Scorecard, alternatives: list[Scorecard]) -> Recommendati
         }
     else:
         best = None
-        decision = "stay"
+        missing = current.critical_missing
+        decision = "insufficient_data" if missing else "stay"
         blocked = "; ".join(f"{a}: {', '.join(r[:4])}" for a, r in why_not.items()) or "none"
         blocked_ru = (
             "; ".join(
@@ -239,28 +288,64 @@ def recommend(current: Scorecard, alternatives: list[Scorecard]) -> Recommendati
             )
             or "не рассматривались"
         )
-        summary_en = (
-            f"Stay with {cur} (score {cur_total:.1f}): no alternative meets every financial and "
-            f"technical criterion with a higher score. Alternatives: {blocked}."
-        )
-        summary_ru = (
-            f"Остаёмся у {cur} (балл {cur_total:.1f}): ни одна альтернатива не выполняет все "
-            f"финансовые и технические критерии с более высоким баллом. Альтернативы: {blocked_ru}."
-        )
+        if missing:
+            summary_en = (
+                f"Insufficient data to recommend staying with {cur}: its critical criteria "
+                f"{', '.join(missing)} have no data, and no alternative meets every financial "
+                f"and technical criterion with a higher score. Alternatives: {blocked}."
+            )
+            summary_ru = (
+                f"Недостаточно данных, чтобы рекомендовать остаться у {cur}: по критичным "
+                f"критериям {', '.join(missing)} нет данных, а ни одна альтернатива не "
+                f"выполняет все финансовые и технические критерии с более высоким баллом. "
+                f"Альтернативы: {blocked_ru}."
+            )
+        else:
+            summary_en = (
+                f"Stay with {cur} (score {cur_total:.1f}): no alternative meets every financial "
+                f"and technical criterion with a higher score. Alternatives: {blocked}."
+            )
+            summary_ru = (
+                f"Остаёмся у {cur} (балл {cur_total:.1f}): ни одна альтернатива не выполняет все "
+                f"финансовые и технические критерии с более высоким баллом. Альтернативы: "
+                f"{blocked_ru}."
+            )
         drivers = [_driver(r) for a in alternatives for r in a.failing()]
         drivers += [_driver(current.results[c]) for c in current.critical_failed]
-        confirmation = {
-            "en": f"Next quarter {cur} still meets its critical criteria, and the criteria it fails "
-            f"({', '.join(r.criterion_id for r in current.failing()) or 'none'}) are raised with it.",
-            "ru": f"В следующем квартале {cur} по-прежнему выполняет критичные критерии, а "
-            "невыполненные критерии обсуждены с провайдером.",
-            "watch": [f"{cur}:{r.criterion_id}" for r in current.failing()],
-        }
+        drivers += [_driver(current.results[c]) for c in missing]
+        if missing:
+            confirmation = {
+                "en": f"Next quarter the missing inputs of {cur} are there "
+                f"({', '.join(missing)}) and the review decides on them.",
+                "ru": f"В следующем квартале у {cur} есть недостающие данные "
+                f"({', '.join(missing)}), и обзор принимает решение по ним.",
+                "watch": [f"{cur}:{c}" for c in missing],
+            }
+        else:
+            confirmation = {
+                "en": f"Next quarter {cur} still meets its critical criteria, and the criteria "
+                f"it fails ({', '.join(r.criterion_id for r in current.failing()) or 'none'}) "
+                "are raised with it.",
+                "ru": f"В следующем квартале {cur} по-прежнему выполняет критичные критерии, а "
+                "невыполненные критерии обсуждены с провайдером.",
+                "watch": [f"{cur}:{r.criterion_id}" for r in current.failing()],
+            }
+    named_en, named_ru = _named(current, alternatives)
+    summary_en += named_en
+    summary_ru += named_ru
     options = []
     for option in DECISIONS:
         if option == decision:
             continue
-        if option == "stay":
+        if option == "insufficient_data":
+            why = (
+                f"{cur}'s critical criteria have their data"
+                if not current.critical_missing
+                else f"{best.provider} qualifies whatever the missing data of {cur}"
+            )
+        elif option == "stay" and decision == "insufficient_data":
+            why = f"{cur}'s critical criteria {current.critical_missing} have no data"
+        elif option == "stay":
             why = f"{best.provider} qualifies: it meets every financial and technical criterion and scores higher"
         elif option == "evaluate_migration":
             why = (

@@ -22,10 +22,13 @@ def format_review(review) -> str:
         "",
         "  " + "criterion".ljust(20) + "".join(c.provider.ljust(width) for c in cards),
     ]
-    for cid in cards[0].results:
+    for cid in [c for ids in cards[0].groups.values() for c in ids]:
         row = []
         for c in cards:
-            r = c.results[cid]
+            r = c.results.get(cid)
+            if r is None:
+                row.append("reference".ljust(width))
+                continue
             text = ev.observed_text(r)
             row.append(
                 f"{mark[r.outcome]}{' ' + text if text and len(text) < 14 else ''}"[
@@ -53,6 +56,17 @@ def format_review(review) -> str:
     if unknown:
         out.append("  no data, why:")
         out += [f"    {p} {cid}: {why or 'no reason recorded'}" for p, cid, why in unknown]
+    fees = [
+        f"    {r.subject} {f['month']} {f['line_item']}: {f['kind']}, {f['amount']:g} "
+        f"{f['currency']}"
+        + (f" (expected {f['expected']:g}, +{f['excess']:g})" if f.get("expected") else "")
+        for c in cards
+        if (r := c.results.get("fin.hidden_fees")) is not None
+        for f in r.evidence.get("hidden_fees", [])
+    ]
+    if fees:
+        out.append("  hidden fees and price deviations (reconciled to the price list):")
+        out.extend(fees)
     if review.report_path:
         out.append(f"  report: {review.report_path}")
     if review.run_id is not None:

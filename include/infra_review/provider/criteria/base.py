@@ -63,6 +63,7 @@ class Context:
     coverage_floor: float = 0.9
     current_cost: ActualCost | None = None
     tco: Tco | None = None
+    fleet_check: dict[str, Any] | None = None  # costs.compare_fleet for the current provider
 
 
 class Criterion:
@@ -161,6 +162,27 @@ class Criterion:
         threshold = self.threshold if "threshold" in self.p else None
         return self.result(subject, Outcome.INSUFFICIENT_DATA, None, threshold, window, evidence)
 
+    def provenance(self, provider: Provider, fact: str, window: ReviewWindow) -> dict[str, Any]:
+        """Source, date and age of a declared fact (issue 14), judged at the window's end
+        (never the wall clock); ``reason`` is set when the fact is no data."""
+        max_age = int(self.p.get("max_age_days", 365))
+        as_of = window.end.date()
+        declared = provider.declared.get(fact)
+        out: dict[str, Any] = {"max_age_days": max_age, "as_of": as_of.isoformat()}
+        if declared is None or declared.source is None or declared.date is None:
+            out["reason"] = (
+                f"{provider.id}'s {fact} are declared without a source and a date "
+                f"(providers.yaml {provider.field}.{fact}.source / .date)"
+            )
+            return out
+        age = (as_of - declared.date).days
+        out.update({"source": declared.source, "date": declared.date.isoformat(), "age_days": age})
+        if declared.date >= as_of:  # the window's end is excluded, as for the scores
+            out["reason"] = f"{provider.id}'s {fact} are dated {declared.date}, after the quarter"
+        elif age > max_age:
+            out["reason"] = f"{provider.id}'s {fact} are {age} days old, older than {max_age} days"
+        return out
+
     # --- words ---------------------------------------------------------------------------
 
     def observed_text(self, result: CriterionResult) -> str:
@@ -207,5 +229,6 @@ def _kind_name(p: Param) -> str:
     return " or ".join(words)
 
 
+MAX_AGE = Param("max_age_days", int, 365, "a declared fact or score older than this is no data")
 COMPARATOR = Param("comparator", str, ">", "how observed is compared with threshold")
 THRESHOLD = Param("threshold", (int, float), doc="the limit the observed value is held to")

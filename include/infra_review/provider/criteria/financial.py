@@ -1,16 +1,15 @@
 """Financial criteria (seed 02.04.04): fin.tco, fin.predictable, fin.transparency,
-fin.hidden_fees. Each is one class: its parameters, ``evaluate`` and how its value reads."""
+fin.hidden_fees. Each is one class: its parameters, ``evaluate`` and how its value reads.
+The last three judge invoice lines reconciled to the price list (``provider.reconcile``)."""
 
 from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
 from infra_review.criteria.result import CriterionResult
-from infra_review.provider.costs import ActualCost, Tco
 from infra_review.provider.criteria.base import (
     COMPARATOR,
     THRESHOLD,
@@ -19,311 +18,297 @@ from infra_review.provider.criteria.base import (
     Param,
     outcome_of,
 )
-from infra_review.provider.inputs import InvoiceLine, ReviewWindow, month_bounds
-from infra_review.provider.model import Provider
-from infra_review.provider.money import Converter
+from infra_review.provider.inputs import month_bounds
+from infra_review.provider.reconcile import Reconciled, reconcile
 
 LOOKBACK = Param("lookback_months", int, 12, "months of invoices ending with the quarter")
 MIN_MONTHS = Param("min_months", int, 3, "fewer invoiced months than this: insufficient_data")
 
 
 class FinTco(Criterion):
-    """Alternative's annual TCO over the current provider's actual annual cost, below 1.5."""
+    """Alternative's annual TCO over the current provider's actual annual cost, below 1.5,
+    for the same fleet. The current provider's own cost is the reference, not a result."""
 
     id = "fin.tco"
     group = "financial"
+    reference_for_current = True
     params = (
         COMPARATOR,
         THRESHOLD,
         Param("amortisation_years", (int, float), 3, "one-off migration cost spread over"),
         LOOKBACK,
         MIN_MONTHS,
+        Param("usage_tolerance_pct", (int, float), 10, "invoiced vs priced usage, reported"),
     )
-
-    def evaluate(self, ctx: Context) -> CriterionResult:
-        assert ctx.current_cost is not None
-        return self.judge(
-            ctx.provider, is_current=ctx.is_current, current=ctx.current_cost, tco=ctx.tco
-        )
 
     def observed_text(self, result: CriterionResult) -> str:
         return "" if result.observed is None else f"ratio {result.observed:.2f}"
 
-    def judge(
-        self,
-        provider: Provider,
-        *,
-        is_current: bool,
-        current: ActualCost,
-        tco: Tco | None,
-    ) -> CriterionResult:
-        """Alternative's annual TCO over the current provider's actual annual cost, below 1.5."""
+    def evaluate(self, ctx: Context) -> CriterionResult:
+        current, tco, provider = ctx.current_cost, ctx.tco, ctx.provider
+        assert current is not None and tco is not None
         min_months = int(self.p["min_months"])
         window = month_bounds(current.months)
-        base = {
+        base: dict[str, Any] = {
             "current_provider": current.provider,
             "current": current.evidence(),
             "min_months": min_months,
+            "fleet": ctx.fleet_check,
         }
         if len(current.months_present) < min_months:
-            return self.no_data(
-                provider.id,
-                window,
-                {
-                    **base,
-                    "reason": f"{current.provider} has invoices for {len(current.months_present)} of "
-                    f"the last {len(current.months)} months; at least {min_months} are needed",
-                },
+            base["reason"] = (
+                f"{current.provider} has invoices for {len(current.months_present)} of the "
+                f"last {len(current.months)} months; at least {min_months} are needed"
             )
+            return self.no_data(provider.id, window, base)
         if current.annual <= 0:
-            return self.no_data(
-                provider.id,
-                window,
-                {**base, "reason": "the current provider's invoiced total is not positive"},
-            )
-        if is_current:
-            ratio = 1.0
-            return self.result(
-                provider.id,
-                outcome_of(self.compare(ratio)),
-                ratio,
-                self.threshold,
-                window,
-                {
-                    **base,
-                    "baseline": True,
-                    "note": "the current provider is the baseline (ratio 1)",
-                },
-            )
-        assert tco is not None
+            base["reason"] = "the current provider's invoiced total is not positive"
+            return self.no_data(provider.id, window, base)
+        fleet = ctx.fleet_check or {}
+        if fleet and not fleet.get("matches"):
+            base["reason"] = fleet_mismatch_reason(fleet)
+            return self.no_data(provider.id, window, base)
         ratio = tco.annual / current.annual
-        return self.result(
-            provider.id,
-            outcome_of(self.compare(ratio)),
-            ratio,
-            self.threshold,
-            window,
-            {
-                **base,
-                "alternative": tco.evidence(),
-                "annual_tco": round(tco.annual, 2),
-                "annual_current": round(current.annual, 2),
-                "ratio": round(ratio, 4),
-                "currency": current.currency,
-            },
+        evidence = {
+            **base,
+            "alternative": tco.evidence(),
+            "annual_tco": round(tco.annual, 2),
+            "annual_current": round(current.annual, 2),
+            "ratio": round(ratio, 4),
+            "currency": current.currency,
+        }
+        ok = self.compare(ratio)
+        return self.result(provider.id, outcome_of(ok), ratio, self.threshold, window, evidence)
+
+
+def fleet_mismatch_reason(fleet: dict[str, Any]) -> str:
+    parts = []
+    if fleet.get("invoiced_not_listed"):
+        parts.append(f"invoiced but not in fleet.yaml: {', '.join(fleet['invoiced_not_listed'])}")
+    if fleet.get("listed_not_invoiced"):
+        parts.append(f"in fleet.yaml but not invoiced: {', '.join(fleet['listed_not_invoiced'])}")
+    if fleet.get("plan_count_differs"):
+        parts.append(
+            f"plan lines differ from fleet.yaml in {', '.join(fleet['plan_count_differs'])}"
         )
+    if not fleet.get("months"):
+        parts.append("no invoices of the current provider in the quarter")
+    return (
+        f"the current fleet as invoiced by {fleet.get('provider')} differs from fleet.yaml ("
+        + "; ".join(parts)
+        + "): fix fleet.yaml or the invoices so the TCO compares the same servers"
+    )
 
 
 class FinPredictable(Criterion):
-    """Coefficient of variation (population) of monthly invoice totals, at most 10%."""
+    """No price-list item's unit price changed month over month by more than the
+    threshold in the look-back; usage changes are reported apart and do not count."""
 
     id = "fin.predictable"
     group = "financial"
     params = (COMPARATOR, THRESHOLD, LOOKBACK, MIN_MONTHS)
 
+    def observed_text(self, result: CriterionResult) -> str:
+        return "" if result.observed is None else f"max price change {result.observed:.1%}"
+
     def evaluate(self, ctx: Context) -> CriterionResult:
         months = ctx.window.lookback(int(self.p["lookback_months"]))
-        return self.judge(ctx.provider.id, ctx.invoices, ctx.converter, months)
-
-    def observed_text(self, result: CriterionResult) -> str:
-        return "" if result.observed is None else f"CV {result.observed:.1%}"
-
-    def judge(
-        self,
-        provider_id: str,
-        lines: Iterable[InvoiceLine],
-        converter: Converter,
-        months: Sequence[date],
-    ) -> CriterionResult:
-        """Coefficient of variation (population) of monthly invoice totals, at most 10%.
-
-        Invoices all in one currency are measured in it, so exchange-rate swings are not counted
-        as the provider's price changes; mixed currencies are converted month by month.
-        """
         min_months = int(self.p["min_months"])
-        window = month_bounds(months)
         wanted = set(months)
-        own = [ln for ln in lines if ln.provider == provider_id and ln.month in wanted]
-        currencies = sorted({ln.currency for ln in own})
-        scoped = converter.scoped()
-        by_month: dict[date, float] = defaultdict(float)
-        if len(currencies) == 1:
-            measured_in = currencies[0]
-            for ln in own:
-                by_month[ln.month] += ln.amount
-        else:
-            measured_in = converter.target
-            for ln in own:
-                by_month[ln.month] += scoped.convert(ln.amount, ln.currency, ln.month, **ln.where())
+        scoped = ctx.converter.scoped()
+        own = [ln for ln in ctx.invoices if ln.provider == ctx.provider.id and ln.month in wanted]
+        lines = reconcile(ctx.provider, own, scoped)
+        prices, usage, unchecked = _unit_prices(lines)
+        invoiced = sorted({r.line.month for r in lines})
+        totals: dict[date, float] = defaultdict(float)
+        for r in lines:
+            totals[r.line.month] += r.amount
+        changes = _changes(prices)
         evidence: dict[str, Any] = {
             "months_expected": len(months),
-            "months_invoiced": len(by_month),
-            "monthly_totals": {f"{m:%Y-%m}": round(v, 2) for m, v in sorted(by_month.items())},
-            "currency": measured_in,
-            "invoice_currencies": currencies,
-            "rates_used": scoped.used(),
+            "months_invoiced": len(invoiced),
             "min_months": min_months,
-            "std": "population",
+            "tolerance": self.threshold,
+            "price_changes": [c for c in changes if abs(c["change"]) > self.threshold],
+            "all_price_moves": changes,
+            "usage_changes": _changes(usage, relative=False),
+            "items_checked": sorted({k[0] for k in prices}),
+            "items_without_quantity": sorted(unchecked),
+            "monthly_totals": {f"{m:%Y-%m}": round(v, 2) for m, v in sorted(totals.items())},
+            "currency": ctx.converter.target,
+            "rates_used": scoped.used(),
         }
-        if len(by_month) < min_months:
+        window = month_bounds(months)
+        if len(invoiced) < min_months:
             evidence["reason"] = (
-                f"invoices for {len(by_month)} of the last {len(months)} months; "
+                f"invoices for {len(invoiced)} of the last {len(months)} months; "
                 f"at least {min_months} are needed"
             )
-            return self.no_data(provider_id, window, evidence)
-        totals = list(by_month.values())
-        mean = statistics.fmean(totals)
-        if mean <= 0:
-            evidence["reason"] = "mean monthly total is not positive"
-            return self.no_data(provider_id, window, evidence)
-        cv = statistics.pstdev(totals) / mean
-        evidence.update(
-            {"mean": round(mean, 2), "stdev": round(statistics.pstdev(totals), 2), "cv": cv}
-        )
+            return self.no_data(ctx.provider.id, window, evidence)
+        if not any(len(v) >= 2 for v in _by_item(prices).values()):
+            evidence["reason"] = "no price-list item has a unit price in two or more months"
+            return self.no_data(ctx.provider.id, window, evidence)
+        if len(totals) > 1 and statistics.fmean(totals.values()) > 0:
+            mean = statistics.fmean(totals.values())
+            evidence["monthly_total_cv"] = round(statistics.pstdev(totals.values()) / mean, 4)
+        largest = max((abs(c["change"]) for c in changes), default=0.0)
+        ok = self.compare(largest)
         return self.result(
-            provider_id, outcome_of(self.compare(cv)), cv, self.threshold, window, evidence
+            ctx.provider.id, outcome_of(ok), largest, self.threshold, window, evidence
         )
 
 
-def _quarter_lines(
-    provider_id: str, lines: Iterable[InvoiceLine], window: ReviewWindow
-) -> list[InvoiceLine]:
-    months = set(window.months)
-    return [ln for ln in lines if ln.provider == provider_id and ln.month in months]
+def _unit_prices(
+    lines: list[Reconciled],
+) -> tuple[dict[tuple[str, str, date], float], dict[tuple[str, str, date], float], set[str]]:
+    """(item, currency, month) -> unit price and -> quantity; items priced by usage whose
+    quantity is not on the invoice cannot be checked and are named."""
+    amount: dict[tuple[str, str, date], float] = defaultdict(float)
+    quantity: dict[tuple[str, str, date], float] = defaultdict(float)
+    unchecked = set()
+    for r in lines:
+        if r.item is None:
+            continue
+        if r.unit_price is None:
+            unchecked.add(r.item.item)
+            continue
+        key = (r.item.item, r.line.currency, r.line.month)
+        amount[key] += r.line.amount
+        quantity[key] += r.quantity or 0.0
+    prices = {k: amount[k] / q for k, q in quantity.items() if q}
+    return prices, dict(quantity), unchecked - {k[0] for k in prices}
 
 
-def _line_record(ln: InvoiceLine, converted: float | None = None) -> dict[str, Any]:
-    out = {
-        "month": f"{ln.month:%Y-%m}",
-        "line_item": ln.line_item,
-        "amount": ln.amount,
-        "currency": ln.currency,
-    }
-    if converted is not None:
-        out["converted"] = round(converted, 2)
-    if ln.source_file:
-        out["source"] = f"{ln.source_file}:{ln.source_line}"
+def _by_item(values: dict[tuple[str, str, date], float]) -> dict[tuple[str, str], list]:
+    out: dict[tuple[str, str], list] = defaultdict(list)
+    for (item, currency, month), v in sorted(values.items(), key=lambda kv: kv[0][2]):
+        out[(item, currency)].append((month, v))
     return out
 
 
+def _changes(values: dict[tuple[str, str, date], float], relative: bool = True) -> list[dict]:
+    """Month-over-month changes per item: each one with its month (the first month at the
+    new value), the values before and after, and the relative change."""
+    out = []
+    for (item, currency), series in sorted(_by_item(values).items()):
+        for (_m0, before), (m1, after) in zip(series, series[1:], strict=False):
+            if abs(after - before) <= 1e-9 * max(1.0, abs(before)):
+                continue
+            row = {
+                "item": item,
+                "month": f"{m1:%Y-%m}",
+                "from": round(before, 6),
+                "to": round(after, 6),
+                "change": round((after - before) / before, 6) if before else 1.0,
+            }
+            if relative:
+                row["currency"] = currency
+            out.append(row)
+    return out
+
+
+def _quarter(ctx: Context) -> tuple[list[Reconciled], Any]:
+    months = set(ctx.window.months)
+    own = [ln for ln in ctx.invoices if ln.provider == ctx.provider.id and ln.month in months]
+    scoped = ctx.converter.scoped()
+    return reconcile(ctx.provider, own, scoped), scoped
+
+
 class FinTransparency(Criterion):
-    """Share of the quarter's invoiced amount matched to price-list items."""
+    """Share of the quarter's invoiced money the price list explains: each line reconciled
+    to an item, a quantity and its expected amount; the part above it is unexplained."""
 
     id = "fin.transparency"
     group = "financial"
     params = (COMPARATOR, THRESHOLD)
 
-    def evaluate(self, ctx: Context) -> CriterionResult:
-        return self.judge(ctx.provider, ctx.invoices, ctx.converter, ctx.window)
-
     def observed_text(self, result: CriterionResult) -> str:
-        return "" if result.observed is None else f"{result.observed:.0%}"
+        return "" if result.observed is None else f"{result.observed:.1%} of money"
 
-    def judge(
-        self,
-        provider: Provider,
-        lines: Iterable[InvoiceLine],
-        converter: Converter,
-        window: ReviewWindow,
-    ) -> CriterionResult:
-        """Share of the quarter's invoiced amount (absolute, converted) matched to price-list items."""
-        own = _quarter_lines(provider.id, lines, window)
-        bounds = (window.start, window.end)
-        if not own:
-            return self.no_data(
-                provider.id,
-                bounds,
-                {
-                    "reason": f"no invoices from {provider.id} in {window.quarter}",
-                    "invoice_lines": 0,
-                },
-            )
-        scoped = converter.scoped()
-        matched_total = unmatched_total = 0.0
-        by_item: dict[str, float] = defaultdict(float)
-        unmatched = []
-        for ln in own:
-            value = abs(scoped.convert(ln.amount, ln.currency, ln.month, **ln.where()))
-            item = provider.match_line(ln.line_item)
-            if item is None:
-                unmatched_total += value
-                unmatched.append(_line_record(ln, value))
-            else:
-                matched_total += value
-                by_item[item.item] += value
-        total = matched_total + unmatched_total
-        if total <= 0:
-            return self.no_data(
-                provider.id,
-                bounds,
-                {"reason": "the invoiced amount is zero", "invoice_lines": len(own)},
-            )
-        share = matched_total / total
-        return self.result(
-            provider.id,
-            outcome_of(self.compare(share)),
-            share,
-            self.threshold,
-            bounds,
-            {
-                "share_itemised": share,
-                "matched_total": round(matched_total, 2),
-                "unmatched_total": round(unmatched_total, 2),
-                "currency": converter.target,
-                "invoice_lines": len(own),
-                "matched_by_item": {k: round(v, 2) for k, v in sorted(by_item.items())},
-                "unmatched_lines": unmatched,
-                "rates_used": scoped.used(),
-            },
-        )
+    def evaluate(self, ctx: Context) -> CriterionResult:
+        lines, scoped = _quarter(ctx)
+        bounds = ctx.window.bounds
+        pid = ctx.provider.id
+        if not lines:
+            reason = f"no invoices from {pid} in {ctx.window.quarter}"
+            return self.no_data(pid, bounds, {"reason": reason, "invoice_lines": 0})
+        charged = sum(r.amount for r in lines if r.charge)
+        explained = sum(r.explained for r in lines)
+        evidence: dict[str, Any] = {
+            "invoiced_total": round(charged, 2),
+            "explained_total": round(explained, 2),
+            "unexplained_total": round(charged - explained, 2),
+            "currency": ctx.converter.target,
+            "invoice_lines": len(lines),
+            "unexplained_lines": [
+                {**r.record(), "unexplained": round(r.amount - r.explained, 2)}
+                for r in lines
+                if r.charge and r.amount - r.explained > 0.005
+            ],
+            "rates_used": scoped.used(),
+        }
+        if charged <= 0:
+            evidence["reason"] = "the invoiced amount is zero"
+            return self.no_data(pid, bounds, evidence)
+        share = explained / charged
+        evidence["share_explained"] = share
+        ok = self.compare(share)
+        return self.result(pid, outcome_of(ok), share, self.threshold, bounds, evidence)
 
 
 class FinHiddenFees(Criterion):
-    """Charges in the quarter's invoices that match no price-list item."""
+    """Invoice lines outside the price list, or above their expected amount by more than
+    ``tolerance_pct``, each listed with its amount and month. Credits are listed apart."""
 
     id = "fin.hidden_fees"
     group = "financial"
-    params = (COMPARATOR, THRESHOLD)
-
-    def evaluate(self, ctx: Context) -> CriterionResult:
-        return self.judge(ctx.provider, ctx.invoices, ctx.window)
+    params = (
+        COMPARATOR,
+        THRESHOLD,
+        Param("tolerance_pct", (int, float), 1, "billed above expected by more: a fee"),
+    )
 
     def observed_text(self, result: CriterionResult) -> str:
         return "" if result.observed is None else f"{result.observed:.0f} line(s)"
 
-    def judge(
-        self, provider: Provider, lines: Iterable[InvoiceLine], window: ReviewWindow
-    ) -> CriterionResult:
-        """Charges in the quarter's invoices that match no price-list item. Credits (negative
-        amounts) outside the price list are listed but are not fees."""
-        own = _quarter_lines(provider.id, lines, window)
-        bounds = (window.start, window.end)
-        if not own:
-            return self.no_data(
-                provider.id,
-                bounds,
+    def evaluate(self, ctx: Context) -> CriterionResult:
+        lines, scoped = _quarter(ctx)
+        bounds = ctx.window.bounds
+        pid = ctx.provider.id
+        tolerance = float(self.p["tolerance_pct"])
+        if not lines:
+            reason = f"no invoices from {pid} in {ctx.window.quarter}"
+            return self.no_data(pid, bounds, {"reason": reason, "invoice_lines": 0})
+        fees = []
+        for r in lines:
+            if r.item is None and r.charge:
+                kind, excess = "unlisted", r.line.amount
+            elif r.item is not None and r.above(tolerance):
+                kind, excess = "price_deviation", (r.amount - (r.expected or 0.0)) / r.factor
+            else:
+                continue
+            fees.append(
                 {
-                    "reason": f"no invoices from {provider.id} in {window.quarter}",
-                    "invoice_lines": 0,
-                },
+                    **r.record(),
+                    "kind": kind,
+                    "excess": round(excess, 6),
+                    "excess_converted": round(excess * r.factor, 2),
+                }
             )
-        unmatched = [ln for ln in own if provider.match_line(ln.line_item) is None]
-        fees = [ln for ln in unmatched if ln.amount > 0]
-        credits = [ln for ln in unmatched if ln.amount <= 0]
+        evidence = {
+            "hidden_fees": fees,
+            "hidden_fees_total": round(sum(f["excess_converted"] for f in fees), 2),
+            "currency": ctx.converter.target,
+            "tolerance_pct": tolerance,
+            "unlisted_credits": [r.record() for r in lines if r.item is None and not r.charge],
+            "reconciliation": [r.record() for r in lines],
+            "invoice_lines": len(lines),
+            "price_list_items": [p.item for p in ctx.provider.price_list],
+            "rates_used": scoped.used(),
+        }
         count = float(len(fees))
-        return self.result(
-            provider.id,
-            outcome_of(self.compare(count)),
-            count,
-            self.threshold,
-            bounds,
-            {
-                "hidden_fees": [_line_record(ln) for ln in fees],
-                "unlisted_credits": [_line_record(ln) for ln in credits],
-                "invoice_lines": len(own),
-                "price_list_items": [p.item for p in provider.price_list],
-            },
-        )
+        ok = self.compare(count)
+        return self.result(pid, outcome_of(ok), count, self.threshold, bounds, evidence)
 
 
 CRITERIA = (FinTco, FinPredictable, FinTransparency, FinHiddenFees)

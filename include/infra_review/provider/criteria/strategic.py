@@ -10,6 +10,7 @@ from typing import Any
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.provider.criteria.base import (
     COMPARATOR,
+    MAX_AGE,
     THRESHOLD,
     Context,
     Criterion,
@@ -19,15 +20,16 @@ from infra_review.provider.criteria.base import (
 from infra_review.provider.inputs import ReviewWindow
 from infra_review.provider.model import Provider, Requirements
 
-MAX_AGE = Param("max_age_days", int, 365, "a score older than this is no data")
-
 
 class StratJurisdiction(Criterion):
     """Data centres in every jurisdiction the team requires (for example KZ)."""
 
     id = "strat.jurisdiction"
     group = "strategic"
-    params = (Param("declared", str, "requirements.jurisdictions", "where the rule is declared"),)
+    params = (
+        Param("declared", str, "requirements.jurisdictions", "where the rule is declared"),
+        MAX_AGE,
+    )
 
     def evaluate(self, ctx: Context) -> CriterionResult:
         return self.judge(ctx.provider, ctx.requirements, ctx.window)
@@ -50,6 +52,9 @@ class StratJurisdiction(Criterion):
             return self.result(provider.id, Outcome.INSUFFICIENT_DATA, None, 1.0, bounds, evidence)
         missing = [j for j in required if j not in provider.jurisdictions]
         evidence["missing"] = missing
+        evidence.update(self.provenance(provider, "jurisdictions", window))
+        if "reason" in evidence:
+            return self.result(provider.id, Outcome.INSUFFICIENT_DATA, None, 1.0, bounds, evidence)
         covered = (len(required) - len(missing)) / len(required) if required else 1.0
         return self.result(provider.id, outcome_of(not missing), covered, 1.0, bounds, evidence)
 

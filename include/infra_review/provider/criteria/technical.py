@@ -12,6 +12,7 @@ from typing import Any
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.provider.criteria.base import (
     COMPARATOR,
+    MAX_AGE,
     THRESHOLD,
     Context,
     Criterion,
@@ -43,7 +44,8 @@ class TechSla(Criterion):
         coverage_floor: float,
     ) -> CriterionResult:
         """Uptime = up-probes / probes received (a missing probe is not downtime), above 99.5%,
-        and the contractual SLA above 99.5% too. Coverage below the floor: insufficient data."""
+        and the contractual SLA above 99.5% too. Every declared series counts: one that never
+        reported has coverage 0, and any series below the floor makes it insufficient data."""
         bounds = (window.start, window.end)
         window_s = (window.end - window.start).total_seconds()
         window_min = window_s / 60
@@ -78,26 +80,44 @@ class TechSla(Criterion):
             ],
             "missing_probe_rule": "a missing probe is not downtime: uptime = up / received",
         }
-        if not probes or received == 0 or expected == 0:
-            evidence["reason"] = f"no probe_up samples for {provider.id} in {window.quarter}"
-            return self.result(
-                provider.id, Outcome.INSUFFICIENT_DATA, None, threshold, bounds, evidence
+        if not probes:
+            evidence["reason"] = (
+                f"no probe series declared for {provider.id} (providers.yaml probes, or the "
+                "fleet servers of this provider)"
             )
-        coverage = min(1.0, received / expected)
+            return self.no_data(provider.id, bounds, evidence)
+        series = evidence["series"]
+        silent = [f"{s['server']} {s['endpoint']}".strip() for s in series if not s["received"]]
+        low = [
+            f"{s['server']} {s['endpoint']} ({s['coverage']:.1%})".strip()
+            for s in series
+            if s["received"] and s["coverage"] < coverage_floor
+        ]
+        coverage = min(
+            min(1.0, p.received / (window_s // p.interval_s)) if window_s // p.interval_s else 0.0
+            for p in probes
+        )
+        evidence.update(
+            {"coverage": coverage, "coverage_all_series": round(received / expected, 4)}
+        )
+        evidence["silent_series"] = silent
+        if received == 0:
+            evidence["reason"] = (
+                f"no probe_up samples for {provider.id} in {window.quarter}; silent: "
+                + ", ".join(silent)
+            )
+            return self.no_data(provider.id, bounds, evidence)
         uptime = 100.0 * up / received
         downtime = window_min * (received - up) / received
         evidence.update(
-            {
-                "coverage": coverage,
-                "uptime_pct": uptime,
-                "downtime_min": round(downtime, 1),
-                "downtime": _hm(downtime),
-            }
+            {"uptime_pct": uptime, "downtime_min": round(downtime, 1), "downtime": _hm(downtime)}
         )
         if coverage < coverage_floor:
+            named = [f"silent (coverage 0): {', '.join(silent)}"] if silent else []
+            named += [f"below the floor: {', '.join(low)}"] if low else []
             evidence["reason"] = (
-                f"probe coverage {coverage:.1%} is below the floor {coverage_floor:.0%}: the prober "
-                "was down too often to measure the provider"
+                f"probe coverage {coverage:.1%} is below the floor {coverage_floor:.0%} for a "
+                "declared series (" + "; ".join(named) + "): the provider is not measured"
             )
             return self.result(
                 provider.id, Outcome.INSUFFICIENT_DATA, uptime, threshold, bounds, evidence
@@ -126,7 +146,12 @@ class TechModern(Criterion):
 
     id = "tech.modern"
     group = "technical"
-    params = (COMPARATOR, THRESHOLD, Param("checklist", list, doc="technologies to check"))
+    params = (
+        COMPARATOR,
+        THRESHOLD,
+        Param("checklist", list, doc="technologies to check"),
+        MAX_AGE,
+    )
 
     def evaluate(self, ctx: Context) -> CriterionResult:
         return self.judge(ctx.provider, ctx.window)
@@ -146,6 +171,11 @@ class TechModern(Criterion):
         share = len(has) / n
         best = (len(has) + len(unknown)) / n
         evidence = {"checklist": checklist, "has": has, "lacks": lacks, "unknown": unknown}
+        evidence.update(self.provenance(provider, "technologies", window))
+        if "reason" in evidence:
+            return self.result(
+                provider.id, Outcome.INSUFFICIENT_DATA, share, self.threshold, bounds, evidence
+            )
         if self.compare(share):
             outcome = Outcome.MET
         elif not self.compare(best):
@@ -240,7 +270,7 @@ class TechAutomation(Criterion):
 
     id = "tech.automation"
     group = "technical"
-    params = (Param("requires", list, doc="automation features that must exist"),)
+    params = (Param("requires", list, doc="automation features that must exist"), MAX_AGE)
 
     def evaluate(self, ctx: Context) -> CriterionResult:
         return self.judge(ctx.provider, ctx.window)
@@ -256,7 +286,10 @@ class TechAutomation(Criterion):
         lacks = [r for r in required if provider.automation.get(r) is False]
         unknown = [r for r in required if r not in provider.automation]
         evidence = {"requires": required, "has": has, "lacks": lacks, "unknown": unknown}
-        if lacks:
+        evidence.update(self.provenance(provider, "automation", window))
+        if "reason" in evidence:
+            outcome = Outcome.INSUFFICIENT_DATA
+        elif lacks:
             outcome = Outcome.NOT_MET
         elif unknown:
             outcome = Outcome.INSUFFICIENT_DATA
