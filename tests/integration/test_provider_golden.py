@@ -29,6 +29,7 @@ IGNORED = {
     "decision_id",
     "superseded_by",
     "created_at",
+    "state_changed_at",
     "report_path",
     "path",
     "fleet_yaml",
