@@ -9,7 +9,9 @@ against the twelve `fin.*`, `tech.*`, `strat.*` criteria of seed 02.04.04 and re
 that just ended), `providers` (alternatives to consider; empty: all), `dry_run`.
 
 **Tasks:** `resolve` -> `check_inputs` (providers.yaml, fleet.yaml, criteria.yaml) ->
-`review` (evaluate, report, record in one transaction; a rerun supersedes).
+`review` (evaluate, report, record in one transaction; a rerun supersedes) -> `notify`
+(Telegram / e-mail through the Airflow connections `infra_review_telegram` and
+`infra_review_smtp`, when a decision asks for action; none configured: a log line).
 How missing data is decided, the evidence and the report: `docs/provider-review.md`.
 """
 
@@ -72,8 +74,15 @@ def provider_review():
         log_summary(summary_lines(result))
         return result.summary()
 
+    @task(retries=0)
+    def notify(summary: dict) -> dict:
+        """One message (RU+EN) to the team if the review asks for action; never fails."""
+        from infra_review.notify import notify_review
+
+        return notify_review(summary.get("run_id"))
+
     plan = resolve()
-    review(plan, check_inputs(plan))
+    notify(review(plan, check_inputs(plan)))
 
 
 provider_review()

@@ -32,6 +32,7 @@ def failing_on_bad_input() -> Iterator[None]:
 def run_request(params: Any, dag_run: Any, data_interval_start: Any = None) -> RunRequest:
     """The quarter (``quarter_for_run``: the param on a manual run, else the data interval),
     ``dry_run`` and the provenance of this dag run; bad input fails the task."""
+    from infra_review.lifecycle.triggered import triggered_by
     from infra_review.quarter import quarter_for_run
 
     params = params or {}
@@ -48,7 +49,9 @@ def run_request(params: Any, dag_run: Any, data_interval_start: Any = None) -> R
             run_key=dag_run.run_id,
             dag_id=dag_run.dag_id,
             dag_run_id=dag_run.run_id,
-            triggered_by=getattr(dag_run, "triggering_user_name", None) or f"{dag_run.run_type}",
+            triggered_by=triggered_by(
+                dag_run.run_type, getattr(dag_run, "triggering_user_name", None)
+            ),
         )
 
 

@@ -32,7 +32,7 @@ def test_params_and_schedule(dagbag):
     # quarterly, with a three-month data interval (a bare cron string would give an empty one)
     assert dag.timetable.expression == "0 6 1 1,4,7,10 *"
     assert dag.timetable.interval == relativedelta(months=3)
-    assert [t.task_id for t in dag.tasks] == ["resolve", "check_inputs", "review"]
+    assert [t.task_id for t in dag.tasks] == ["resolve", "check_inputs", "review", "notify"]
 
 
 def test_provider_review_runs_end_to_end(run_dag, db, tmp_path):

@@ -94,6 +94,16 @@ def _criteria(prev: Mapping[str, Any], prefix: str | None = None) -> list[str]:
     return [c for c in ids if prefix is None or c.startswith(prefix)]
 
 
+def _num(x: Any) -> str:
+    """16.0 -> "16", 1.5 -> "1.5", None -> "unknown"."""
+    if x is None:
+        return "unknown"
+    try:
+        return f"{float(x):g}"
+    except (TypeError, ValueError):
+        return str(x)
+
+
 def _judge_triggers(outcomes: dict[str, str]) -> tuple[list[str], list[str]]:
     met = [c for c, o in outcomes.items() if o == "met"]
     unknown = [c for c, o in outcomes.items() if o in ("insufficient_data", "missing")]
@@ -114,8 +124,10 @@ def _upgrade(
     evidence = {"resource": key, "before": before, "after": after, "criteria": outcomes}
     why_en, why_ru = [], []
     if not more:
-        why_en.append(f"fleet.yaml shows {after} {unit_en} {name_en} (was {before})")
-        why_ru.append(f"fleet.yaml показывает {name_ru} {after} {unit_ru} (было {before})")
+        why_en.append(f"fleet.yaml shows {_num(after)} {unit_en} {name_en} (was {_num(before)})")
+        why_ru.append(
+            f"fleet.yaml показывает {name_ru} {_num(after)} {unit_ru} (было {_num(before)})"
+        )
     if met:
         why_en.append(f"still met: {', '.join(met)}")
         why_ru.append(f"по-прежнему выполняются: {', '.join(met)}")
