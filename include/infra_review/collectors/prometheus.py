@@ -96,7 +96,9 @@ DEFAULT_QUERIES: dict[str, Query] = {
     )
 }
 # Collected only when listed (n8n exports them from its main instance with
-# N8N_METRICS=true and N8N_METRICS_INCLUDE_QUEUE_METRICS=true).
+# N8N_METRICS=true and N8N_METRICS_INCLUDE_QUEUE_METRICS=true). n8n's active count is Bull's
+# getJobCounts().active, which keeps counting a dead worker's jobs: only the n8n_redis source
+# (lock keys) tells stalled jobs from live ones.
 OPTIONAL_QUERIES: dict[str, Query] = {
     "n8n_queue_waiting": Query(
         "n8n_queue_waiting",
