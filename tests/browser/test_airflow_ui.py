@@ -77,9 +77,11 @@ def test_capacity_review_shows_its_docs_and_typed_params(page, airflow, shoot):
     from quarterly_review import quarter_choices
 
     dialog = _open_trigger_form(page, airflow, "capacity_review")
-    quarter = dialog.locator("#element_quarter")
-    assert quarter_choices()[0] in quarter.inner_text() + (quarter.input_value() or "")
-    assert re.search(r"\d{4}Q[1-4]", _help_text(dialog, quarter))
+    # a select of the last full quarters (a react-select: its value is a hidden input)
+    latest = quarter_choices()[0]
+    assert dialog.locator("input[name=element_quarter]").input_value() == latest
+    assert f"{latest[:4]} Q{latest[-1]}" in dialog.locator("#element_quarter").inner_text()
+    dialog.get_by_text(re.compile(r"The quarter to review, like \d{4}Q[1-4]")).first.wait_for()
     # servers: a multi-select (no input of its own to describe); its description is shown
     dialog.get_by_text(re.compile("Review only these servers")).first.wait_for()
     dry_run = dialog.locator("[name=element_dry_run]")
@@ -108,6 +110,13 @@ def test_provider_review_offers_the_configured_alternatives(page, airflow, shoot
     assert params["dry_run"]["schema"]["type"] == "boolean"
 
 
+def _choose_quarter(page, dialog, quarter: str) -> None:
+    """Pick ``quarter`` (like 2026Q3) in the form's quarter select, shown as "2026 Q3 (...)"."""
+    dialog.locator("#element_quarter").click()
+    page.get_by_role("option", name=re.compile(rf"^{quarter[:4]} Q{quarter[-1]}\b")).click()
+    assert dialog.locator("input[name=element_quarter]").input_value() == quarter
+
+
 def _runs(airflow) -> list[dict]:
     return airflow.api("/dags/capacity_review/dagRuns", limit=20)["dag_runs"]
 
@@ -117,7 +126,7 @@ def test_trigger_a_quarter_and_find_the_decision_on_the_decisions_page(page, air
     page.goto(f"{airflow.url}/dags/capacity_review")
     page.get_by_test_id("trigger-dag-button").click()
     dialog = page.get_by_role("dialog")
-    dialog.locator("#element_quarter").fill(QUARTER)
+    _choose_quarter(page, dialog, QUARTER)
     shoot(page, "03-trigger-with-quarter")
     dialog.get_by_role("button", name="Trigger").last.click()
     dialog.wait_for(state="hidden", timeout=300_000)  # the POST is slow while tasks start
@@ -210,3 +219,37 @@ def test_plugin_routes_refuse_anonymous_callers(airflow):
     )
     assert rows.status_code == 200
     assert all(d["review_type"] == "capacity" for d in rows.json())
+
+
+def test_hostile_data_docs_run_no_script_on_the_airflow_origin(page, airflow, shoot):
+    """Issue 15 item 1 end to end: a Data Docs page holding ``<img onerror>`` opened through
+    the real Airflow API server, by a logged-in user (whose session a script would use)."""
+    from tests.browser.test_data_docs_xss import build_hostile_data_docs
+
+    docs = airflow.data_dir / "gx_data_docs"  # the server's INFRA_REVIEW_DATA_DOCS
+    hostile = build_hostile_data_docs(docs)
+    url = f"{airflow.url}/capacity-decisions/data-docs/{hostile.relative_to(docs).as_posix()}"
+    response = page.goto(url, wait_until="load")
+    assert response.status == 200, "the session cookie opens Data Docs"
+    assert page.locator("img[src='x']").count() == 1
+    page.wait_for_timeout(1500)
+    assert page.evaluate("() => window.__xss || null") is None and page.title() != "pwned"
+    assert response.headers["content-security-policy"].startswith("sandbox;")
+    shoot(page, "08-hostile-data-docs")
+
+
+def test_a_logged_out_browser_goes_to_the_login_and_back(browser, airflow, shoot):
+    """Issue 18 item 6: the decisions page without a session asks for the login, then returns."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    target = f"{airflow.url}/capacity-decisions/?quarter={QUARTER}"
+    page.goto(target)
+    page.get_by_label("Username").fill(airflow.username)
+    page.get_by_label("Password").fill(airflow.password)
+    shoot(page, "09-login-from-plugin-page")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(target)
+    page.get_by_role("heading", name="Current decisions").wait_for()
+    assert "Not authenticated" not in page.content()
+    context.close()
