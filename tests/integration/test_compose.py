@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -339,13 +340,15 @@ def test_prometheus_and_blackbox_configs_pass_their_checkers(tmp_path: Path) -> 
 # --- PostgreSQL: the first-start script, then the project's migrations ----------------------
 
 
-def test_postgres_init_script_gives_working_least_privilege_roles(tmp_path: Path) -> None:
+def test_postgres_init_script_gives_working_least_privilege_roles() -> None:
     import pgserver
     import psycopg2
 
     from infra_review.store.migrate import upgrade
 
-    server = pgserver.get_server(tmp_path / "pgdata", cleanup_mode="stop")
+    # a folder of its own: pytest's numbered temp folders are pruned by concurrent runs
+    folder = Path(tempfile.mkdtemp(prefix="ir-compose-pg-"))
+    server = pgserver.get_server(folder / "pgdata", cleanup_mode="stop")
     try:
         admin = server.get_uri("postgres")
         socket_dir = re.search(r"host=([^&]+)", admin)[1]
@@ -401,6 +404,7 @@ def test_postgres_init_script_gives_working_least_privilege_roles(tmp_path: Path
         assert again.returncode != 0, "the script is for an empty volume only"
     finally:
         server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_grafana_gets_every_variable_its_provisioning_reads() -> None:
