@@ -6,7 +6,10 @@ import argparse
 
 
 def register(subparsers) -> None:
-    db = subparsers.add_parser("db", help="schema migrations")
+    db = subparsers.add_parser(
+        "db",
+        help="the database: migrations, its URL, BI connection settings, stop the embedded one",
+    )
     sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     upgrade = sub.add_parser("upgrade", help="apply pending migrations (idempotent)")
     upgrade.set_defaults(handler=_upgrade)
