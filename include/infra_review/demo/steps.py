@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
 
 from infra_review.demo.sample_quarter import (
@@ -81,9 +82,17 @@ def load_sample_quarter(ctx: dict) -> None:
             f"  importing {files.samples.name} (validates every row, merges on series and time) ..."
         )
         stats = import_samples(files.samples)
-        say(
-            f"  {files.samples.name}: {stats.rows_in:,} samples read, {stats.rows_written:,} new or changed"
-        )
+        loaded_at = getattr(stats, "already_loaded_at", None)
+        if loaded_at is not None:
+            say(
+                f"  {files.samples.name}: already imported on {loaded_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC "
+                f"({stats.rows_in:,} samples, same content): nothing to do"
+            )
+        else:
+            say(
+                f"  {files.samples.name}: {stats.rows_in:,} samples read, "
+                f"{stats.rows_written:,} new or changed"
+            )
         ctx.setdefault("changed", {})[str(quarter)] = stats.rows_written > 0
         if back == 0:
             complaints = import_complaints(files.complaints)
