@@ -7,6 +7,7 @@ set -euo pipefail
 PYTHON="${1:-python3}"
 VENV="${2:-.venv}"
 started=$SECONDS
+UV_VERSION=0.13.9  # the uv pip-installed when none is on PATH (checked here 2026-12-01)
 step() { printf '== %s\n' "$*"; }
 # pip warns about find-links folders of other machines' configs; not ours to fix here
 quiet_pip() { "$@" 2>&1 | { grep -v 'is ignored: it is neither' || true; }; }
@@ -24,7 +25,7 @@ if [ "${INFRA_REVIEW_INSTALLER:-uv}" != pip ]; then
         UV="$VENV/bin/uv"
     else
         step "uv into the virtualenv (a fast installer; INFRA_REVIEW_INSTALLER=pip skips it)"
-        if quiet_pip "$VENV/bin/pip" install --progress-bar on uv && [ -x "$VENV/bin/uv" ]; then
+        if quiet_pip "$VENV/bin/pip" install --progress-bar on "uv==$UV_VERSION" && [ -x "$VENV/bin/uv" ]; then
             UV="$VENV/bin/uv"
         else
             echo "   uv could not be installed: using pip"

@@ -140,14 +140,38 @@ def provider_review(ctx: dict) -> None:
     demo_step(ctx)
 
 
+def _history_review(quarter: Quarter, run_key: str) -> str | None:
+    """The decisions of the demo's earlier review of ``quarter`` with today's criteria file,
+    as text, or None when there is none (so it has to run)."""
+    from infra_review.criteria.rules import load_criteria
+    from infra_review.store.db import connect
+
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            """SELECT string_agg(d.subject || ' ' || d.decision, ', ' ORDER BY d.subject)
+               FROM infra_review.review_runs r
+               JOIN infra_review.decisions d USING (run_id)
+               WHERE r.review_type = 'capacity' AND r.quarter = %s AND r.run_key = %s
+                 AND r.criteria_sha256 = %s AND d.status <> 'superseded'""",
+            (str(quarter), run_key, load_criteria().sha256),
+        )
+        return cur.fetchone()[0]
+
+
 @_timed("Capacity review: RAM, CPU and new-server criteria with evidence")
 def capacity_review(ctx: dict) -> None:
     from infra_review.capacity.demo import demo_step
     from infra_review.capacity.review import run_capacity_review
 
     for quarter in ctx["history"]:
+        run_key = f"demo:{quarter}"
+        earlier = _history_review(quarter, run_key)
+        if earlier and not ctx.get("changed", {}).get(str(quarter), True):
+            say(f"capacity review {quarter} (history): done before with these samples and criteria")
+            say(f"  {quarter}: {earlier}")
+            continue
         say(f"capacity review {quarter} (history; the same run again replaces its own rows) ...")
-        review = run_capacity_review(quarter, triggered_by="make demo", run_key=f"demo:{quarter}")
+        review = run_capacity_review(quarter, triggered_by="make demo", run_key=run_key)
         decided = ", ".join(f"{d.subject} {d.decision}" for d in review.decisions)
         say(f"  {quarter}: {decided}")
     say(f"capacity review {ctx['quarter']} ...")
