@@ -30,6 +30,7 @@ IGNORED = {
     "superseded_by",
     "created_at",
     "state_changed_at",
+    "inputs_read_at",
     "report_path",
     "path",
     "fleet_yaml",
