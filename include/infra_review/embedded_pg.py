@@ -93,12 +93,19 @@ def require_tcp_passwords(datadir: Path) -> None:
     hba.write_text(_HBA_MARK + "\n" + "\n".join(lines) + "\n")  # keeps the file's owner
 
 
-def _start(datadir: Path, socket_dir: Path, port: int, restart: bool) -> None:
-    options = f'-h {HOST} -p {port} -k "{socket_dir}"'
-    _pg_ctl(
-        datadir,
-        ["-w", "-o", options, "-l", str(datadir / "log"), "restart" if restart else "start"],
-    )
+def _start(datadir: Path, socket_dir: Path, restart: bool) -> None:
+    """pg_ctl start (or restart) with the socket and the TCP listener; when the kept port has
+    been taken by another program meanwhile, once more on a new free port."""
+    for attempt in (1, 2):
+        options = f'-h {HOST} -p {_port(datadir)} -k "{socket_dir}"'
+        action = "restart" if restart and attempt == 1 else "start"
+        try:
+            _pg_ctl(datadir, ["-w", "-o", options, "-l", str(datadir / "log"), action])
+            return
+        except subprocess.CalledProcessError:
+            if attempt == 2 or os.environ.get(PORT_ENV, "").strip():
+                raise
+            (datadir / _PORT_FILE).unlink(missing_ok=True)
 
 
 def ensure_running(datadir: Path | None = None) -> EmbeddedServer:
@@ -114,7 +121,7 @@ def ensure_running(datadir: Path | None = None) -> EmbeddedServer:
 
             socket_dir = find_suitable_socket_dir(datadir, postgres_server.runtime_path)
             require_tcp_passwords(datadir)
-            _start(datadir, socket_dir, _port(datadir), restart=False)
+            _start(datadir, socket_dir, restart=False)
             info = info_cls.read_from_pgdata(datadir)
     if info is None or not info.is_running():
         # a new data folder: pgserver runs initdb and starts it on the socket only
@@ -125,7 +132,7 @@ def ensure_running(datadir: Path | None = None) -> EmbeddedServer:
             info = info_cls.read_from_pgdata(datadir)
             if info.hostname != HOST:
                 require_tcp_passwords(datadir)
-                _start(datadir, info.socket_dir, _port(datadir), restart=True)
+                _start(datadir, info.socket_dir, restart=True)
                 info = info_cls.read_from_pgdata(datadir)
     return EmbeddedServer(datadir=datadir, socket_dir=info.socket_dir, port=info.port)
 

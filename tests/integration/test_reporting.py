@@ -526,6 +526,17 @@ def test_bi_reader_reads_every_view_over_tcp_with_its_password_on_the_embedded_s
     again = embedded_pg.ensure_running(embedded.datadir)
     assert again.port == embedded.port
     _tcp(again, "bi_reader", password, "infra_review").close()
+    # a kept port that another program took meanwhile: the server moves to a free one
+    import socket
+
+    assert embedded_pg.stop(embedded.datadir)
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT
+        squatter.bind(("127.0.0.1", embedded.port))
+        squatter.listen()
+        moved = embedded_pg.ensure_running(embedded.datadir)
+    assert moved.port != embedded.port
+    _tcp(moved, "bi_reader", password, "infra_review").close()
 
 
 def test_bi_settings_for_a_configured_server_name_its_host_and_never_a_secret(monkeypatch):
