@@ -293,3 +293,19 @@ def test_cli_accept_implemented_and_refusal(db_url, db, capsys):
     assert main(["decision", "events", str(did)]) == 0
     text = capsys.readouterr().out
     assert "accepted -> implemented by carol on 2026-11-19" in text
+
+
+def test_without_a_marker_a_load_during_the_reads_is_still_flagged(db, db_url):
+    with db.cursor() as cur:
+        cur.execute("SELECT 1")  # the review's transaction (and its reads) start here
+    other = psycopg2.connect(db_url)
+    with other, other.cursor() as cur:  # an import commits while the review reads
+        cur.execute(
+            """INSERT INTO infra_review.load_batches
+                   (batch_key, source, window_start, window_end, rows_in, rows_loaded)
+               VALUES ('late.csv', 'csv', '2026-09-01', '2026-09-02', 10, 10)"""
+        )
+    other.close()
+    record_review(db, run("r1"), [record()])  # no read marker: as of the transaction start
+    db.commit()
+    assert _one(db, "SELECT inputs_changed_since FROM reporting.current_decisions") == (True,)

@@ -102,17 +102,23 @@ def sample_stats(
         return {f"{s}|{m}|{lab}": (int(n), ts) for s, m, lab, n, ts in cur.fetchall()}
 
 
-def read_marker(conn, start: datetime, end: datetime) -> dict[str, Any]:
+def read_marker(conn, start: datetime, end: datetime, *, at_transaction_start: bool = False):
     """Taken when a review starts reading: the database time and the load batches over the
     window it can see. ``reporting.current_decisions.inputs_changed_since`` compares them
     with the batches seen later, so a late import is flagged. Database time on purpose:
-    ``load_batches.loaded_at`` is stamped by the database."""
+    ``load_batches.loaded_at`` is stamped by the database.
+
+    ``at_transaction_start``: the marker as of the start of the caller's transaction (a
+    runner that read its inputs in that transaction, when it took no marker before reading):
+    batches stamped later are left out, so they show up as changes."""
     with conn.cursor() as cur:
         cur.execute(
-            """SELECT clock_timestamp(), count(*)::int, max(loaded_at)
+            """SELECT CASE WHEN %s THEN now() ELSE clock_timestamp() END,
+                      count(*)::int, max(loaded_at)
                FROM infra_review.load_batches
-               WHERE window_start < %s AND window_end > %s""",
-            (end, start),
+               WHERE window_start < %s AND window_end > %s
+                 AND (NOT %s OR loaded_at <= now())""",
+            (at_transaction_start, end, start, at_transaction_start),
         )
         read_at, n, last = cur.fetchone()
     return {"read_at": read_at, "batches": n, "last_loaded_at": last}

@@ -43,8 +43,8 @@ class ReviewRun:
     # or from the database at write time (provider)
     fingerprint: dict[str, Any] | None = None
     # lifecycle.fingerprint.read_marker(conn, start, end), taken before the review's reads;
-    # None: taken at write time (a load that commits between the reads and the write is
-    # then not flagged)
+    # None: taken as of the start of the write's transaction (right for a runner that read
+    # in that transaction; a DAG's separate write task should pass one from its first task)
     read_marker: dict[str, Any] | None = None
 
 
@@ -85,7 +85,9 @@ def record_review(conn, run: ReviewRun, decisions: list[DecisionRecord]) -> Reco
             (f"review:{run.review_type}:{run.quarter}",),
         )
         fingerprint = run.fingerprint or _derived_fingerprint(conn, run)
-        marker = run.read_marker or fp.read_marker(conn, run.window_start, run.window_end)
+        marker = run.read_marker or fp.read_marker(
+            conn, run.window_start, run.window_end, at_transaction_start=True
+        )
         current = _current_run(cur, run)
         unchanged_of = None
         if (
