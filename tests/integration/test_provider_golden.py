@@ -30,11 +30,10 @@ IGNORED = {
     "superseded_by",
     "created_at",
     "state_changed_at",
-    "inputs_read_at",
+    "inputs_read_at",  # database clock when the review read its inputs (migration 008)
     "report_path",
     "path",
     "fleet_yaml",
-    "inputs_read_at",  # database clock when the review read its inputs (migration 008)
     "inputs_fingerprint",  # hashes config files other helpers edit (fleet.yaml comments)
     "inputs_sha256",
 }
