@@ -1,18 +1,10 @@
 """
 ### Provider review (quarterly)
 
-Scores the current hosting provider and every alternative in `include/config/providers.yaml`
-against the twelve `fin.*`, `tech.*`, `strat.*` criteria of seed 02.04.04 and records `stay`,
-`evaluate_migration` or `migrate` with a scorecard per provider and the evidence.
-
-**Params:** `quarter` (default: the last full quarter; a scheduled run reviews the quarter
-that just ended), `providers` (alternatives to consider; empty: all), `dry_run`.
-
-**Tasks:** `resolve` -> `check_inputs` (providers.yaml, fleet.yaml, criteria.yaml) ->
-`review` (evaluate, report, record in one transaction; a rerun supersedes) -> `notify`
-(Telegram / e-mail through the Airflow connections `infra_review_telegram` and
-`infra_review_smtp`, when a decision asks for action; none configured: a log line).
-How missing data is decided, the evidence and the report: `docs/provider-review.md`.
+Scores the current provider and the alternatives in `providers.yaml` (seed 02.04.04):
+`stay`, `evaluate_migration`, `migrate`, or `insufficient_data` when a critical input of the
+current provider is missing. `resolve` -> `check_inputs` -> `review` (evaluate, report,
+record; a rerun supersedes) -> `notify`. Rule, params, evidence: `docs/provider-review.md`.
 """
 
 from __future__ import annotations
@@ -37,8 +29,7 @@ from quarterly_review import config_choices, dry_run_param, quarter_param, revie
             type=["null", "array"],
             items={"type": "string", "pattern": r"^[a-z0-9][a-z0-9._-]{0,62}$"},
             title="Alternatives",
-            description="Providers from providers.yaml to compare with the current one. "
-            "Empty: every alternative.",
+            description="Providers to compare with the current one (empty: all of them).",
             **config_choices("providers.yaml", "providers", "id", skip="current"),
         ),
         "dry_run": dry_run_param("Evaluate and log the decision without writing anything."),
@@ -55,7 +46,7 @@ def provider_review():
 
     @task
     def check_inputs(plan: dict) -> dict:
-        """Bad config fails without retries: retrying does not fix a file."""
+        """providers.yaml, fleet.yaml, criteria.yaml; a bad file fails without retries."""
         from infra_review.airflow import failing_on_bad_input
         from infra_review.provider.review import check_inputs
 

@@ -10,7 +10,7 @@ import json
 def register(sub) -> None:
     p = sub.add_parser(
         "provider",
-        help="score the current provider and the alternatives; recommend stay/evaluate_migration/migrate",
+        help="score the current provider and the alternatives; recommend stay/evaluate_migration/migrate (insufficient_data when a critical input is missing)",
     )
     p.add_argument("--quarter", required=True, help="for example 2026Q3")
     p.add_argument(
