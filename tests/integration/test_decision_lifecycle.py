@@ -251,7 +251,7 @@ def test_the_next_review_confirms_an_implemented_upgrade(db):
     assert again.followups == [] and len(events(db, did)) == 4
 
 
-def test_not_confirmed_with_evidence_and_accepted_is_carried_forward(db):
+def test_not_confirmed_with_evidence_and_accepted_is_carried_forward(db, capsys):
     a = record_review(db, run("q3"), [record()]).decision_ids[("server", "app-1")]
     transition(db, a, "accept", "bob")
     transition(db, a, "implemented", "bob")
@@ -272,6 +272,10 @@ def test_not_confirmed_with_evidence_and_accepted_is_carried_forward(db):
     ) == ("accepted", True)
     to_states = "SELECT array_agg(to_state ORDER BY event_id) FROM reporting.decision_events WHERE decision_id = %s"
     assert _one(db, to_states, (b,)) == (["proposed", "accepted", "carried_forward"],)
+    assert main(["decisions", "--quarter", "2026Q4"]) == 0
+    out = capsys.readouterr().out
+    assert f"#{b} 2026Q4 capacity" in out
+    assert "state accepted (carried forward: accepted, not implemented)" in out
 
 
 def test_cli_accept_implemented_and_refusal(db_url, db, capsys):

@@ -37,6 +37,10 @@ def _run(args: argparse.Namespace) -> int:
             if c["outcome"] == "met"
         ]
         state = f" state {d['state']}" if d.get("state") else ""
+        if d.get("carried_forward"):
+            state += " (carried forward: accepted, not implemented)"
+        if d.get("inputs_changed_since"):
+            state += " [inputs changed since: rerun the review]"
         print(
             f"#{d['decision_id']} {d['quarter']} {d['review_type']:<8} {d['subject']:<20} "
             f"{d['decision']:<20} [{d['status']}]{state} criteria met: {', '.join(met) or '-'}"

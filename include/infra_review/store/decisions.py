@@ -329,9 +329,11 @@ def current_decisions(
             """SELECT d.decision_id, d.review_type, d.quarter, d.subject_kind, d.subject,
                       d.decision, d.status, d.summary_en, d.summary_ru, d.drivers, d.options,
                       d.confirmation, d.context, r.run_id, r.dag_id, r.dag_run_id,
-                      r.criteria_version, r.report_path, d.created_at, d.state
+                      r.criteria_version, r.report_path, d.created_at, d.state,
+                      v.carried_forward, v.inputs_changed_since, v.confirmed_by_runs
                FROM infra_review.decisions d
                JOIN infra_review.review_runs r USING (run_id)
+               JOIN reporting.current_decisions v USING (decision_id)
                WHERE d.status <> 'superseded'
                  AND (%(quarter)s::text IS NULL OR d.quarter = %(quarter)s)
                  AND (%(review_type)s::text IS NULL OR d.review_type = %(review_type)s)
