@@ -326,10 +326,37 @@ def holed_history() -> promdata.History:
     return history
 
 
+JITTERED_TARGET = "https://n8n.example.kz/healthz"
+
+
 @pytest.fixture(scope="module")
-def day_prometheus(holed_history, tmp_path_factory):
+def jittered() -> tuple[np.ndarray, np.ndarray]:
+    """A probe's samples over DAY: a minute apart with up to 2 s of jitter either way (so two
+    can fall in one step of the query grid), a missed scrape, and holes of 4 and 7 minutes."""
+    rng = np.random.default_rng(5)
+    t = np.arange(DAY[0].timestamp(), DAY[1].timestamp(), 60.0)
+    t = np.round(t + rng.uniform(-2, 2, len(t)), 3)
+    drop = np.zeros(len(t), bool)
+    drop[[100, 500]] = True  # missed scrapes
+    drop[700:704] = True  # a 4-minute hole
+    drop[900:907] = True  # a 7-minute hole
+    keep = ~drop & (t >= DAY[0].timestamp())
+    return t[keep], np.round(rng.gamma(2.0, 0.1, int(keep.sum())), 6)
+
+
+@pytest.fixture(scope="module")
+def day_prometheus(holed_history, jittered, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("prom-day")
     promdata.backfill_history(holed_history, workdir, workdir / "data")
+    labels = f'instance="{JITTERED_TARGET}",job="blackbox",server="app-1"'
+    lines = ["# TYPE probe_duration_seconds gauge"]
+    times, values = (a.tolist() for a in jittered)
+    lines += [
+        f"probe_duration_seconds{{{labels}}} {v!r} {t:.3f}"
+        for t, v in zip(times, values, strict=True)
+    ]
+    (workdir / "jittered.om").write_text("\n".join([*lines, "# EOF", ""]))
+    services.backfill(workdir / "jittered.om", workdir / "data")
     with services.prometheus(workdir, workdir / "data") as service:
         yield service
 
@@ -361,7 +388,7 @@ def _rows(db, server: str, metric: str = "ram_used_pct") -> list[tuple]:
 
 
 def test_a_hole_survives_the_collector_exactly_as_through_csv(
-    day_prometheus, holed_history, tmp_path, db, db_url
+    day_prometheus, holed_history, jittered, tmp_path, db, db_url
 ):
     from infra_review.imports import import_samples
 
@@ -383,7 +410,7 @@ def test_a_hole_survives_the_collector_exactly_as_through_csv(
     assert times[hole.index[0]] == pd.Timestamp(HOLE[1])
     # the other series are whole: their counters have no hole
     assert len(_rows(db, "app-1", "cpu_used_pct")) == 1440
-    assert result["rows_in"] == 5 * 1440 - 4
+    assert result["rows_in"] == 5 * 1440 - 4 + len(jittered[0])  # and a jittered probe
 
 
 def test_a_window_ending_in_the_future_is_refused_and_stores_no_repeats(day_prometheus):
@@ -394,6 +421,8 @@ def test_a_window_ending_in_the_future_is_refused_and_stores_no_repeats(day_prom
         # the history ends at 23:59; up to now, Prometheus repeats it for 5 more minutes
         frame = prom.collect("app-1", source, DAY[1] - timedelta(minutes=30), now)
     last = pd.Timestamp(DAY[1]) - pd.Timedelta(minutes=1)
+    frame = frame[frame["label"] != JITTERED_TARGET]
+    assert frame["metric"].nunique() == 5
     for metric, rows in frame.groupby("metric"):
         assert rows["ts"].max() == last, metric
         assert len(rows) == 30, metric
@@ -423,8 +452,9 @@ def test_a_recollect_replaces_the_range_for_that_source(day_prometheus, db, db_u
     with db.cursor() as cur:
         cur.execute(
             """DELETE FROM infra_review.samples WHERE ts = %s AND series_id =
-                 (SELECT series_id FROM infra_review.series WHERE metric = 'api_latency_s')""",
-            (window[0] + timedelta(minutes=30),),
+                 (SELECT series_id FROM infra_review.series
+                  WHERE metric = 'api_latency_s' AND label = %s)""",
+            (window[0] + timedelta(minutes=30), promdata.PROBE_TARGET),
         )
     stale = pd.DataFrame(
         {
@@ -481,3 +511,27 @@ def test_a_stopped_exporter_leaves_no_samples(tmp_path):
     assert died == died  # not NaN: the kill was seen
     assert (frame["ts"] < pd.Timestamp(died, unit="s", tz="UTC")).all()
     assert set(frame["metric"]) == {"ram_used_pct", "cpu_used_pct", "swap_io_pages_per_s"}
+
+
+def test_jittered_samples_arrive_as_through_csv(day_prometheus, jittered, tmp_path, db, db_url):
+    from infra_review.imports import import_samples
+
+    times, values = jittered
+    lines = ["ts,server,metric,value,label"]
+    for t, v in zip(times.tolist(), values.tolist(), strict=True):
+        ts = datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
+        lines.append(f"{ts},app-1,api_latency_s,{v!r},{JITTERED_TARGET}")
+    (tmp_path / "probe.csv").write_text("\n".join(lines) + "\n")
+    import_samples(tmp_path / "probe.csv")
+    by_csv = _rows(db, "app-1", "api_latency_s")
+    with db.cursor() as cur:
+        cur.execute("TRUNCATE infra_review.samples")
+    db.commit()
+    run_job(
+        {"server": "app-1", "source": _source(day_prometheus.url, max_points=500)},
+        *DAY,
+        gate=QualityGate(engine="pandas"),
+    )
+    by_prometheus = [r for r in _rows(db, "app-1", "api_latency_s") if r[0] == JITTERED_TARGET]
+    assert len(by_csv) == len(times) == 1440 - 13
+    assert by_prometheus == by_csv

@@ -291,3 +291,18 @@ def test_a_window_ending_after_now_is_refused():
         check_window(Q2[0])
         with pytest.raises(InputError, match="after now"):
             check_window(Q2[0] + timedelta(seconds=1))
+
+
+def test_a_bare_selector_keeps_every_raw_sample_of_the_window_once():
+    import numpy as np
+
+    from infra_review.collectors.prometheus import samples_in
+
+    start = Q2[0]
+    t0 = start.timestamp()
+    # two pages overlapping by the lookback; jittered samples two to a minute at the end
+    times = np.array([t0 - 61, t0 + 1.5, t0 + 58.2, t0 + 58.2, t0 + 119.9, t0 + 120])
+    values = np.array([9.0, 1.0, 2.0, 2.0, 3.0, 4.0])
+    ts, vals = samples_in(times, values, start, start + timedelta(seconds=120))
+    assert ts.tolist() == [round((t0 + d) * 1000) for d in (1.5, 58.2, 119.9)]
+    assert vals.tolist() == [1.0, 2.0, 3.0]

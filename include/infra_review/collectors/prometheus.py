@@ -332,6 +332,16 @@ def real_samples(
     return np.round(seen[keep] * 1000).astype("int64"), vals[keep].astype("float64")
 
 
+def samples_in(
+    times: np.ndarray, values: np.ndarray, start: datetime, end: datetime
+) -> tuple[np.ndarray, np.ndarray]:
+    """Raw samples with ``start <= time < end``, once each (pages overlap by the lookback)."""
+    ts_ms = np.round(times * 1000).astype("int64")
+    ts_ms, first = np.unique(ts_ms, return_index=True)
+    keep = (ts_ms >= round(start.timestamp() * 1000)) & (ts_ms < round(end.timestamp() * 1000))
+    return ts_ms[keep], values[first][keep].astype("float64")
+
+
 def check_window(end: datetime, now: datetime | None = None) -> None:
     """Refuse a window that ends after now: Prometheus would answer the future with the last
     value repeated for up to 5 minutes, and those steps are not samples."""
@@ -367,10 +377,14 @@ def collect(server: str, source: dict[str, Any], start: datetime, end: datetime)
         def key_of(labels: dict, q: Query = q) -> str:
             return (labels.get(q.label, "") if q.label else q.label_value) or ""
 
+        # a bare selector is its own sample series: its raw samples are the answer, exact
+        # whatever the step (two samples in one step would otherwise keep only the newer)
+        direct = q.expr.strip() == q.sample.strip()
         values: dict[str, list[np.ndarray]] = {}
         raw: dict[str, list[np.ndarray]] = {}
         for first, last in grid:
-            page = client.query_range(q.expr, first, last, step)
+            samples = client.raw_samples(q.sample, first, last, lookback)
+            page = samples if direct else client.query_range(q.expr, first, last, step)
             keys = [key_of(series["metric"]) for series in page]
             if len(set(keys)) != len(keys):
                 raise InputError(
@@ -381,21 +395,26 @@ def collect(server: str, source: dict[str, Any], start: datetime, end: datetime)
                 )
             for key, series in zip(keys, page, strict=True):
                 values.setdefault(key, []).append(np.array(series["values"], dtype="float64"))
+            if direct:
+                continue
             # several series per key (one per CPU): any of them holds a sample
-            for series in client.raw_samples(q.sample, first, last, lookback):
+            for series in samples:
                 times = np.array([float(t) for t, _ in series["values"]], dtype="float64")
                 raw.setdefault(key_of(series["metric"]), []).append(times)
         for label, parts in values.items():
             table = np.concatenate(parts)
-            times = raw.get(label, raw.get("", []) if len(raw) == 1 else [])
-            ts_ms, vals = real_samples(
-                table[:, 0],
-                table[:, 1],
-                np.concatenate(times) if times else np.empty(0),
-                start.timestamp(),
-                end.timestamp(),
-                lookback,
-            )
+            if direct:
+                ts_ms, vals = samples_in(table[:, 0], table[:, 1], start, end)
+            else:
+                times = raw.get(label, raw.get("", []) if len(raw) == 1 else [])
+                ts_ms, vals = real_samples(
+                    table[:, 0],
+                    table[:, 1],
+                    np.concatenate(times) if times else np.empty(0),
+                    start.timestamp(),
+                    end.timestamp(),
+                    lookback,
+                )
             if not len(ts_ms):
                 continue
             frames.append(
