@@ -170,3 +170,16 @@ def test_migrate_and_evaluate_migration():
     assert confirm_decisions([evaluate], NewReview("2026Q4", "provider", results))[0].to_state == (
         "confirmed"
     )
+
+
+def test_summary_lines_name_each_followup_and_an_unchanged_run():
+    from infra_review.lifecycle.confirm import summary_lines
+
+    (f,) = confirm_decisions([_upgrade(state="accepted")], _review())
+    lines = summary_lines([f], unchanged_of=4)
+    assert lines[0].startswith("unchanged: same inputs as review run 4, which stays current")
+    assert lines[1] == (
+        "#11 app-1 upgrade_ram (2026Q3): carried forward (accepted, not implemented yet): "
+        "accepted but not implemented by the 2026Q4 review"
+    )
+    assert summary_lines([]) == []

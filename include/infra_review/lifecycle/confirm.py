@@ -267,3 +267,25 @@ def confirm_decisions(previous: Iterable[Mapping[str, Any]], review: NewReview) 
                 )
             )
     return out
+
+
+def summary_lines(followups: Iterable[Followup], unchanged_of: int | None = None) -> list[str]:
+    """Lines for a review's summary (CLI, task log, report): what this review found about
+    earlier decisions, and whether it only confirmed an identical run."""
+    lines = []
+    if unchanged_of is not None:
+        lines.append(
+            f"unchanged: same inputs as review run {unchanged_of}, which stays current "
+            f"(без изменений: те же входные данные, что у запуска {unchanged_of})"
+        )
+    words = {
+        "confirmed": "confirmed",
+        "not_confirmed": "NOT confirmed",
+        "carried_forward": "carried forward (accepted, not implemented yet)",
+    }
+    for f in followups:
+        lines.append(
+            f"#{f.decision_id} {f.subject} {f.decision} ({f.quarter}): "
+            f"{words.get(f.to_state, f.to_state)}: {f.note_en}"
+        )
+    return lines
