@@ -27,6 +27,24 @@ def test_every_provider_criterion_is_one_registered_class():
         assert module == criterion.group
 
 
+def test_provider_criteria_live_in_the_one_shared_registry():
+    from infra_review.criteria.registry import bind as shared_bind
+    from infra_review.criteria.registry import registered
+
+    shared = registered()
+    assert all(shared[cid] is cls and cls.review == "provider" for cid, cls in REGISTRY.items())
+    assert list(shared_bind(load_criteria(), "provider")) == list(bind(load_criteria()))
+    r = bind(load_criteria())["fin.hidden_fees"]
+    from datetime import UTC, datetime
+
+    from infra_review.criteria.result import CriterionResult, Outcome
+
+    t = datetime(2026, 7, 1, tzinfo=UTC)
+    res = CriterionResult("fin.hidden_fees", "p", Outcome.NOT_MET, 2.0, 0.0, t, t, {})
+    assert type(r).explain(res) == "fin.hidden_fees: not met, 2 line(s)"
+    assert type(r).explain(res, "ru") == "fin.hidden_fees: не выполнен, 2 line(s)"
+
+
 def _criteria_with(tmp_path: Path, old: str, new: str) -> Path:
     text = (config_dir() / "criteria.yaml").read_text(encoding="utf-8")
     assert old in text

@@ -26,6 +26,9 @@ CRITERIA_MODULES: list[str] = [
     "infra_review.capacity.criteria.ram",
     "infra_review.capacity.criteria.cpu",
     "infra_review.capacity.criteria.server",
+    "infra_review.provider.criteria.financial",
+    "infra_review.provider.criteria.technical",
+    "infra_review.provider.criteria.strategic",
 ]
 COMPARATORS = (">", ">=", "<", "<=", "==")
 # keys every entry of criteria.yaml may carry besides the criterion's own parameters

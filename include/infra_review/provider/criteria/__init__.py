@@ -1,12 +1,14 @@
-"""The provider criteria registry: one class per criterion, grouped by module
-(``financial``, ``technical``, ``strategic``). ``bind(criteria)`` pairs each class with its
-criteria.yaml entry and checks its parameters, so a missing or misspelt key fails when the
-file is read, with the key's line."""
+"""The provider criteria, one class each, in the registry both reviews share
+(``infra_review.criteria.registry``), grouped by module: ``financial``, ``technical``,
+``strategic``. ``bind(criteria)`` pairs each class with its criteria.yaml entry and checks its
+parameters through the registry, so a missing or misspelt key fails when the file is read,
+naming the key and its line."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from infra_review.criteria import registry
 from infra_review.criteria.rules import CriteriaSet
 from infra_review.errors import InputError
 from infra_review.provider.criteria import financial, strategic, technical
@@ -22,9 +24,8 @@ __all__ = ["REGISTRY", "Context", "Criterion", "Param", "bind"]
 
 def bind(criteria: CriteriaSet) -> dict[str, Criterion]:
     """Every provider criterion of ``criteria`` as a checked object, in the file's order."""
-    rules = criteria.for_review(REVIEW_TYPE)
     line_of = _line_finder(criteria.path)
-    unknown = [r.id for r in rules if r.id not in REGISTRY]
+    unknown = [r.id for r in criteria.for_review(REVIEW_TYPE) if r.id not in REGISTRY]
     if unknown:
         raise InputError(
             f"criteria.yaml lists provider criteria with no implementation: {unknown}",
@@ -32,10 +33,15 @@ def bind(criteria: CriteriaSet) -> dict[str, Criterion]:
             line=line_of(unknown[0], None),
             field=unknown[0],
         )
-    missing = [cid for cid in REGISTRY if cid not in criteria.rules]
-    if missing:
-        raise InputError(f"criteria.yaml lacks the provider criteria {missing}", file=criteria.path)
-    return {r.id: REGISTRY[r.id](r, criteria.path, line_of) for r in rules}
+    try:
+        return registry.bind(criteria, REVIEW_TYPE)  # type: ignore[return-value]
+    except InputError as exc:
+        if exc.line is not None or not exc.field or "." not in exc.field:
+            raise
+        cid, _, key = exc.field.rpartition(".")
+        raise InputError(
+            exc.reason, file=exc.file, line=line_of(cid, key), field=exc.field
+        ) from exc
 
 
 def _line_finder(path: str):

@@ -10,9 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from infra_review.criteria import registry
 from infra_review.criteria.result import CriterionResult, Outcome
-from infra_review.criteria.rules import Rule
-from infra_review.errors import InputError
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -29,23 +28,22 @@ COMPARATORS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
     "==": operator.eq,
 }
-# Keys every rule may carry whatever the criterion: the loader's and the catalog's.
-COMMON_KEYS = ("id", "review", "group", "text_ru", "text_en", "default_source")
 _REQUIRED = object()
+_KINDS = {int: "number", float: "number", str: "text", list: "list", bool: "any"}
 
 
-@dataclass(frozen=True)
-class Param:
-    """One key a criterion reads from its criteria.yaml entry."""
-
-    name: str
-    kind: type | tuple[type, ...] = (int, float)
-    default: Any = _REQUIRED
-    doc: str = ""
-
-    @property
-    def required(self) -> bool:
-        return self.default is _REQUIRED
+def Param(  # noqa: N802 - builds the registry's Param from a Python type
+    name: str,
+    kind: type | tuple[type, ...] = (int, float),
+    default: Any = _REQUIRED,
+    doc: str = "",
+) -> registry.Param:
+    """One key a criterion reads from its criteria.yaml entry, as the shared registry's
+    ``Param`` (required when it has no default)."""
+    kinds = {_KINDS.get(k, "any") for k in (kind if isinstance(kind, tuple) else (kind,))}
+    text = "comparator" if name == "comparator" else (kinds.pop() if len(kinds) == 1 else "any")
+    required = default is _REQUIRED
+    return registry.Param(name, text, required, None if required else default, doc)
 
 
 @dataclass(frozen=True)
@@ -66,55 +64,24 @@ class Context:
     fleet_check: dict[str, Any] | None = None  # costs.compare_fleet for the current provider
 
 
-class Criterion:
-    """Base of the twelve provider criteria; a subclass sets ``id``, ``group``, ``params``
-    and implements ``evaluate``."""
+class Criterion(registry.Criterion):
+    """Base of the provider criteria, in the one registry both reviews share: a subclass
+    with an ``id`` registers itself; it sets ``group``, ``params`` and ``evaluate``."""
 
-    id: ClassVar[str]
+    review = "provider"
+    scope = "provider"
     group: ClassVar[str]
-    params: ClassVar[tuple[Param, ...]] = ()
+    reference_for_current: ClassVar[bool] = False  # the current provider's value is the baseline
 
-    def __init__(self, rule: Rule, source: str = "criteria.yaml", line_of=None) -> None:
-        self.rule = rule
-        self.p = self._validated(rule, source, line_of or (lambda _cid, _key: None))
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "id" in cls.__dict__:
+            registry.register(cls)
 
-    @classmethod
-    def _validated(cls, rule: Rule, source: str, line_of) -> dict[str, Any]:
-        known = {p.name: p for p in cls.params}
-        out: dict[str, Any] = {}
-        for key in rule.params:
-            if key not in known and key not in COMMON_KEYS:
-                raise InputError(
-                    f"{key!r} is not a parameter of {cls.id}; it takes {sorted(known) or 'none'}",
-                    file=source,
-                    line=line_of(cls.id, key),
-                    field=f"{cls.id}.{key}",
-                )
-        for p in cls.params:
-            if p.name not in rule.params:
-                if p.required:
-                    raise InputError(
-                        f"{cls.id} needs {p.name!r} ({p.doc or p.name})",
-                        file=source,
-                        line=line_of(cls.id, None),
-                        field=f"{cls.id}.{p.name}",
-                    )
-                out[p.name] = p.default
-                continue
-            value = rule.params[p.name]
-            if isinstance(value, bool) and bool not in _as_tuple(p.kind):
-                value = None
-            if not isinstance(value, p.kind) or (
-                p.name == "comparator" and value not in COMPARATORS
-            ):
-                raise InputError(
-                    f"{cls.id}.{p.name} is {rule.params[p.name]!r}; expected {_kind_name(p)}",
-                    file=source,
-                    line=line_of(cls.id, p.name),
-                    field=f"{cls.id}.{p.name}",
-                )
-            out[p.name] = value
-        return out
+    @property
+    def p(self) -> dict[str, Any]:
+        """Every parameter's value: the rule's, else the file's default, else the Param's."""
+        return {spec.name: self.param(spec.name) for spec in self.params}
 
     # --- results -------------------------------------------------------------------------
 
@@ -185,22 +152,27 @@ class Criterion:
 
     # --- words ---------------------------------------------------------------------------
 
-    def observed_text(self, result: CriterionResult) -> str:
+    @classmethod
+    def observed_text(cls, result: CriterionResult) -> str:
         """The observed value in the unit a reader expects; criteria override it."""
         return "" if result.observed is None else f"{result.observed:g}"
 
-    def explain(self, result: CriterionResult, lang: str = "en") -> str:
-        """One sentence: the criterion, its outcome, the value and the reason (en or ru)."""
-        text = self.rule.text_ru if lang == "ru" else self.rule.text_en
-        outcome = OUTCOME_WORDS[lang][result.outcome]
-        value = self.observed_text(result)
+    @classmethod
+    def texts(cls, result: CriterionResult) -> tuple[str, str]:
+        """(en, ru): the outcome, the value in its unit and the reason the evidence gives."""
+        value = cls.observed_text(result)
         reason = result.evidence.get("reason")
-        out = f"{self.id} ({text}): {outcome}"
-        if value:
-            out += f", {value}"
-        if reason:
-            out += f" ({reason})" if lang == "en" else f" ({reason})"
-        return out
+        out = []
+        for lang in ("en", "ru"):
+            text = OUTCOME_WORDS[lang][result.outcome] + (f", {value}" if value else "")
+            out.append(text + (f" ({reason})" if reason else ""))
+        return out[0], out[1]
+
+    @classmethod
+    def explain(cls, result: CriterionResult, lang: str = "en") -> str:
+        """One sentence in English or Russian (the registry's ``explain``)."""
+        en, ru = cls.texts(result)
+        return f"{cls.id}: " + (ru if lang == "ru" else en)
 
 
 OUTCOME_WORDS = {
@@ -215,18 +187,6 @@ OUTCOME_WORDS = {
 
 def outcome_of(ok: bool) -> Outcome:
     return Outcome.MET if ok else Outcome.NOT_MET
-
-
-def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
-    return kind if isinstance(kind, tuple) else (kind,)
-
-
-def _kind_name(p: Param) -> str:
-    names = {int: "a number", float: "a number", str: "a text", list: "a list", bool: "true/false"}
-    words = sorted({names.get(k, k.__name__) for k in _as_tuple(p.kind)})
-    if p.name == "comparator":
-        return f"one of {sorted(COMPARATORS)}"
-    return " or ".join(words)
 
 
 MAX_AGE = Param("max_age_days", int, 365, "a declared fact or score older than this is no data")

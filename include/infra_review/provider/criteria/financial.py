@@ -41,7 +41,8 @@ class FinTco(Criterion):
         Param("usage_tolerance_pct", (int, float), 10, "invoiced vs priced usage, reported"),
     )
 
-    def observed_text(self, result: CriterionResult) -> str:
+    @classmethod
+    def observed_text(cls, result: CriterionResult) -> str:
         return "" if result.observed is None else f"ratio {result.observed:.2f}"
 
     def evaluate(self, ctx: Context) -> CriterionResult:
@@ -108,7 +109,8 @@ class FinPredictable(Criterion):
     group = "financial"
     params = (COMPARATOR, THRESHOLD, LOOKBACK, MIN_MONTHS)
 
-    def observed_text(self, result: CriterionResult) -> str:
+    @classmethod
+    def observed_text(cls, result: CriterionResult) -> str:
         return "" if result.observed is None else f"max price change {result.observed:.1%}"
 
     def evaluate(self, ctx: Context) -> CriterionResult:
@@ -222,7 +224,8 @@ class FinTransparency(Criterion):
     group = "financial"
     params = (COMPARATOR, THRESHOLD)
 
-    def observed_text(self, result: CriterionResult) -> str:
+    @classmethod
+    def observed_text(cls, result: CriterionResult) -> str:
         return "" if result.observed is None else f"{result.observed:.1%} of money"
 
     def evaluate(self, ctx: Context) -> CriterionResult:
@@ -268,7 +271,8 @@ class FinHiddenFees(Criterion):
         Param("tolerance_pct", (int, float), 1, "billed above expected by more: a fee"),
     )
 
-    def observed_text(self, result: CriterionResult) -> str:
+    @classmethod
+    def observed_text(cls, result: CriterionResult) -> str:
         return "" if result.observed is None else f"{result.observed:.0f} line(s)"
 
     def evaluate(self, ctx: Context) -> CriterionResult:

@@ -34,7 +34,8 @@ class StratJurisdiction(Criterion):
     def evaluate(self, ctx: Context) -> CriterionResult:
         return self.judge(ctx.provider, ctx.requirements, ctx.window)
 
-    def observed_text(self, result: CriterionResult) -> str:
+    @classmethod
+    def observed_text(cls, result: CriterionResult) -> str:
         return "" if result.observed is None else f"{result.observed:.0%}"
 
     def judge(
@@ -73,7 +74,8 @@ class _Scored(Criterion):
     group = "strategic"
     params = (COMPARATOR, THRESHOLD, MAX_AGE)
 
-    def observed_text(self, result: CriterionResult) -> str:
+    @classmethod
+    def observed_text(cls, result: CriterionResult) -> str:
         return "" if result.observed is None else f"{result.observed:g}/5"
 
     def pick_score(self, provider: Provider, key: str, window: ReviewWindow) -> _ScorePick:

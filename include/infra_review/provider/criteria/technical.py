@@ -33,7 +33,8 @@ class TechSla(Criterion):
     def evaluate(self, ctx: Context) -> CriterionResult:
         return self.judge(ctx.provider, ctx.probes, ctx.window, ctx.coverage_floor)
 
-    def observed_text(self, result: CriterionResult) -> str:
+    @classmethod
+    def observed_text(cls, result: CriterionResult) -> str:
         return "" if result.observed is None else f"{result.observed:.3f}%"
 
     def judge(
@@ -156,7 +157,8 @@ class TechModern(Criterion):
     def evaluate(self, ctx: Context) -> CriterionResult:
         return self.judge(ctx.provider, ctx.window)
 
-    def observed_text(self, result: CriterionResult) -> str:
+    @classmethod
+    def observed_text(cls, result: CriterionResult) -> str:
         return "" if result.observed is None else f"{result.observed:.0%}"
 
     def judge(self, provider: Provider, window: ReviewWindow) -> CriterionResult:
@@ -201,7 +203,8 @@ class TechSupport(Criterion):
     def evaluate(self, ctx: Context) -> CriterionResult:
         return self.judge(ctx.provider.id, ctx.tickets, ctx.window)
 
-    def observed_text(self, result: CriterionResult) -> str:
+    @classmethod
+    def observed_text(cls, result: CriterionResult) -> str:
         v = result.observed
         if v is None:
             return ""
@@ -275,7 +278,8 @@ class TechAutomation(Criterion):
     def evaluate(self, ctx: Context) -> CriterionResult:
         return self.judge(ctx.provider, ctx.window)
 
-    def observed_text(self, result: CriterionResult) -> str:
+    @classmethod
+    def observed_text(cls, result: CriterionResult) -> str:
         return "" if result.observed is None else f"{result.observed:.0%}"
 
     def judge(self, provider: Provider, window: ReviewWindow) -> CriterionResult:
