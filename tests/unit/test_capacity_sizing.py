@@ -201,3 +201,34 @@ def test_target_and_horizon_come_from_the_criteria_file_and_the_calendar():
     assert sizing.target_utilisation(rules, criteria.defaults) == 0.8
     assert sizing.days_to_next_quarter_end(Quarter(2026, 3)) == 92.0  # Oct-Dec
     assert sizing.days_to_next_quarter_end(Quarter(2026, 4)) == 90.0  # Jan-Mar 2027
+
+
+# --- shown as current -> recommended (CLI, report, page) ---------------------------------------
+
+
+def test_recommendations_read_as_current_to_recommended_with_units_everywhere():
+    from infra_review.reporting import recommendations as rc
+    from infra_review.reporting.page import render_page
+
+    ram = size(s=stats(80.0, planned_gb=6.48))  # 8 -> 32 GB
+    none = size(s=stats(90.0, ram_gb=32.0, cores=8.0, plan="vps-32g", planned_gb=4.0))
+    ctx = {"sizing": [ram, none, "junk"]}
+    assert rc.line(ram) == (
+        "RAM 8 -> 32 GB · plan vps-8g -> vps-32g · +46 000 KZT/month · projected 40% used"
+    )
+    assert rc.arrow(none) == "RAM 32 -> ? GB (needs 41, no plan)"
+    assert "see add_server" in rc.plan(none)
+    rows = rc.markdown_rows("app-1", ctx)
+    assert len(rows) == 2 and rows[0].startswith("| app-1 | upgrade_ram | RAM 8 -> 32 GB |")
+    assert rc.items({"sizing": "junk"}) == [] and rc.html_block({}) == ""
+    hostile = {**ram, "plan": "<img src=x onerror=alert(1)>"}
+    decision = {
+        "decision_id": 1, "review_type": "capacity", "quarter": "2026Q3", "subject": "app-1",
+        "subject_kind": "server", "decision": "upgrade_ram", "status": "proposed",
+        "context": {"sizing": [hostile]}, "criteria": [],
+    }  # fmt: skip
+    html = render_page(
+        [decision], texts={}, report_href=lambda p: None, quarter=None, review_type=None, base=""
+    )
+    assert "RAM 8 -&gt; 32 GB" in html
+    assert "<img src=x" not in html and "&lt;img src=x" in html

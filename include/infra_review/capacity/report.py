@@ -14,6 +14,7 @@ from infra_review.criteria.registry import criterion_class
 from infra_review.criteria.registry import explain_both as explain
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.quarter import Quarter
+from infra_review.reporting import recommendations
 from infra_review.reporting.standalone import write_standalone
 
 _MARK = {Outcome.MET: "met", Outcome.NOT_MET: "not met", Outcome.INSUFFICIENT_DATA: "no data"}
@@ -91,6 +92,15 @@ def markdown(
     lines += ["", "### Русский", ""]
     for x in decisions:  # the summary names the subject and the action itself
         lines.append(f"- {x.summary_ru}")
+    sized = [row for x in decisions for row in recommendations.markdown_rows(x.subject, x.context)]
+    if sized:  # issue 17: current -> recommended with units, plan, cost change, utilisation
+        lines += [
+            "",
+            "## Recommended sizes / Рекомендуемые размеры",
+            "",
+            *recommendations.MARKDOWN_HEADER,
+            *sized,
+        ]
     incidents = [(x.subject, i) for x in decisions for i in x.context.get("incidents", [])]
     if incidents:
         lines += ["", "## Incidents (fix, do not buy capacity) / Инциденты", ""]

@@ -16,6 +16,7 @@ from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
+from infra_review.reporting import recommendations
 from infra_review.reporting.links import dag_run_href
 from infra_review.reporting.standalone import PAGE_CSS
 
@@ -82,6 +83,7 @@ def _decision_card(
         f"{escape(d['status'])} · criteria {escape(str(d.get('criteria_version', '')))}</span></h3>"
         f"<p class='summary' lang='en'>{escape(d.get('summary_en') or '')}</p>"
         f"<p class='summary ru' lang='ru'>{escape(d.get('summary_ru') or '')}</p>"
+        f"{recommendations.html_block(d.get('context'))}"  # issue 17: sized actions
         f"<p class='links'>{' · '.join(links)} · {len(met)} of "
         f"{len(d.get('criteria', []))} criteria met</p>"
         "<details><summary>Criteria</summary><table class='criteria'>"
