@@ -28,7 +28,12 @@ def decision_id(airflow) -> int:
 
 
 def test_accept_a_decision_on_its_page_and_see_the_event(page, airflow, decision_id, shoot):
-    page.goto(f"{airflow.url}/decision-actions/decisions/{decision_id}")
+    # From the decisions page, the decision's state links to its own page with the buttons.
+    page.goto(f"{airflow.url}/capacity-decisions/?quarter=2025Q4&type=provider")
+    link = page.locator("section.decision[data-subject='example-kz-cloud'] a.state")
+    expect(link).to_have_text("state: proposed")
+    link.click()
+    page.wait_for_url(f"{airflow.url}/decision-actions/decisions/{decision_id}")
     expect(page.locator("#state")).to_have_text("proposed")
     page.locator("#note").fill("pilot approved in the team meeting")
     page.get_by_role("button", name="Accept / Принять").click()

@@ -71,6 +71,11 @@ def _decision_card(
         links.append(f"<a class='report' href='{escape(report)}'>Report</a>")
     else:
         links.append("<span class='muted'>no report stored</span>")
+    if d.get("state"):  # lifecycle: the decision's own page (plugins/decision_actions.py)
+        links.append(
+            f"<a class='state' href='../decision-actions/decisions/{int(d['decision_id'])}'>"
+            f"state: {escape(d['state'])}</a>"
+        )
     met = [c for c in d.get("criteria", []) if c.get("outcome") == "met"]
     rows = "".join(_criterion_row(c, texts, d["subject"]) for c in d.get("criteria", []))
     return (
