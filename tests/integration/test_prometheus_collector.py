@@ -252,6 +252,13 @@ def target_url():
     server.server_close()
 
 
+def _live_collect(source: dict, end: datetime, seconds: int) -> pd.DataFrame:
+    """A live Prometheus answers for the wall clock, so the collector's present is ``end``
+    (whatever INFRA_REVIEW_NOW a test run sets)."""
+    with clock.frozen(end):
+        return prom.collect("app-1", source, end - timedelta(seconds=seconds), end)
+
+
 def test_live_exporters_scraped_by_prometheus(tmp_path, target_url):
     """Real node_exporter and blackbox_exporter, scraped every second, then collected."""
     import psutil
@@ -286,7 +293,7 @@ def test_live_exporters_scraped_by_prometheus(tmp_path, target_url):
             frame = pd.DataFrame()
             while time.monotonic() < deadline:
                 end = services.prometheus_now(service.url)
-                frame = prom.collect("app-1", source, end - timedelta(seconds=10), end)
+                frame = _live_collect(source, end, 10)
                 if frame["metric"].nunique() == 5 and frame["label"].nunique() >= 3:
                     break
                 time.sleep(1)
@@ -493,7 +500,7 @@ def test_a_stopped_exporter_leaves_no_samples(tmp_path):
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:  # until rate() has two samples
                 end = datetime.now(UTC).replace(microsecond=0)
-                alive = prom.collect("app-1", source, end - timedelta(seconds=30), end)
+                alive = _live_collect(source, end, 30)
                 if alive["metric"].nunique() == 3:
                     break
                 time.sleep(1)
@@ -502,7 +509,7 @@ def test_a_stopped_exporter_leaves_no_samples(tmp_path):
             node.process.wait(timeout=10)
             time.sleep(6)
             end = datetime.now(UTC).replace(microsecond=0)
-            frame = prom.collect("app-1", source, end - timedelta(seconds=60), end)
+            frame = _live_collect(source, end, 60)
             plain = prom.PrometheusClient(source).query_range(
                 f'up{{instance="{node.address}"}}', end.timestamp() - 60, end.timestamp(), 1
             )

@@ -246,13 +246,15 @@ def bull_modules() -> Path:
     if not (folder / "node_modules" / "bull" / "package.json").exists():
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "package.json").write_text('{"name": "bull-for-tests", "private": true}\n')
-        subprocess.run(
+        done = subprocess.run(
             [npm, "install", "--no-audit", "--no-fund", f"bull@{BULL_VERSION}"],
             cwd=folder,
-            check=True,
             capture_output=True,
+            text=True,
             timeout=600,
         )
+        if done.returncode != 0:
+            raise RuntimeError(f"npm install bull@{BULL_VERSION} failed:\n{done.stderr}")
     installed = json.loads((folder / "node_modules/bull/package.json").read_text())["version"]
     assert installed == BULL_VERSION
     return folder / "node_modules"
