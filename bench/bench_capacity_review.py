@@ -187,7 +187,7 @@ def main() -> None:
         os.environ["INFRA_REVIEW_CONFIG_DIR"] = str(Path(tmp))
         os.environ["INFRA_REVIEW_DATA_DIR"] = str(Path(tmp) / "data")
         write_config(Path(tmp), servers)
-        from infra_review.capacity.review import run_capacity_review
+        from infra_review.capacity.runner import run_capacity_review
 
         started = time.perf_counter()
         rows = generate(url, servers, quarter)

@@ -80,6 +80,20 @@ def quarter_param(now: datetime | None = None) -> Param:
     )
 
 
+def servers_param() -> Param:
+    """capacity_review's servers: a multi-select from fleet.yaml."""
+    return Param(
+        None,
+        type=["null", "array"],
+        items={"type": "string"},
+        title="Servers",
+        description="Review only these servers (from fleet.yaml). Empty: every server in "
+        "fleet.yaml plus any with samples in the quarter. A partial review makes no fleet "
+        "(add_server) decision.",
+        **config_choices("fleet.yaml", "servers", "name"),
+    )
+
+
 def dry_run_param(description: str) -> Param:
     return Param(False, type="boolean", title="Dry run", description=description)
 

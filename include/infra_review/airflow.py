@@ -59,3 +59,30 @@ def log_summary(lines: str | Iterable[str]) -> None:
     """One log line per line of the human summary (the same text the CLI prints)."""
     for line in [lines] if isinstance(lines, str) else lines:
         log.info("%s", line)
+
+
+def log_collect(result: dict[str, Any]) -> dict[str, Any]:
+    """A collect job's log lines: its Data Docs pages as URLs the decisions page serves (a
+    ``file://`` link does not open from a browser) and any quarantined rows."""
+    from infra_review.reporting.links import data_docs_url
+
+    for suite, url in (result.get("data_docs") or {}).items():
+        log.info("GX Data Docs (%s): %s", suite, data_docs_url(url) or url)
+    if result.get("rows_quarantined"):
+        log.warning(
+            "%s row(s) quarantined: see infra_review.quarantine", result["rows_quarantined"]
+        )
+    return result
+
+
+def collect_totals(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """What one collect interval loaded, for the ``metrics`` Asset event."""
+    return {
+        "jobs": len(results),
+        "rows_in": sum(r["rows_in"] for r in results),
+        "rows_written": sum(r["rows_written"] for r in results),
+        "rows_quarantined": sum(r.get("rows_quarantined", 0) for r in results),
+        "gate_failed": sorted(
+            r["batch_key"] for r in results if not r.get("quality_success", True)
+        ),
+    }

@@ -43,6 +43,13 @@ def airflow_home() -> Path:
     return Path(os.environ.get("AIRFLOW_HOME") or project_root() / ".airflow")
 
 
+def data_docs_dir() -> Path:
+    """Where the static GX Data Docs site lives: ``INFRA_REVIEW_DATA_DOCS`` or
+    ``$AIRFLOW_HOME/gx_data_docs`` (a path helper: no GX import)."""
+    env = os.environ.get("INFRA_REVIEW_DATA_DOCS")
+    return Path(env) if env else airflow_home() / "gx_data_docs"
+
+
 def database_url() -> str:
     """The decisions database URL; starts the embedded server only when nothing is configured."""
     for name in ("DATABASE_URL", CONNECTION_ENV):

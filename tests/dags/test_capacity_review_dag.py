@@ -46,10 +46,10 @@ def test_params_and_schedule(dagbag):
     assert dag.timetable.interval == relativedelta(months=3)
     assert {t.task_id for t in dag.tasks} == {
         "check_window",
+        "servers_of",
         "evaluate",
         "fleet_criteria",
-        "write_records",
-        "report",
+        "record_and_report",
     }
     assert all(t.retries >= 1 for t in dag.tasks)
 
@@ -180,6 +180,6 @@ def test_capacity_review_end_to_end_then_dry_run(run_dag, sample_quarter_url, mo
             assert cur.fetchone()[0] == 0
     finally:
         conn.close()
-    report_ti = next(ti for ti in dry.get_task_instances() if ti.task_id == "report")
-    assert report_ti.xcom_pull(task_ids="report")["path"] is None
-    assert report_ti.xcom_pull(task_ids="report")["decisions"] == {"data-1": "no_action"}
+    last = next(ti for ti in dry.get_task_instances() if ti.task_id == "record_and_report")
+    assert last.xcom_pull(task_ids="record_and_report")["path"] is None
+    assert last.xcom_pull(task_ids="record_and_report")["decisions"] == {"data-1": "no_action"}

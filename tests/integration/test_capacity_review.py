@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from infra_review.capacity.recompute import recompute_run
-from infra_review.capacity.review import run_capacity_review
+from infra_review.capacity.runner import run_capacity_review
 from infra_review.cli import main
 from infra_review.errors import InputError
 from infra_review.settings import data_dir
@@ -250,3 +250,24 @@ def test_in_memory_gate_agrees_with_the_database_counts(quarter_url):
                 d.counts_from_series(server, series, cadence), q.start, q.end, fleet, 0.9, held
             )
             assert in_memory.series == [s for s in from_db.series if s.server == server]
+
+
+def test_a_review_whose_commit_fails_leaves_no_report(quarter_url):
+    """The report is written beside its final folder and moved there only after the commit:
+    a write that PostgreSQL refuses leaves neither records nor a report naming them."""
+    with connect(quarter_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            """CREATE FUNCTION infra_review.refuse() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN RAISE EXCEPTION 'disk full (test)'; END $$;
+               CREATE CONSTRAINT TRIGGER refuse AFTER INSERT ON infra_review.criterion_results
+               DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION infra_review.refuse()"""
+        )
+    reports = data_dir() / "reports" / "capacity" / "2026Q3"
+    before = sorted(reports.rglob("*")) if reports.exists() else []
+    import psycopg2
+
+    with pytest.raises(psycopg2.Error, match="disk full"):
+        run_capacity_review("2026Q3", ["data-1"], run_key="refused")
+    after = sorted(reports.rglob("*")) if reports.exists() else []
+    assert after == before
+    assert _count(quarter_url, "SELECT count(*) FROM infra_review.review_runs") == 0

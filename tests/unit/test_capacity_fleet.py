@@ -11,7 +11,8 @@ import pytest
 from infra_review.capacity.criteria import server as cf
 from infra_review.capacity.criteria.common import SeriesInput, ServerInputs
 from infra_review.capacity.criteria.server import FleetInputs
-from infra_review.capacity.decide import decide_fleet, decide_server
+from infra_review.capacity.records import decide_server
+from infra_review.capacity.records_fleet import decide_fleet
 from infra_review.capacity.trends import fleet_forecast, fleet_stats, forecasts
 from infra_review.criteria.registry import bind_rules
 from infra_review.criteria.result import Outcome

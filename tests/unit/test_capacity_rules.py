@@ -10,11 +10,8 @@ import pytest
 import yaml
 
 from infra_review.capacity.criteria.common import SeriesInput, ServerInputs, sustained
-from infra_review.capacity.review import (
-    capacity_rules,
-    criteria_snapshot,
-    rules_from_snapshot,
-)
+from infra_review.capacity.evaluate import criteria_snapshot, rules_from_snapshot
+from infra_review.capacity.plan import capacity_rules
 from infra_review.criteria.result import Outcome
 from infra_review.criteria.rules import load_criteria
 from infra_review.errors import InputError

@@ -1,13 +1,15 @@
-"""From criterion results to decisions: one per server, one for the fleet, each with the MADR
-fields (context, drivers, options considered, outcome, confirmation) and a short summary in
-Russian and English that names the criteria met and their evidence. Pure functions.
+"""The decision rule of the capacity review (seed 02.04.04), as the table DESIGN.md states it:
+which criterion results lead to which decision. The texts of a decision record (summaries,
+drivers, options, confirmation) are built apart, in ``capacity.records``, from the
+criteria's own ``explain``.
 
-Server: ``upgrade_ram`` / ``upgrade_cpu`` when any trigger of the group is met (both when
-both are: the record's ``decision`` is the first, RAM before CPU as in the seed, and
-``context.actions`` lists both); else ``insufficient_data`` when the quality gate failed for
-a series a trigger needs; else ``watch`` when the trend of a daily p95 reaches a threshold
-within the forecast horizon; else ``no_action``.
-Fleet: ``add_server`` when any server.* criterion is met, then the same fallbacks.
+    server                                        fleet
+    1. a RAM trigger met   -> upgrade_ram          1. a server.* trigger met -> add_server
+       a CPU trigger met   -> upgrade_cpu             (every trigger is the seed's "any")
+       (both: both actions; the record's decision is the first, RAM before CPU)
+    2. a trigger's series failed the gate -> insufficient_data
+    3. a trend reaches a trigger within the horizon -> watch
+    4. otherwise -> no_action
 """
 
 from __future__ import annotations
@@ -16,11 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from infra_review.criteria.registry import criterion_class
-from infra_review.criteria.registry import explain_both as explain
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import Rule
-from infra_review.quarter import Quarter
 
 ACTIONS = {
     "upgrade_ram": ("upgrade RAM", "увеличить RAM"),
@@ -30,8 +29,11 @@ ACTIONS = {
     "no_action": ("no action", "действий не требуется"),
     "insufficient_data": ("insufficient data", "недостаточно данных"),
 }
+
 SERVER_DECISIONS = ("upgrade_ram", "upgrade_cpu", "watch", "no_action", "insufficient_data")
+
 FLEET_DECISIONS = ("add_server", "watch", "no_action", "insufficient_data")
+
 GROUP_ACTION = {"ram": "upgrade_ram", "cpu": "upgrade_cpu", "server": "add_server"}
 
 
@@ -84,443 +86,64 @@ def _dt(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
-# --- decisions ----------------------------------------------------------------------------
-
-
-def _blocking(r: CriterionResult) -> bool:
+def blocking(r: CriterionResult) -> bool:
+    """Insufficient because a series failed the quality gate: this blocks a decision;
+    missing metadata or history does not (those criteria are listed as not evaluated)."""
     return (
         r.outcome is Outcome.INSUFFICIENT_DATA
         and (r.evidence.get("insufficient") or {}).get("kind") == "gate"
     )
 
 
-def _driver(r: CriterionResult, rules: dict[str, Rule]) -> dict[str, Any]:
-    en, ru = explain(r)
-    rule = rules.get(r.criterion_id)
-    keep = ("longest_run", "qualifying_runs", "label", "samples", "coverage", "gate", "incident")
-    return {
-        "criterion_id": r.criterion_id,
-        "text_en": rule.text_en if rule else None,
-        "text_ru": rule.text_ru if rule else None,
-        "outcome": str(r.outcome),
-        "observed": r.observed,
-        "threshold": r.threshold,
-        "evidence_en": en,
-        "evidence_ru": ru,
-        "evidence": {k: r.evidence[k] for k in keep if k in r.evidence},
-    }
+@dataclass(frozen=True)
+class Ruling:
+    """What the rule found: the decision, the actions, and the results that led there."""
+
+    decision: str
+    actions: list[str]
+    met: dict[str, list[CriterionResult]]  # group -> results met
+    blocking: list[CriterionResult]
+    not_evaluated: list[CriterionResult]
+    watch: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _forecast_text(fc: dict[str, Any]) -> tuple[str, str]:
-    what = f"{fc.get('metric', 'load')}{' [' + fc['label'] + ']' if fc.get('label') else ''}"
-    when = (fc.get("crossing") or "")[:10]
-    slope = fc.get("slope_per_day")
-    slope_txt = f"{slope:+.3g}/day" if slope is not None else ""
-    slope_ru = f"{slope:+.3g}/день" if slope is not None else ""
-    if fc.get("fitted_at_end") is not None and fc["fitted_at_end"] >= fc["threshold"]:
-        return (
-            f"the {fc.get('statistic')} trend of {what} ({slope_txt}) is already at "
-            f"{fc['fitted_at_end']:.3g} against {fc['threshold']:g}",
-            f"тренд {fc.get('statistic')} {what} ({slope_ru}) уже на уровне "
-            f"{fc['fitted_at_end']:.3g} при пороге {fc['threshold']:g}",
-        )
-    return (
-        f"the {fc.get('statistic')} trend of {what} ({slope_txt}) reaches {fc['threshold']:g} "
-        f"around {when}",
-        f"тренд {fc.get('statistic')} {what} ({slope_ru}) достигнет {fc['threshold']:g} "
-        f"около {when}",
-    )
-
-
-def _incidents(results: list[CriterionResult]) -> list[dict[str, Any]]:
-    """What the criteria flag as incidents to fix rather than capacity to buy."""
-    found = []
-    for r in results:
-        cls = criterion_class(r.criterion_id)
-        incident = cls.incident(r) if cls is not None else None
-        if incident:
-            found.append(incident)
-    return found
-
-
-def _met_by_group(results: list[CriterionResult], rules: dict[str, Rule]) -> dict[str, list]:
-    groups: dict[str, list[CriterionResult]] = {}
+def _split(results: list[CriterionResult], rules: dict[str, Rule]) -> tuple[dict, list, list]:
+    met: dict[str, list[CriterionResult]] = {}
     for r in results:
         rule = rules.get(r.criterion_id)
         if r.met and rule is not None:
-            groups.setdefault(rule.group, []).append(r)
-    return groups
+            met.setdefault(rule.group, []).append(r)
+    stop = [r for r in results if blocking(r)]
+    lacking = [r for r in results if r.outcome is Outcome.INSUFFICIENT_DATA and not blocking(r)]
+    return met, stop, lacking
 
 
-def _why_group_not(
-    group: str, results: list[CriterionResult], rules: dict[str, Rule]
-) -> tuple[str, str]:
-    mine = [
-        r for r in results if (rules.get(r.criterion_id) and rules[r.criterion_id].group == group)
-    ]
-    lines = [(r.criterion_id, *explain(r)) for r in mine]
-    en = "no trigger of the group is met: " + "; ".join(f"{c}: {e}" for c, e, _ in lines)
-    ru = "ни один критерий группы не выполнен: " + "; ".join(f"{c}: {x}" for c, _, x in lines)
-    return en, ru
-
-
-def decide_server(
-    server: str,
-    quarter: Quarter,
-    results: list[CriterionResult],
-    forecasts: list[dict[str, Any]],
-    rules: dict[str, Rule],
-    *,
-    metadata: dict[str, Any],
-    criteria_version: str,
-    horizon_days: float,
-) -> Decision:
-    met = _met_by_group(results, rules)
+def server_rule(
+    results: list[CriterionResult], forecasts: list[dict[str, Any]], rules: dict[str, Rule]
+) -> Ruling:
+    met, stop, lacking = _split(results, rules)
     actions = [GROUP_ACTION[g] for g in ("ram", "cpu") if met.get(g)]
-    blocking = [r for r in results if _blocking(r)]
-    not_evaluated = [
-        r for r in results if r.outcome is Outcome.INSUFFICIENT_DATA and not _blocking(r)
-    ]
     watch = [f for f in forecasts if f.get("within_horizon")]
-    incidents = _incidents(results)
-    if actions:
-        decision = actions[0]
-        drivers = [_driver(r, rules) for g in ("ram", "cpu") for r in met.get(g, [])]
-    elif blocking:
-        decision = "insufficient_data"
-        drivers = [_driver(r, rules) for r in blocking]
-    elif watch:
-        decision = "watch"
-        drivers = [
-            {
-                "forecast": f,
-                "evidence_en": _forecast_text(f)[0],
-                "evidence_ru": _forecast_text(f)[1],
-            }
-            for f in watch
-        ]
-    else:
-        decision = "no_action"
-        drivers = []
-    next_q = str(quarter.next())
-
-    # summaries
-    name_en = " and ".join(ACTIONS[a][0] for a in actions) if actions else ACTIONS[decision][0]
-    name_ru = " и ".join(ACTIONS[a][1] for a in actions) if actions else ACTIONS[decision][1]
-    en = [f"{server}: {name_en}."]
-    ru = [f"{server}: {name_ru}."]
-    if actions:
-        for g in ("ram", "cpu"):
-            for r in met.get(g, []):
-                e, x = explain(r)
-                en.append(f"{r.criterion_id} met: {e}.")
-                ru.append(f"Выполнен {r.criterion_id}: {x}.")
-    elif blocking:
-        en.append(
-            "The quality gate failed for: "
-            + "; ".join(f"{r.criterion_id} ({explain(r)[0]})" for r in blocking)
-            + "."
-        )
-        ru.append(
-            "Данные не прошли проверку качества: "
-            + "; ".join(f"{r.criterion_id} ({explain(r)[1]})" for r in blocking)
-            + "."
-        )
-    elif watch:
-        en.append("No trigger met, but " + "; ".join(_forecast_text(f)[0] for f in watch) + ".")
-        ru.append(
-            "Критерии не выполнены, но " + "; ".join(_forecast_text(f)[1] for f in watch) + "."
-        )
-    else:
-        en.append(f"No trigger met and no trend reaches a threshold within {horizon_days:g} days.")
-        ru.append(
-            f"Ни один критерий не выполнен, и ни один тренд не достигает порога за {horizon_days:g} дней."
-        )
-    for inc in incidents:
-        en.append(inc["text_en"] + ".")
-        ru.append(inc["text_ru"] + ".")
-    if not_evaluated:
-        en.append("Not evaluated: " + ", ".join(r.criterion_id for r in not_evaluated) + ".")
-        ru.append("Не оценены: " + ", ".join(r.criterion_id for r in not_evaluated) + ".")
-
-    # options considered
-    options = []
-    for option in SERVER_DECISIONS:
-        if option == decision or option in actions:
-            continue
-        if option in ("upgrade_ram", "upgrade_cpu"):
-            group = option.split("_")[1]
-            why = _why_group_not(group, results, rules)
-        elif option == "insufficient_data":
-            why = (
-                "every series the triggers need passed the quality gate"
-                + (
-                    f" (not evaluated, not blocking: {', '.join(r.criterion_id for r in not_evaluated)})"
-                    if not_evaluated
-                    else ""
-                ),
-                "все ряды, нужные критериям, прошли проверку качества"
-                + (
-                    f" (не оценены, не блокируют: {', '.join(r.criterion_id for r in not_evaluated)})"
-                    if not_evaluated
-                    else ""
-                ),
-            )
-            if actions and blocking:
-                why = (
-                    "a trigger is met on data that passed the gate, so missing data elsewhere "
-                    "cannot change the action",
-                    "критерий выполнен на данных, прошедших проверку; недостающие данные "
-                    "не меняют решения",
-                )
-        elif option == "watch":
-            if actions:
-                why = (
-                    "a trigger is already met: act, not watch",
-                    "критерий уже выполнен: действовать, а не наблюдать",
-                )
-            elif blocking:
-                why = ("a trigger could not be ruled out", "нельзя исключить выполнение критерия")
-            else:
-                why = (
-                    f"no daily p95 trend reaches its threshold within {horizon_days:g} days",
-                    f"ни один тренд p95 не достигает порога за {horizon_days:g} дней",
-                )
-        else:  # no_action
-            if actions:
-                ids = ", ".join(r.criterion_id for g in ("ram", "cpu") for r in met.get(g, []))
-                why = (f"trigger(s) met: {ids}", f"выполнены критерии: {ids}")
-            elif blocking:
-                why = (
-                    "the gate failed for series a trigger needs",
-                    "данные для критериев не прошли проверку",
-                )
-            else:
-                why = (
-                    "a trend reaches a threshold within the horizon",
-                    "тренд достигает порога в горизонте прогноза",
-                )
-        options.append({"option": option, "why_not_en": why[0], "why_not_ru": why[1]})
-    options.append(
-        {
-            "option": "add_server",
-            "why_not_en": "a fleet-level decision: see the fleet record of this review",
-            "why_not_ru": "решение уровня парка: см. запись fleet этого обзора",
-        }
+    table = (
+        (bool(actions), actions[0] if actions else None),
+        (bool(stop), "insufficient_data"),
+        (bool(watch), "watch"),
+        (True, "no_action"),
     )
+    decision = next(d for holds, d in table if holds)
+    return Ruling(decision, actions or [decision], met, stop, lacking, watch)
 
-    # confirmation: what the next review should see
-    if actions:
-        ids = [r.criterion_id for g in ("ram", "cpu") for r in met.get(g, [])]
-        confirmation = {
-            "review": next_q,
-            "criteria": ids,
-            "expect_en": f"after the upgrade, the {next_q} review no longer meets {', '.join(ids)}",
-            "expect_ru": f"после увеличения обзор {next_q} больше не выполняет {', '.join(ids)}",
-        }
-    elif blocking:
-        series = sorted({r.evidence.get("metric", r.criterion_id) for r in blocking})
-        confirmation = {
-            "review": next_q,
-            "series": series,
-            "expect_en": f"{', '.join(series)} cover the {next_q} window above the coverage floor",
-            "expect_ru": f"ряды {', '.join(series)} покрывают окно {next_q} выше порога покрытия",
-        }
-    elif watch:
-        confirmation = {
-            "review": next_q,
-            "criteria": sorted({f["criterion_id"] for f in watch}),
-            "expect_en": f"the {next_q} review re-checks the trend; if it holds, the trigger is met and the action follows",
-            "expect_ru": f"обзор {next_q} перепроверяет тренд; если он сохранится, критерий выполнится и потребуется действие",
-        }
-    else:
-        confirmation = {
-            "review": next_q,
-            "expect_en": f"no capacity trigger met in {next_q}",
-            "expect_ru": f"в {next_q} ни один критерий мощности не выполнен",
-        }
-    context = {
-        "subject": server,
-        "quarter": str(quarter),
-        "window": [quarter.start.isoformat(), quarter.end.isoformat()],
-        "criteria_version": criteria_version,
-        "metadata": metadata,
-        "data_quality": _quality(results),
-        "actions": actions or [decision],
-        "incidents": incidents,
-        "not_evaluated": [
-            {
-                "criterion_id": r.criterion_id,
-                "reasons": (r.evidence.get("insufficient") or {}).get("reasons", []),
-            }
-            for r in not_evaluated
-        ],
-        "forecasts": forecasts,
-    }
-    return Decision(
-        "server",
-        server,
-        decision,
-        actions or [decision],
-        " ".join(en),
-        " ".join(ru),
-        context,
-        drivers,
-        options,
-        confirmation,
-        results,
+
+def fleet_rule(
+    results: list[CriterionResult], forecast: dict[str, Any] | None, rules: dict[str, Rule]
+) -> Ruling:
+    met, stop, lacking = _split(results, rules)
+    triggered = [r for r in results if r.met]
+    table = (
+        (bool(triggered), "add_server"),
+        (bool(stop), "insufficient_data"),
+        (bool(forecast), "watch"),
+        (True, "no_action"),
     )
-
-
-def _quality(results: list[CriterionResult]) -> dict[str, Any]:
-    """Per criterion: the gate verdict of the series it used (coverage, samples, passed)."""
-    out = {}
-    for r in results:
-        gate = r.evidence.get("gate")
-        if gate:
-            out[r.criterion_id] = {
-                "passed": gate.get("passed"),
-                "coverage": gate.get("coverage"),
-                "samples": gate.get("samples", r.evidence.get("samples")),
-                "reasons": gate.get("reasons", []),
-            }
-    return out
-
-
-def decide_fleet(
-    quarter: Quarter,
-    results: list[CriterionResult],
-    forecast: dict[str, Any] | None,
-    rules: dict[str, Rule],
-    *,
-    servers: list[str],
-    criteria_version: str,
-    horizon_days: float,
-) -> Decision:
-    met = [r for r in results if r.met]
-    blocking = [r for r in results if _blocking(r)]
-    not_evaluated = [
-        r for r in results if r.outcome is Outcome.INSUFFICIENT_DATA and not _blocking(r)
-    ]
-    if met:
-        decision, drivers = "add_server", [_driver(r, rules) for r in met]
-    elif blocking:
-        decision, drivers = "insufficient_data", [_driver(r, rules) for r in blocking]
-    elif forecast:
-        decision = "watch"
-        drivers = [
-            {
-                "forecast": forecast,
-                "evidence_en": "every server's load trend reaches the threshold",
-                "evidence_ru": "тренд загрузки каждого сервера достигает порога",
-            }
-        ]
-    else:
-        decision, drivers = "no_action", []
-    next_q = str(quarter.next())
-    en = [f"Fleet ({', '.join(servers)}): {ACTIONS[decision][0]}."]
-    ru = [f"Парк ({', '.join(servers)}): {ACTIONS[decision][1]}."]
-    for r in met or blocking:
-        e, x = explain(r)
-        en.append(f"{r.criterion_id} met: {e}." if r.met else f"{r.criterion_id}: {e}.")
-        ru.append(f"Выполнен {r.criterion_id}: {x}." if r.met else f"{r.criterion_id}: {x}.")
-    if decision == "watch":
-        when = forecast.get("crossing") or ""
-        en.append(
-            f"No trigger met, but every server's load trend reaches the threshold (by {when[:10]})."
-        )
-        ru.append(
-            f"Критерии не выполнены, но тренд загрузки каждого сервера достигает порога (к {when[:10]})."
-        )
-    if decision == "no_action":
-        en.append("No new-server trigger met.")
-        ru.append("Ни один критерий нового сервера не выполнен.")
-    if not_evaluated:
-        en.append("Not evaluated: " + ", ".join(r.criterion_id for r in not_evaluated) + ".")
-        ru.append("Не оценены: " + ", ".join(r.criterion_id for r in not_evaluated) + ".")
-    options = []
-    for option in FLEET_DECISIONS:
-        if option == decision:
-            continue
-        if option == "add_server":
-            lines = [(r.criterion_id, *explain(r)) for r in results]
-            why = (
-                "no new-server trigger is met: " + "; ".join(f"{c}: {e}" for c, e, _ in lines),
-                "ни один критерий нового сервера не выполнен: "
-                + "; ".join(f"{c}: {x}" for c, _, x in lines),
-            )
-        elif option == "insufficient_data":
-            why = (
-                "the fleet criteria had the data they need",
-                "данных для критериев парка достаточно",
-            )
-        elif option == "watch":
-            why = (
-                ("a trigger is already met", "критерий уже выполнен")
-                if met
-                else (
-                    "not every server's load trend reaches the threshold",
-                    "тренд загрузки не у всех серверов достигает порога",
-                )
-            )
-        else:
-            why = (
-                (
-                    "trigger(s) met: " + ", ".join(r.criterion_id for r in met),
-                    "выполнены критерии: " + ", ".join(r.criterion_id for r in met),
-                )
-                if met
-                else ("the data or the trend does not allow it", "данные или тренд не позволяют")
-            )
-        options.append({"option": option, "why_not_en": why[0], "why_not_ru": why[1]})
-    for option in ("upgrade_ram", "upgrade_cpu"):
-        options.append(
-            {
-                "option": option,
-                "why_not_en": "a per-server decision: see the server records of this review",
-                "why_not_ru": "решение по серверу: см. записи серверов этого обзора",
-            }
-        )
-    if met:
-        ids = [r.criterion_id for r in met]
-        confirmation = {
-            "review": next_q,
-            "criteria": ids,
-            "expect_en": f"with the new server in fleet.yaml, the {next_q} review no longer meets {', '.join(ids)}",
-            "expect_ru": f"с новым сервером в fleet.yaml обзор {next_q} больше не выполняет {', '.join(ids)}",
-        }
-    else:
-        confirmation = {
-            "review": next_q,
-            "expect_en": f"no new-server trigger met in {next_q}",
-            "expect_ru": f"в {next_q} ни один критерий нового сервера не выполнен",
-        }
-    context = {
-        "subject": "fleet",
-        "servers": servers,
-        "quarter": str(quarter),
-        "window": [quarter.start.isoformat(), quarter.end.isoformat()],
-        "criteria_version": criteria_version,
-        "actions": [decision],
-        "forecast": forecast,
-        "not_evaluated": [
-            {
-                "criterion_id": r.criterion_id,
-                "reasons": (r.evidence.get("insufficient") or {}).get("reasons", []),
-            }
-            for r in not_evaluated
-        ],
-    }
-    return Decision(
-        "fleet",
-        "fleet",
-        decision,
-        [decision],
-        " ".join(en),
-        " ".join(ru),
-        context,
-        drivers,
-        options,
-        confirmation,
-        results,
-    )
+    decision = next(d for holds, d in table if holds)
+    return Ruling(decision, [decision], met, stop, lacking, [forecast] if forecast else [])

@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from infra_review.capacity import data as d
-from infra_review.capacity.review import (
+from infra_review.capacity.evaluate import (
     build_decisions,
     evaluate_fleet_inputs,
     evaluate_server_inputs,

@@ -38,7 +38,7 @@ def register(sub) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from infra_review.capacity.review import run_capacity_review
+    from infra_review.capacity.runner import run_capacity_review
     from infra_review.errors import InputError
 
     if args.recompute is not None:
@@ -57,6 +57,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(review.to_json(), indent=2, ensure_ascii=False, default=str))
         return 0
+    from infra_review.capacity.outcome import format_review
+
     print(format_review(review))
     return 0
 
@@ -79,41 +81,3 @@ def _recompute(args: argparse.Namespace) -> int:
         for diff in out["differences"]:
             print(f"  difference: {diff}")
     return 0 if out["matches"] else 1
-
-
-def format_review(review, evidence: bool = True) -> str:
-    """Decisions with their summaries and, per server, the criteria met or not evaluated."""
-    from infra_review.criteria.registry import explain_both as explain
-    from infra_review.criteria.result import Outcome
-
-    mark = {Outcome.MET: "MET", Outcome.NOT_MET: "-", Outcome.INSUFFICIENT_DATA: "no data"}
-    plan = review.plan
-    out = [
-        f"capacity review {plan['quarter']} ({', '.join(plan['servers']) or 'no servers'})"
-        + (" (dry run, nothing written)" if plan["dry_run"] else ""),
-        f"  criteria {plan['criteria']['version']}; data quality "
-        + ("passed" if plan["verdict"]["success"] else "NOT passed for every series"),
-    ]
-    for x in review.decisions:
-        out.append("")
-        out.append(f"  {x.subject:<10} {' + '.join(x.actions)}")
-        out.append(f"    EN: {x.summary_en}")
-        out.append(f"    RU: {x.summary_ru}")
-        if evidence:
-            for r in x.results:
-                en, _ = explain(r)
-                out.append(f"      {r.criterion_id:<21} {mark[r.outcome]:<8} {en}")
-    if review.fleet.get("skipped"):
-        out.append(f"\n  fleet: not decided: {review.fleet['reason']}")
-    if review.report.get("path"):
-        out.append(f"\n  report: {review.report['path']}")
-    if review.run_id is not None:
-        out.append(
-            f"  recorded as review run {review.run_id}"
-            + (
-                f", superseding decision(s) {', '.join(map(str, review.written['superseded']))}"
-                if review.written.get("superseded")
-                else ""
-            )
-        )
-    return "\n".join(out)

@@ -78,13 +78,6 @@ def families() -> dict[str, Family]:
     return out
 
 
-def family_of(metric: str) -> str | None:
-    for family in families().values():
-        if metric in family.metrics:
-            return family.name
-    return None
-
-
 def param(name: str) -> dict[str, str]:
     return {"$PARAMETER": name}
 

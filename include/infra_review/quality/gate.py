@@ -36,23 +36,13 @@ import pandas as pd
 from infra_review import clock
 from infra_review.quality import checks as c
 from infra_review.quality.engines import GXEngine, PandasEngine, SuiteOutcome
+from infra_review.settings import data_docs_dir
 
 log = logging.getLogger(__name__)
 
 FUTURE_SKEW = timedelta(minutes=5)
 QUARANTINE_COLUMNS = ["server", "metric", "label", "ts", "value", "expectation", "reason"]
 _EPOCH = pd.Timestamp(0, tz="UTC")
-
-
-def data_docs_dir() -> Path:
-    """Where the static Data Docs site lives: ``INFRA_REVIEW_DATA_DOCS`` or
-    ``$AIRFLOW_HOME/gx_data_docs``."""
-    import os
-
-    from infra_review.settings import airflow_home
-
-    env = os.environ.get("INFRA_REVIEW_DATA_DOCS")
-    return Path(env) if env else airflow_home() / "gx_data_docs"
 
 
 @dataclass

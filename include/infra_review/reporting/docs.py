@@ -8,7 +8,6 @@ says. A test regenerates the file from a freshly migrated database and compares.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 SCHEMA = "reporting"
 BI_ROLE = "bi_reader"
@@ -96,11 +95,3 @@ def render_markdown(views: list[View]) -> str:
         lines += ["| column | type | meaning |", "|---|---|---|"]
         lines += [f"| `{c.name}` | {c.type} | {_cell(c.comment)} |" for c in v.columns]
     return "\n".join(lines) + "\n"
-
-
-def write_docs(conn, path: Path) -> list[View]:
-    """Render and write the page; return what it describes."""
-    views = describe(conn)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_markdown(views), encoding="utf-8")
-    return views

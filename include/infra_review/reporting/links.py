@@ -32,7 +32,7 @@ def report_dir(review_type: str, quarter: str, run_key: str) -> Path:
 
 def data_docs_root() -> Path:
     """The GX Data Docs static site (``INFRA_REVIEW_DATA_DOCS`` or ``$AIRFLOW_HOME/gx_data_docs``)."""
-    from infra_review.quality.gate import data_docs_dir
+    from infra_review.settings import data_docs_dir
 
     return data_docs_dir()
 
