@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from infra_review import clock
-from infra_review.capacity.review import run_capacity_review
+from infra_review.capacity.runner import run_capacity_review
 from infra_review.cli import main
 from infra_review.lifecycle.store import events
 from infra_review.quarter import Quarter

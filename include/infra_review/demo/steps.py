@@ -161,7 +161,7 @@ def _history_review(quarter: Quarter, run_key: str) -> str | None:
 @_timed("Capacity review: RAM, CPU and new-server criteria with evidence")
 def capacity_review(ctx: dict) -> None:
     from infra_review.capacity.demo import demo_step
-    from infra_review.capacity.review import run_capacity_review
+    from infra_review.capacity.runner import run_capacity_review
 
     for quarter in ctx["history"]:
         run_key = f"demo:{quarter}"
