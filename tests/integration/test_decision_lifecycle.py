@@ -313,3 +313,33 @@ def test_without_a_marker_a_load_during_the_reads_is_still_flagged(db, db_url):
     record_review(db, run("r1"), [record()])  # no read marker: as of the transaction start
     db.commit()
     assert _one(db, "SELECT inputs_changed_since FROM reporting.current_decisions") == (True,)
+
+
+def test_two_identical_runs_at_once_leave_one_current_decision(db_url, db):
+    """The UI's "unpause on trigger": a manual and a scheduled run of the same quarter write
+    at the same time; the advisory lock serialises them and the later one confirms."""
+    import threading
+
+    barrier = threading.Barrier(2)
+    results = {}
+
+    def write(key: str) -> None:
+        conn = psycopg2.connect(db_url)
+        try:
+            with conn:
+                barrier.wait()
+                results[key] = record_review(conn, run(key, fingerprint=_fp(100)), [record()])
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in ("manual", "scheduled")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    unchanged = [r for r in results.values() if r.unchanged_of is not None]
+    written = [r for r in results.values() if r.unchanged_of is None]
+    assert len(unchanged) == 1 and len(written) == 1
+    assert unchanged[0].unchanged_of == written[0].run_id
+    assert _one(db, "SELECT count(*) FROM reporting.current_decisions") == (1,)
+    assert _one(db, "SELECT count(*) FROM infra_review.decisions") == (1,)
