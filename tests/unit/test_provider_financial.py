@@ -149,6 +149,8 @@ def test_line_one_unit_above_its_expected_amount_with_the_tolerance():
     assert fee["kind"] == "price_deviation" and fee["month"] == "2026-04"
     assert (fee["expected"], fee["excess"], fee["source"]) == (34_000, 341, "inv.csv:9")
     assert above.evidence["reconciliation"][0]["difference"] == 341
+    # the reason the views and summaries show
+    assert "2026-04 vps-16g app-1 price_deviation +341 KZT" in above.evidence["reason"]
 
 
 def test_plan_billed_ten_percent_above_list_and_unlisted_surcharges_are_fees():

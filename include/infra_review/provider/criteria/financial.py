@@ -155,6 +155,11 @@ class FinPredictable(Criterion):
             evidence["monthly_total_cv"] = round(statistics.pstdev(totals.values()) / mean, 4)
         largest = max((abs(c["change"]) for c in changes), default=0.0)
         ok = self.compare(largest)
+        if not ok:
+            evidence["reason"] = "unit price changed: " + "; ".join(
+                f"{c['item']} {c['change']:+.1%} from {c['month']}"
+                for c in evidence["price_changes"][:5]
+            )
         return self.result(
             ctx.provider.id, outcome_of(ok), largest, self.threshold, window, evidence
         )
@@ -256,6 +261,15 @@ class FinTransparency(Criterion):
         share = explained / charged
         evidence["share_explained"] = share
         ok = self.compare(share)
+        if not ok:
+            evidence["reason"] = (
+                f"{share:.1%} of {charged:,.2f} {ctx.converter.target} invoiced is explained by "
+                "the price list; unexplained: "
+                + "; ".join(
+                    f"{u['month']} {u['line_item']} {u['unexplained']:g}"
+                    for u in evidence["unexplained_lines"][:5]
+                )
+            )
         return self.result(pid, outcome_of(ok), share, self.threshold, bounds, evidence)
 
 
@@ -312,6 +326,11 @@ class FinHiddenFees(Criterion):
         }
         count = float(len(fees))
         ok = self.compare(count)
+        if not ok:
+            evidence["reason"] = f"{len(fees)} line(s) beyond the price list: " + "; ".join(
+                f"{f['month']} {f['line_item']} {f['kind']} +{f['excess']:g} {f['currency']}"
+                for f in fees[:5]
+            )
         return self.result(pid, outcome_of(ok), count, self.threshold, bounds, evidence)
 
 
