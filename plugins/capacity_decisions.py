@@ -10,6 +10,11 @@ Airflow does not authenticate a plugin's routes (a mounted app inherits none of 
 dependencies), so every route here checks the caller's Airflow session itself: the JWT in the
 ``Authorization`` header or the UI's ``_token`` cookie, then read access to the review's DAG.
 
+What it serves may hold values from exports and Prometheus labels, so every answer is
+``nosniff`` with a Content-Security-Policy: the page runs only its own script (by hash),
+reports run none, and GX Data Docs, which write such values unescaped, are sandboxed
+(docs/threat-model.md).
+
 Every project and Airflow-internal import is inside a function: plugin modules are imported by
 every Airflow component, and only the API server needs any of this.
 """
@@ -278,6 +283,12 @@ def data_docs_file(path: str, can_read: CanRead) -> Response:
 
     if not can_read(DATA_DOCS_DAG):
         raise HTTPException(403, "you may not read the collection runs")
+    if path == "index.html":  # GX's index lists its pages with script, which may not run
+        from infra_review.reporting.files import data_docs_index
+
+        html = data_docs_index(data_docs_root())
+        headers = {"Content-Security-Policy": DATA_DOCS_CSP, "Cache-Control": "no-store"}
+        return HTMLResponse(html, headers=headers)
     return _serve(data_docs_root(), path, DATA_DOCS_CSP)
 
 

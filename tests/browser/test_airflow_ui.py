@@ -236,6 +236,12 @@ def test_hostile_data_docs_run_no_script_on_the_airflow_origin(page, airflow, sh
     assert page.evaluate("() => window.__xss || null") is None and page.title() != "pwned"
     assert response.headers["content-security-policy"].startswith("sandbox;")
     shoot(page, "08-hostile-data-docs")
+    # from the plugin's index (GX's needs script): the sandboxed page's link keeps the session
+    page.goto(f"{airflow.url}/capacity-decisions/data-docs/index.html")
+    page.get_by_role("link", name="samples.schema").first.click()
+    page.wait_for_url(re.compile(r"/data-docs/validations/samples/schema/"))
+    assert page.locator("img[src='x']").count() == 1
+    assert page.evaluate("() => window.__xss || null") is None
 
 
 def test_a_logged_out_browser_goes_to_the_login_and_back(browser, airflow, shoot):

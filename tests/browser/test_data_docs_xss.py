@@ -140,6 +140,7 @@ def site(tmp_path_factory) -> Iterator[dict]:
     try:
         yield {
             "plugin": f"http://127.0.0.1:{port}{plugin.URL_PREFIX}/data-docs/{rel}",
+            "index": f"http://127.0.0.1:{port}{plugin.URL_PREFIX}/data-docs/index.html",
             "plain": f"http://127.0.0.1:{plain_port}/{rel}",
             "report": f"http://127.0.0.1:{port}{plugin.URL_PREFIX}"
             "/reports/capacity/2026Q3/run1/report.html",
@@ -220,4 +221,18 @@ def test_reports_keep_their_embedded_plots_under_the_policy(browser, site):
     plot = page.locator("#plot")
     page.wait_for_function("() => document.getElementById('plot').complete")
     assert plot.evaluate("img => img.naturalWidth") == 120
+    context.close()
+
+
+def test_the_data_docs_index_links_to_the_page_which_then_runs_nothing(browser, site):
+    """GX's own index needs script; the plugin lists the pages itself, and the link works
+    inside the sandbox (test_airflow_ui.py follows it with a real session)."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(site["index"], wait_until="load")
+    page.get_by_role("link", name="samples.schema").click()
+    page.wait_for_url(site["plugin"])
+    assert page.locator("img[src='x']").count() == 1
+    page.wait_for_timeout(1500)
+    assert page.evaluate("() => window.__xss || null") is None
     context.close()

@@ -249,10 +249,10 @@ def test_the_page_runs_only_its_own_script_and_style(site):
 
 def test_data_docs_are_sandboxed_and_never_framed(site, monkeypatch, tmp_path):
     docs = tmp_path / "gx"
-    docs.mkdir()
-    (docs / "index.html").write_text("<html><img src=x onerror=alert(1)></html>")
+    (docs / "validations").mkdir(parents=True)
+    (docs / "validations" / "v.html").write_text("<html><img src=x onerror=alert(1)></html>")
     monkeypatch.setenv("INFRA_REVIEW_DATA_DOCS", str(docs))
-    got = site.get("/data-docs/index.html")
+    got = site.get("/data-docs/validations/v.html")
     assert got.status_code == 200 and got.headers["x-content-type-options"] == "nosniff"
     csp = _csp(got)
     assert "sandbox" in csp and csp["sandbox"] == ""  # no allow-scripts, no allow-same-origin
@@ -346,3 +346,30 @@ def test_a_logged_out_browser_is_sent_to_the_login_and_back(plugin, auth_manager
     assert client.get("/api/decisions", headers=html).status_code == 401
     assert client.get("/").status_code == 401
     assert client.get("/", headers={**html, "Cookie": "_token=forged"}).status_code == 403
+
+
+def test_the_data_docs_index_lists_the_validation_pages_without_script(site, monkeypatch, tmp_path):
+    docs = tmp_path / "gx"
+    older = docs / "validations" / "samples" / "schema" / "__none__" / "20261130T010000Z"
+    newer = docs / "validations" / "samples" / "percent" / "__none__" / "20261201T010000Z"
+    for folder in (older, newer):
+        folder.mkdir(parents=True)
+        (folder / "infra_review-samples.html").write_text("<html>validation</html>")
+    (newer / "<i>odd.html").write_text("x")
+    (newer / "link.html").symlink_to(older / "infra_review-samples.html")
+    (docs / "index.html").write_text("<html><script>build the table</script></html>")  # GX's
+    monkeypatch.setenv("INFRA_REVIEW_DATA_DOCS", str(docs))
+    got = site.get("/data-docs/index.html")
+    assert (
+        got.status_code == 200 and _csp(got)["default-src"] == "'none'" and "sandbox" in _csp(got)
+    )
+    html = got.text
+    assert "<script" not in html and "build the table" not in html
+    first = "validations/samples/percent/__none__/20261201T010000Z/infra_review-samples.html"
+    second = "validations/samples/schema/__none__/20261130T010000Z/infra_review-samples.html"
+    assert f"href='{first}'" in html and f"href='{second}'" in html
+    assert html.index(first) < html.index(second)  # newest run first
+    assert ">samples.percent<" in html and ">samples.schema<" in html
+    assert "link.html" not in html and "<i>odd" not in html and "%3Ci%3Eodd" in html
+    # each listed link is a page the plugin serves
+    assert site.get(f"/data-docs/{second}").text == "<html>validation</html>"

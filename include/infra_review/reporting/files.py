@@ -68,3 +68,43 @@ def render_file(path: Path) -> Served:
 
 
 _HTML = "text/html; charset=utf-8"
+
+
+def data_docs_index(root: Path, limit: int = 500) -> str:
+    """A static list of the Data Docs validation pages, newest run first.
+
+    GX's own ``index.html`` builds its table with script, which the policy Data Docs are
+    served with never runs, so its list would be empty. Symlinked files are left out (the
+    server refuses them anyway); every name is escaped.
+    """
+    from html import escape
+    from urllib.parse import quote
+
+    base = root.resolve()
+    pages: list[tuple[str, str, str]] = []  # (run, suite, relative path)
+    validations = base / "validations"
+    for folder, _dirs, files in os.walk(validations):  # never into symlinked folders
+        for name in files:
+            path = Path(folder) / name
+            if not name.endswith(".html") or path.is_symlink():
+                continue
+            rel = path.relative_to(base)
+            # validations/<suite parts>/<run name>/<run time>/<batch>.html
+            parts = rel.parts
+            suite = ".".join(parts[1:-3]) if len(parts) > 4 else "/".join(parts[1:-1])
+            pages.append((parts[-2] if len(parts) > 2 else "", suite, rel.as_posix()))
+    pages.sort(reverse=True)
+    rows = "".join(
+        f"<tr><td>{escape(run)}</td><td><a href='{escape(quote(rel))}'>{escape(suite)}</a></td></tr>"
+        for run, suite, rel in pages[:limit]
+    )
+    more = f"<p>The newest {limit} of {len(pages)} are listed.</p>" if len(pages) > limit else ""
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<title>Data Docs: validations</title></head><body><main>"
+        "<h1>Data Docs: validations</h1>"
+        "<p>Great Expectations results of the quality gate, newest first. Each page lists the "
+        "failed expectations with the quarantined values.</p>"
+        f"{more}<table><tr><th>run (UTC)</th><th>suite</th></tr>{rows}</table>"
+        "</main></body></html>"
+    )
