@@ -152,3 +152,14 @@ def test_declared_facts_need_a_source_and_a_date_within_the_limit():
     bare = rule.judge(provider(automation=flags), Q2)
     assert "without a source and a date" in bare.evidence["reason"]
     assert on(end - timedelta(days=30)).evidence["source"] == "docs"
+
+
+def test_sla_evidence_is_typed_and_reads_a_stored_record_back():
+    from infra_review.provider.criteria.technical import SlaEvidence
+
+    result = _sla(90 * 1440, 10)
+    stored = {k: v for k, v in result.evidence.items() if k not in ("comparator", "default_source")}
+    again = SlaEvidence.from_dict(stored)
+    assert again.uptime_pct == result.observed and again.reason is None
+    assert again.to_dict() == stored  # the same JSON as stored, so old records still read
+    assert "reason" not in stored and "coverage" in stored

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from infra_review.criteria import registry
@@ -44,6 +44,33 @@ def Param(  # noqa: N802 - builds the registry's Param from a Python type
     text = "comparator" if name == "comparator" else (kinds.pop() if len(kinds) == 1 else "any")
     required = default is _REQUIRED
     return registry.Param(name, text, required, None if required else default, doc)
+
+
+@dataclass
+class Evidence:
+    """A criterion's typed evidence. ``to_dict`` gives the JSON stored in
+    ``criterion_results.evidence`` (a field in ``OPTIONAL`` left None is left out, as the
+    dicts stored before left it out), ``from_dict`` reads a stored record back."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None and f.name in self.OPTIONAL:
+                continue
+            if isinstance(value, Evidence):
+                value = value.to_dict()
+            elif isinstance(value, list):
+                value = [v.to_dict() if isinstance(v, Evidence) else v for v in value]
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Evidence:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in doc.items() if k in names})
 
 
 @dataclass(frozen=True)
@@ -104,8 +131,10 @@ class Criterion(registry.Criterion):
         observed: float | None,
         threshold: float | None,
         window: tuple[datetime, datetime],
-        evidence: dict[str, Any],
+        evidence: dict[str, Any] | Evidence,
     ) -> CriterionResult:
+        if isinstance(evidence, Evidence):
+            evidence = evidence.to_dict()
         evidence = {
             "comparator": self.rule.params.get("comparator"),
             "default_source": self.rule.params.get("default_source"),
@@ -123,7 +152,7 @@ class Criterion(registry.Criterion):
         )
 
     def no_data(
-        self, subject: str, window: tuple[datetime, datetime], evidence: dict[str, Any]
+        self, subject: str, window: tuple[datetime, datetime], evidence: dict[str, Any] | Evidence
     ) -> CriterionResult:
         """``insufficient_data``: nothing observed, the threshold and the reason."""
         threshold = self.threshold if "threshold" in self.p else None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from infra_review.provider.criteria.base import (
     THRESHOLD,
     Context,
     Criterion,
+    Evidence,
     Param,
     outcome_of,
 )
@@ -52,89 +54,128 @@ class TechSla(Criterion):
         window_min = window_s / 60
         threshold = self.threshold
         allowed = window_min * (100 - threshold) / 100
+        series = [SeriesEvidence.of(p, window_s) for p in probes]
         received = sum(p.received for p in probes)
         up = sum(p.up for p in probes)
-        expected = sum(int(window_s // p.interval_s) for p in probes)
-        evidence: dict[str, Any] = {
-            "window_minutes": window_min,
-            "allowed_downtime_min": round(allowed, 1),
-            "allowed_downtime": _hm(allowed),
-            "contractual_sla_pct": provider.sla_pct,
-            "probes_received": received,
-            "probes_up": up,
-            "probes_down": received - up,
-            "probes_expected": expected,
-            "coverage_floor": coverage_floor,
-            "series": [
-                {
-                    "server": p.server,
-                    "endpoint": p.label,
-                    "received": p.received,
-                    "up": p.up,
-                    "interval_s": p.interval_s,
-                    "coverage": round(min(1.0, p.received / (window_s // p.interval_s)), 4)
-                    if window_s // p.interval_s
-                    else 0.0,
-                    "down_minutes": (p.received - p.up) * p.interval_s / 60,
-                }
-                for p in probes
-            ],
-            "missing_probe_rule": "a missing probe is not downtime: uptime = up / received",
-        }
+        ev = SlaEvidence(
+            window_minutes=window_min,
+            allowed_downtime_min=round(allowed, 1),
+            allowed_downtime=_hm(allowed),
+            contractual_sla_pct=provider.sla_pct,
+            probes_received=received,
+            probes_up=up,
+            probes_down=received - up,
+            probes_expected=sum(int(window_s // p.interval_s) for p in probes),
+            coverage_floor=coverage_floor,
+            series=series,
+        )
         if not probes:
-            evidence["reason"] = (
+            ev.reason = (
                 f"no probe series declared for {provider.id} (providers.yaml probes, or the "
                 "fleet servers of this provider)"
             )
-            return self.no_data(provider.id, bounds, evidence)
-        series = evidence["series"]
-        silent = [f"{s['server']} {s['endpoint']}".strip() for s in series if not s["received"]]
+            return self.no_data(provider.id, bounds, ev)
+        silent = [s.name for s in series if not s.received]
         low = [
-            f"{s['server']} {s['endpoint']} ({s['coverage']:.1%})".strip()
-            for s in series
-            if s["received"] and s["coverage"] < coverage_floor
+            f"{s.name} ({s.coverage:.1%})" for s in series if s.received and s.low(coverage_floor)
         ]
-        coverage = min(
-            min(1.0, p.received / (window_s // p.interval_s)) if window_s // p.interval_s else 0.0
-            for p in probes
-        )
-        evidence.update(
-            {"coverage": coverage, "coverage_all_series": round(received / expected, 4)}
-        )
-        evidence["silent_series"] = silent
+        ev.coverage = min(s.exact_coverage for s in series)
+        ev.coverage_all_series = round(received / ev.probes_expected, 4)
+        ev.silent_series = silent
         if received == 0:
-            evidence["reason"] = (
+            ev.reason = (
                 f"no probe_up samples for {provider.id} in {window.quarter}; silent: "
                 + ", ".join(silent)
             )
-            return self.no_data(provider.id, bounds, evidence)
+            return self.no_data(provider.id, bounds, ev)
         uptime = 100.0 * up / received
         downtime = window_min * (received - up) / received
-        evidence.update(
-            {"uptime_pct": uptime, "downtime_min": round(downtime, 1), "downtime": _hm(downtime)}
-        )
-        if coverage < coverage_floor:
+        ev.uptime_pct, ev.downtime_min, ev.downtime = uptime, round(downtime, 1), _hm(downtime)
+        outcome = Outcome.MET
+        if ev.coverage < coverage_floor:
             named = [f"silent (coverage 0): {', '.join(silent)}"] if silent else []
             named += [f"below the floor: {', '.join(low)}"] if low else []
-            evidence["reason"] = (
-                f"probe coverage {coverage:.1%} is below the floor {coverage_floor:.0%} for a "
-                "declared series (" + "; ".join(named) + "): the provider is not measured"
+            ev.reason = (
+                f"probe coverage {ev.coverage:.1%} is below the floor {coverage_floor:.0%} for "
+                "a declared series (" + "; ".join(named) + "): the provider is not measured"
             )
-            return self.result(
-                provider.id, Outcome.INSUFFICIENT_DATA, uptime, threshold, bounds, evidence
-            )
-        if not self.compare(uptime):
-            evidence["reason"] = f"measured uptime {uptime:.3f}% is not above {threshold}%"
-            return self.result(provider.id, Outcome.NOT_MET, uptime, threshold, bounds, evidence)
-        if provider.sla_pct is None:
-            evidence["reason"] = "measured uptime is good, but no contractual SLA is declared"
-            return self.result(
-                provider.id, Outcome.INSUFFICIENT_DATA, uptime, threshold, bounds, evidence
-            )
-        if not self.compare(provider.sla_pct):
-            evidence["reason"] = f"the contract only promises {provider.sla_pct}%"
-            return self.result(provider.id, Outcome.NOT_MET, uptime, threshold, bounds, evidence)
-        return self.result(provider.id, Outcome.MET, uptime, threshold, bounds, evidence)
+            outcome = Outcome.INSUFFICIENT_DATA
+        elif not self.compare(uptime):
+            ev.reason = f"measured uptime {uptime:.3f}% is not above {threshold}%"
+            outcome = Outcome.NOT_MET
+        elif provider.sla_pct is None:
+            ev.reason = "measured uptime is good, but no contractual SLA is declared"
+            outcome = Outcome.INSUFFICIENT_DATA
+        elif not self.compare(provider.sla_pct):
+            ev.reason = f"the contract only promises {provider.sla_pct}%"
+            outcome = Outcome.NOT_MET
+        return self.result(provider.id, outcome, uptime, threshold, bounds, ev)
+
+
+@dataclass
+class SeriesEvidence(Evidence):
+    """One declared probe series in tech.sla's evidence (a silent one has received 0)."""
+
+    server: str
+    endpoint: str
+    received: int
+    up: int
+    interval_s: int
+    coverage: float
+    down_minutes: float
+    exact_coverage: float = field(default=0.0, repr=False)
+
+    @classmethod
+    def of(cls, p: ProbeCount, window_s: float) -> SeriesEvidence:
+        slots = window_s // p.interval_s
+        exact = min(1.0, p.received / slots) if slots else 0.0
+        down = (p.received - p.up) * p.interval_s / 60
+        return cls(p.server, p.label, p.received, p.up, p.interval_s, round(exact, 4), down, exact)
+
+    @property
+    def name(self) -> str:
+        return f"{self.server} {self.endpoint}".strip()
+
+    def low(self, floor: float) -> bool:
+        return self.exact_coverage < floor
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out.pop("exact_coverage")
+        return out
+
+
+@dataclass
+class SlaEvidence(Evidence):
+    """tech.sla's evidence: the allowance, what the probes said, and each declared series."""
+
+    OPTIONAL = (
+        "coverage",
+        "coverage_all_series",
+        "silent_series",
+        "uptime_pct",
+        "downtime_min",
+        "downtime",
+        "reason",
+    )
+    window_minutes: float
+    allowed_downtime_min: float
+    allowed_downtime: str
+    contractual_sla_pct: float | None
+    probes_received: int
+    probes_up: int
+    probes_down: int
+    probes_expected: int
+    coverage_floor: float
+    series: list[SeriesEvidence]
+    missing_probe_rule: str = "a missing probe is not downtime: uptime = up / received"
+    coverage: float | None = None
+    coverage_all_series: float | None = None
+    silent_series: list[str] | None = None
+    uptime_pct: float | None = None
+    downtime_min: float | None = None
+    downtime: str | None = None
+    reason: str | None = None
 
 
 def _hm(minutes: float) -> str:
