@@ -232,3 +232,38 @@ def test_recommendations_read_as_current_to_recommended_with_units_everywhere():
     )
     assert "RAM 8 -&gt; 32 GB" in html
     assert "<img src=x" not in html and "&lt;img src=x" in html
+
+
+def test_with_sizing_puts_the_sizes_in_the_record_and_its_summaries():
+    from datetime import UTC, datetime
+
+    from infra_review.capacity.decide import Decision
+    from infra_review.capacity.sizing_records import with_sizing
+    from infra_review.criteria.result import CriterionResult, Outcome
+
+    criteria = load_criteria()
+    rules = {r.id: r for r in criteria.for_review("capacity")}
+    t0, t1 = datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC)
+    swap = CriterionResult("ram.swap", "app-1", Outcome.MET, 0.2, 0.1, t0, t1, {})
+
+    def decision(kind, subject, name, results=()):
+        return Decision(kind, subject, name, [name], f"{subject}: {name}.", f"{subject}: {name} (ru).",
+                        {"actions": [name]}, [], [], {}, list(results))  # fmt: skip
+
+    s = {**stats(80.0, planned_gb=6.4), "in_fleet": True}
+    payloads = [{"server": "app-1", "stats": s}]
+    out = with_sizing(
+        [decision("server", "app-1", "upgrade_ram", [swap]), decision("fleet", "fleet", "no_action")],
+        Quarter(2026, 3), payloads, {}, rules, criteria.defaults, book(),
+    )  # fmt: skip
+    ram = out[0].context["sizing"]
+    assert [r["plan"] for r in ram] == ["vps-16g"] and ram[0]["basis"]["criterion_id"] == "ram.swap"
+    assert out[0].summary_en.endswith("Size: RAM 8 -> 16 GB (needs 16; plan vps-16g; "
+                                      "+16 000 KZT/month; projected 80% used).")  # fmt: skip
+    assert out[0].summary_ru.startswith("app-1: upgrade_ram (ru). Размер: RAM 8 -> 16 ГБ")
+    assert "sizing" not in out[1].context  # nothing to size
+    assert with_sizing(out, Quarter(2026, 3), payloads, {}, rules, {}, None) == out
+    fleet = with_sizing([decision("fleet", "fleet", "add_server")], Quarter(2026, 3), payloads,
+                        {}, rules, criteria.defaults, book())  # fmt: skip
+    assert [r["resource"] for r in fleet[0].context["sizing"]] == ["ram", "cpu"]
+    assert fleet[0].context["sizing"][0]["servers"] == ["app-1"]
