@@ -97,6 +97,7 @@ def test_current_provider_without_probes_is_not_a_free_stay():
     # a qualifying alternative still gets evaluated, and the summaries name the gap
     rec = recommend(cur, [card("alt")])
     assert rec.decision == "evaluate_migration" and "Missing data: cur tech.sla" in rec.summary_en
+    assert "fails no critical criterion it has data for (no data: tech.sla)" in rec.summary_en
     # missing data of a non-critical criterion does not block stay, but is named
     calm = recommend(
         card("cur", "current", no_data=("tech.support",)), [card("alt", not_met=("fin.tco",))]

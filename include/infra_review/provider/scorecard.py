@@ -248,17 +248,28 @@ def recommend(current: Scorecard, alternatives: list[Scorecard]) -> Recommendati
                 f"критериев, балл {best.weighted_total:.1f} против {cur_total:.1f} ({tco})."
             )
         else:
+            gap = ", ".join(current.critical_missing)
+            fails_en = (
+                f"{cur} fails no critical criterion it has data for (no data: {gap})"
+                if gap
+                else f"{cur} fails no critical criterion"
+            )
+            fails_ru = (
+                f"{cur} не нарушает критичных критериев, по которым есть данные (нет данных: {gap})"
+                if gap
+                else f"{cur} не нарушает критичных критериев"
+            )
             summary_en = (
                 f"Evaluate migration from {cur} to {best.provider}: it meets all {fin_tech} "
                 f"financial and technical criteria and scores {best.weighted_total:.1f} against "
-                f"{cur_total:.1f} ({tco}); {cur} fails no critical criterion, so this is a "
-                "pilot-and-plan recommendation, not an urgent move."
+                f"{cur_total:.1f} ({tco}); {fails_en}, so this is a pilot-and-plan "
+                "recommendation, not an urgent move."
             )
             summary_ru = (
                 f"Оценить миграцию с {cur} на {best.provider}: альтернатива выполняет все "
                 f"{fin_tech} финансовых и технических критериев, балл {best.weighted_total:.1f} "
-                f"против {cur_total:.1f} ({tco}); {cur} не нарушает критичных критериев, поэтому "
-                "это рекомендация провести пилот и спланировать переход, а не срочный переезд."
+                f"против {cur_total:.1f} ({tco}); {fails_ru}, поэтому это рекомендация провести "
+                "пилот и спланировать переход, а не срочный переезд."
             )
         drivers = [
             _driver(r)
