@@ -71,9 +71,16 @@ def capacity_review():
         log_summary(runner.summary_lines(done))  # one line per decision, report and page URLs
         return done.xcom()
 
+    @task
+    def notify(done: dict) -> dict:
+        """One RU+EN message to the team when the review asks for action; never fails."""
+        from infra_review.notify import notify_review
+
+        return notify_review(done.get("run_id"))
+
     plan = check_window()
     payloads = evaluate.partial(plan=plan).expand(server=servers_of(plan))
-    record_and_report(plan, payloads, fleet_criteria(plan, payloads))
+    notify(record_and_report(plan, payloads, fleet_criteria(plan, payloads)))
 
 
 capacity_review()

@@ -50,6 +50,7 @@ def test_params_and_schedule(dagbag):
         "evaluate",
         "fleet_criteria",
         "record_and_report",
+        "notify",
     }
     assert all(t.retries >= 1 for t in dag.tasks)
 
@@ -97,6 +98,10 @@ def test_capacity_review_end_to_end_then_dry_run(run_dag, sample_quarter_url, mo
     assert dag_run.state == "success", task_states(dag_run)
     states = task_states(dag_run)
     assert states["evaluate[0]"] == "success" and states["evaluate[1]"] == "success"
+    told = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "notify")
+    note = told.xcom_pull(task_ids="notify")  # no connection configured: a log line
+    assert note["channels"] == {"telegram": "not configured", "email": "not configured"}
+    assert "app-1: upgrade_ram" in note["message"]["text"]
 
     conn = psycopg2.connect(sample_quarter_url)
     try:
