@@ -235,29 +235,33 @@ if (mode === 'add') {
 """
 
 
-@pytest.fixture(scope="module")
-def bull_modules() -> Path:
-    """node_modules with bull 4.16.4, installed once per machine outside the repo (npm)."""
+def _npm_package(name: str, version: str) -> Path:
+    """node_modules with ``name@version``, installed once per machine outside the repo."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
         pytest.skip("node and npm are needed for the real Bull test (apt-get install nodejs npm)")
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    folder = root / "infra-review-tests" / f"bull-{BULL_VERSION}"
-    if not (folder / "node_modules" / "bull" / "package.json").exists():
+    folder = root / "infra-review-tests" / f"{name}-{version}"
+    if not (folder / "node_modules" / name / "package.json").exists():
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "package.json").write_text('{"name": "bull-for-tests", "private": true}\n')
+        (folder / "package.json").write_text(f'{{"name": "{name}-for-tests", "private": true}}\n')
         done = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", f"bull@{BULL_VERSION}"],
+            [npm, "install", "--no-audit", "--no-fund", f"{name}@{version}"],
             cwd=folder,
             capture_output=True,
             text=True,
             timeout=600,
         )
         if done.returncode != 0:
-            raise RuntimeError(f"npm install bull@{BULL_VERSION} failed:\n{done.stderr}")
-    installed = json.loads((folder / "node_modules/bull/package.json").read_text())["version"]
-    assert installed == BULL_VERSION
+            raise RuntimeError(f"npm install {name}@{version} failed:\n{done.stderr}")
+    installed = json.loads((folder / "node_modules" / name / "package.json").read_text())
+    assert installed["version"] == version
     return folder / "node_modules"
+
+
+@pytest.fixture(scope="module")
+def bull_modules() -> Path:
+    return _npm_package("bull", BULL_VERSION)
 
 
 def _bull(modules: Path, script: Path, *args: str, wait: bool = True):
@@ -331,3 +335,49 @@ def test_jobs_of_a_killed_worker_are_stalled_not_active(
             ("n8n_queue_stalled", queue, 2.0),
             ("n8n_queue_waiting", queue, 3.0),
         ]
+
+
+BULLMQ_VERSION = "5.81.5"
+BULLMQ_SCRIPT = """
+const {Queue, Worker} = require('bullmq');
+const [mode, prefix, name, arg] = process.argv.slice(2);
+const connection = {host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null};
+if (mode === 'add') {
+  const queue = new Queue(name, {connection, prefix});
+  (async () => {
+    for (let i = 0; i < Number(arg); i++) await queue.add('job', {i});
+    await queue.close();
+  })();
+} else if (mode === 'work') {
+  new Worker(name, () => new Promise(() => {}), {
+    connection, prefix, concurrency: Number(arg), lockDuration: 1500, lockRenewTime: 500,
+    stalledInterval: 3600000, maxStalledCount: 0,
+  });
+}
+"""
+
+
+def test_bullmq_jobs_of_a_killed_worker_are_stalled_too(redis_client, prefix, tmp_path):
+    """BullMQ (layout: bullmq) keeps the same lock key; checked against the real library."""
+    modules = _npm_package("bullmq", BULLMQ_VERSION)
+    script = tmp_path / "bullmq.js"
+    script.write_text(BULLMQ_SCRIPT)
+    base = f"{prefix}:jobs"
+    _bull(modules, script, "add", prefix, "jobs", "4")
+    worker = _bull(modules, script, "work", prefix, "jobs", "3", wait=False)
+    try:
+        _until(lambda: redis_client.llen(f"{base}:active") == 3, "three active jobs")
+        ids = [i.decode() for i in redis_client.lrange(f"{base}:active", 0, -1)]
+        _until(lambda: all(redis_client.exists(f"{base}:{i}:lock") for i in ids), "their locks")
+        assert n8n_redis.queue_counts(redis_client, prefix, "jobs", "bullmq")[:3] == (1, 3, 0)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    _until(
+        lambda: not any(redis_client.exists(f"{base}:{i}:lock") for i in ids),
+        "the dead worker's locks to expire",
+    )
+    assert redis_client.llen(f"{base}:active") == 3  # nothing alive moves them back
+    assert n8n_redis.queue_counts(redis_client, prefix, "jobs", "bullmq")[:3] == (1, 0, 3)
