@@ -65,7 +65,7 @@ def provider_review():
         log_summary(summary_lines(result))
         return result.summary()
 
-    @task(retries=0)
+    @task
     def notify(summary: dict) -> dict:
         """One message (RU+EN) to the team if the review asks for action; never fails."""
         from infra_review.notify import notify_review
