@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -15,6 +16,7 @@ from infra_review.provider.criteria.base import (
     THRESHOLD,
     Context,
     Criterion,
+    Evidence,
     Param,
     outcome_of,
 )
@@ -296,7 +298,7 @@ class FinHiddenFees(Criterion):
         tolerance = float(self.p["tolerance_pct"])
         if not lines:
             reason = f"no invoices from {pid} in {ctx.window.quarter}"
-            return self.no_data(pid, bounds, {"reason": reason, "invoice_lines": 0})
+            return self.no_data(pid, bounds, FeesEvidence(invoice_lines=0, reason=reason))
         fees = []
         for r in lines:
             if r.item is None and r.charge:
@@ -313,25 +315,53 @@ class FinHiddenFees(Criterion):
                     "excess_converted": round(excess * r.factor, 2),
                 }
             )
-        evidence = {
-            "hidden_fees": fees,
-            "hidden_fees_total": round(sum(f["excess_converted"] for f in fees), 2),
-            "currency": ctx.converter.target,
-            "tolerance_pct": tolerance,
-            "unlisted_credits": [r.record() for r in lines if r.item is None and not r.charge],
-            "reconciliation": [r.record() for r in lines],
-            "invoice_lines": len(lines),
-            "price_list_items": [p.item for p in ctx.provider.price_list],
-            "rates_used": scoped.used(),
-        }
+        ev = FeesEvidence(
+            invoice_lines=len(lines),
+            hidden_fees=fees,
+            hidden_fees_total=round(sum(f["excess_converted"] for f in fees), 2),
+            currency=ctx.converter.target,
+            tolerance_pct=tolerance,
+            unlisted_credits=[r.record() for r in lines if r.item is None and not r.charge],
+            reconciliation=[r.record() for r in lines],
+            price_list_items=[p.item for p in ctx.provider.price_list],
+            rates_used=scoped.used(),
+        )
         count = float(len(fees))
         ok = self.compare(count)
         if not ok:
-            evidence["reason"] = f"{len(fees)} line(s) beyond the price list: " + "; ".join(
+            ev.reason = f"{len(fees)} line(s) beyond the price list: " + "; ".join(
                 f"{f['month']} {f['line_item']} {f['kind']} +{f['excess']:g} {f['currency']}"
                 for f in fees[:5]
             )
-        return self.result(pid, outcome_of(ok), count, self.threshold, bounds, evidence)
+        return self.result(pid, outcome_of(ok), count, self.threshold, bounds, ev)
+
+
+@dataclass
+class FeesEvidence(Evidence):
+    """fin.hidden_fees' evidence: each fee (unlisted line or price deviation, with month,
+    amount, expected amount and excess), the credits, and every reconciled line."""
+
+    OPTIONAL = (
+        "hidden_fees",
+        "hidden_fees_total",
+        "currency",
+        "tolerance_pct",
+        "unlisted_credits",
+        "reconciliation",
+        "price_list_items",
+        "rates_used",
+        "reason",
+    )
+    invoice_lines: int
+    hidden_fees: list[dict[str, Any]] | None = None
+    hidden_fees_total: float | None = None
+    currency: str | None = None
+    tolerance_pct: float | None = None
+    unlisted_credits: list[dict[str, Any]] | None = None
+    reconciliation: list[dict[str, Any]] | None = None
+    price_list_items: list[str] | None = None
+    rates_used: list[dict[str, Any]] | None = None
+    reason: str | None = None
 
 
 CRITERIA = (FinTco, FinPredictable, FinTransparency, FinHiddenFees)
