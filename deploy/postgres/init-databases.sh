@@ -43,5 +43,32 @@ CREATE ROLE bi_reader LOGIN;
 ALTER ROLE bi_reader LOGIN PASSWORD :'bi_password';
 GRANT bi_reader TO :"ir_user" WITH ADMIN OPTION, INHERIT FALSE, SET FALSE;
 GRANT CONNECT ON DATABASE :"ir_db" TO bi_reader;
+
+-- Inside the decisions database: only the pipeline may create large objects or take advisory
+-- locks (a reader holding the migrator's lock would block `db upgrade`); the same list as
+-- infra_review.store.migrate.GUARDED_FUNCTIONS, which a test keeps equal.
+\connect :"ir_db"
+REVOKE EXECUTE ON FUNCTION
+    lo_creat(integer), lo_create(oid), lo_from_bytea(oid, bytea),
+    pg_advisory_lock(bigint), pg_advisory_lock(integer, integer),
+    pg_advisory_lock_shared(bigint), pg_advisory_lock_shared(integer, integer),
+    pg_try_advisory_lock(bigint), pg_try_advisory_lock(integer, integer),
+    pg_try_advisory_lock_shared(bigint), pg_try_advisory_lock_shared(integer, integer),
+    pg_advisory_xact_lock(bigint), pg_advisory_xact_lock(integer, integer),
+    pg_advisory_xact_lock_shared(bigint), pg_advisory_xact_lock_shared(integer, integer),
+    pg_try_advisory_xact_lock(bigint), pg_try_advisory_xact_lock(integer, integer),
+    pg_try_advisory_xact_lock_shared(bigint), pg_try_advisory_xact_lock_shared(integer, integer)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    lo_creat(integer), lo_create(oid), lo_from_bytea(oid, bytea),
+    pg_advisory_lock(bigint), pg_advisory_lock(integer, integer),
+    pg_advisory_lock_shared(bigint), pg_advisory_lock_shared(integer, integer),
+    pg_try_advisory_lock(bigint), pg_try_advisory_lock(integer, integer),
+    pg_try_advisory_lock_shared(bigint), pg_try_advisory_lock_shared(integer, integer),
+    pg_advisory_xact_lock(bigint), pg_advisory_xact_lock(integer, integer),
+    pg_advisory_xact_lock_shared(bigint), pg_advisory_xact_lock_shared(integer, integer),
+    pg_try_advisory_xact_lock(bigint), pg_try_advisory_xact_lock(integer, integer),
+    pg_try_advisory_xact_lock_shared(bigint), pg_try_advisory_xact_lock_shared(integer, integer)
+    TO :"ir_user";
 SQL
 echo "init-databases: roles and databases $AIRFLOW_DB_NAME, $INFRA_REVIEW_DB_NAME and bi_reader ready"

@@ -382,6 +382,16 @@ def test_postgres_init_script_gives_working_least_privilege_roles() -> None:
         for database in ("airflow", "postgres", "template1"):
             with pytest.raises(psycopg2.OperationalError, match="permission denied"):
                 psycopg2.connect(url("bi_reader", database))
+        # inside infra_review: no large objects, no advisory locks for bi_reader; the owner may
+        for statement in ("SELECT lo_create(0)", "SELECT pg_advisory_lock(74211001)"):
+            with psycopg2.connect(url("bi_reader", "infra_review")) as conn, conn.cursor() as cur:
+                cur.execute("SET default_transaction_read_only = off")
+                with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                    cur.execute(statement)
+            conn.close()
+        with psycopg2.connect(url("infra_review", "infra_review")) as conn, conn.cursor() as cur:
+            cur.execute("SELECT pg_try_advisory_xact_lock(74211002, 1)")
+        conn.close()
         # the owner role's `db upgrade` re-applies the rules (not a superuser: checked above)
         with psycopg2.connect(url("infra_review", "infra_review")) as conn, conn.cursor() as cur:
             cur.execute(
@@ -509,3 +519,15 @@ def test_flower_and_prometheus_listen_on_loopback_unless_told(tmp_path: Path, bi
     assert published(rendered["prometheus"]) == [(bind or "127.0.0.1", "9090")]
     # the services with a login of their own stay published as before
     assert published(rendered["airflow-apiserver"]) == [("0.0.0.0", "8080")]
+
+
+def test_init_script_guards_the_same_functions_as_db_upgrade() -> None:
+    from infra_review.store.migrate import GUARDED_FUNCTIONS
+
+    text = INIT_DB.read_text(encoding="utf-8")
+    for statement in ("REVOKE EXECUTE ON FUNCTION", "GRANT EXECUTE ON FUNCTION"):
+        body = text.split(statement, 1)[1].split(
+            " FROM PUBLIC" if "REVOKE" in statement else " TO "
+        )[0]
+        listed = {" ".join(f.split()) for f in re.findall(r"\w+\([^)]*\)", body)}
+        assert listed == set(GUARDED_FUNCTIONS), statement

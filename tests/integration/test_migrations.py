@@ -185,6 +185,10 @@ def test_bi_reader_with_read_only_off_still_cannot_create_anything(own_cluster):
             "CREATE FUNCTION public.f() RETURNS int LANGUAGE sql AS 'SELECT 1'",
             "INSERT INTO infra_review.servers (server, registered_from) VALUES ('x', 'fleet')",
             "SELECT count(*) FROM infra_review.samples",
+            "SELECT lo_create(0)",  # a large object it would own
+            "SELECT lo_from_bytea(0, 'data')",
+            "SELECT pg_advisory_lock(74211001)",  # the migrator's lock: would block upgrades
+            "SELECT pg_try_advisory_xact_lock(74211002, 1)",  # a loader's series lock
         ):
             try:
                 cur.execute(statement)
@@ -197,7 +201,7 @@ def test_bi_reader_with_read_only_off_still_cannot_create_anything(own_cluster):
         cur.execute("SELECT count(*) FROM reporting.current_decisions")  # what it is for
         assert cur.fetchone() == (0,)
     conn.close()
-    assert len(refused) == 10
+    assert len(refused) == 14
 
     # `db upgrade` puts the defaults back, the per-database override included
     upgrade(url("postgres"))
@@ -226,6 +230,7 @@ def test_upgrade_revokes_connect_and_temp_from_public_and_keeps_the_pipeline(own
         psycopg2.connect(url("outsider"))
     with psycopg2.connect(url("worker")) as conn, conn.cursor() as cur:
         cur.execute("CREATE TEMP TABLE staging (x int)")  # the loader's COPY staging
+        cur.execute("SELECT pg_advisory_xact_lock(74211002, 1)")  # the loader's series lock
     conn.close()
     with psycopg2.connect(url("postgres")) as conn, conn.cursor() as cur:
         cur.execute(

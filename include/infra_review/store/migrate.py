@@ -122,6 +122,8 @@ def secure(cur) -> list[str]:
       the roles granted USAGE on schema ``infra_review`` (the pipeline) get both back, and
       bi_reader gets CONNECT only (no temp tables);
     - PUBLIC may not create in schema ``public`` (the default since PostgreSQL 15);
+    - as a superuser: only the pipeline roles may create large objects or take advisory
+      locks (``GUARDED_FUNCTIONS``);
     - bi_reader's settings are reset to ``BI_DEFAULTS`` role-wide, and any per-database
       setting it gave itself (``ALTER ROLE ... IN DATABASE ... SET``) is removed.
     Steps that need the database's ownership are skipped with a warning for other roles.
@@ -164,6 +166,7 @@ def secure(cur) -> list[str]:
         if (cur.fetchone() or (False,))[0]:
             cur.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
             done.append("schema public: CREATE revoked from PUBLIC")
+        done += _guard_functions(cur, pipeline)
     else:
         log.warning(
             "db upgrade: %s does not own database %s; CONNECT and TEMPORARY stay granted to "
@@ -190,6 +193,53 @@ def secure(cur) -> list[str]:
         )
     done.append(f"{BI_ROLE}: defaults {BI_DEFAULTS}")
     return done
+
+
+# Built-in functions every role may call by default that let a reader create or hold things:
+# large objects (owned, stored data) and advisory locks (the migrator's and the loaders' keys:
+# holding one blocks `db upgrade` and imports). Only a superuser may change their grants.
+GUARDED_FUNCTIONS = (
+    "lo_creat(integer)",
+    "lo_create(oid)",
+    "lo_from_bytea(oid, bytea)",
+    *(
+        f"{name}({args})"
+        for name in (
+            "pg_advisory_lock",
+            "pg_advisory_lock_shared",
+            "pg_try_advisory_lock",
+            "pg_try_advisory_lock_shared",
+            "pg_advisory_xact_lock",
+            "pg_advisory_xact_lock_shared",
+            "pg_try_advisory_xact_lock",
+            "pg_try_advisory_xact_lock_shared",
+        )
+        for args in ("bigint", "integer, integer")
+    ),
+)
+
+
+def _guard_functions(cur, pipeline: set[str]) -> list[str]:
+    """EXECUTE on ``GUARDED_FUNCTIONS`` for the pipeline roles only (needs a superuser)."""
+    from psycopg2 import sql
+
+    cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+    if not cur.fetchone()[0]:
+        cur.execute(
+            "SELECT has_function_privilege(%s, 'pg_catalog.lo_create(oid)', 'EXECUTE')", (BI_ROLE,)
+        )
+        if cur.fetchone()[0]:
+            log.warning(
+                "db upgrade: %s may still create large objects and take advisory locks; run "
+                "`infra-review db upgrade` once as a superuser (compose's init script does this)",
+                BI_ROLE,
+            )
+        return []
+    functions = sql.SQL(", ").join(sql.SQL("pg_catalog." + f) for f in GUARDED_FUNCTIONS)
+    cur.execute(sql.SQL("REVOKE EXECUTE ON FUNCTION {} FROM PUBLIC").format(functions))
+    roles = sql.SQL(", ").join(sql.Identifier(r) for r in sorted(pipeline))
+    cur.execute(sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(functions, roles))
+    return ["large objects and advisory locks: the pipeline roles only"]
 
 
 def _bi():
