@@ -14,12 +14,18 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "include"))
+
+# shared helpers (tests.support); the old private names stay for the tests that import them
+from tests.support.db import admin as _admin  # noqa: E402
+from tests.support.db import clone_database  # noqa: E402, F401
+from tests.support.db import drop as _drop  # noqa: E402
+from tests.support.db import with_database as _with_database  # noqa: E402
 
 
 def pytest_configure(config) -> None:
@@ -31,11 +37,6 @@ def pytest_configure(config) -> None:
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "false"
     os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
     os.environ["INFRA_REVIEW_DATA_DIR"] = str(home / "data")
-
-
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + database))
 
 
 @pytest.fixture(scope="session")
@@ -53,61 +54,15 @@ def pg_server_url(tmp_path_factory) -> Iterator[str]:
     server.cleanup()
 
 
-def _admin(url: str):
-    import psycopg2
-
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    return conn
-
-
-def _drop(admin_url: str, database: str) -> None:
-    conn = _admin(admin_url)
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-    conn.close()
-
-
-def clone_database(admin_url: str, template: str, prefix: str) -> str:
-    """A new database copied from ``template``; returns its name (drop it with ``_drop``)."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    conn = _admin(admin_url)
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    conn.close()
-    return name
-
-
 @pytest.fixture(scope="session")
 def sample_quarter_template(pg_server_url: str, template_db_url: str) -> Iterator[str]:
     """Name of a migrated database holding the bundled sample quarter (samples, complaints,
     planned services), loaded once per session; tests work on clones of it."""
-    from infra_review.demo.sample_quarter import generate_frames
-    from infra_review.fleet import load_fleet, sync_servers
-    from infra_review.store.db import connect
-    from infra_review.store.samples import load_samples
+    from tests.support.sample_quarter import load_sample_quarter
 
     template = urlsplit(template_db_url).path.lstrip("/")
     name = clone_database(pg_server_url, template, "ir_test_capq")
-    frames = generate_frames()
-    with connect(_with_database(pg_server_url, name)) as conn:
-        sync_servers(conn, load_fleet())
-        load_samples(conn, frames["samples"], batch_key="test:sample-quarter", source="test")
-        with conn.cursor() as cur:
-            for c in frames["complaints"].itertuples(index=False):
-                cur.execute(
-                    """INSERT INTO infra_review.complaints (ts, service, server, category, text)
-                       VALUES (%s, %s, %s, %s, %s)""",
-                    (c.ts, c.service, c.server, c.category, c.text),
-                )
-            for p in frames["plans"].itertuples(index=False):
-                cur.execute(
-                    """INSERT INTO infra_review.planned_services
-                           (service, server, planned_for, ram_gb, cpu_cores)
-                       VALUES (%s, %s, %s, %s, %s)""",
-                    (p.service, p.server, p.planned_for, p.ram_gb, p.cpu_cores),
-                )
-            cur.execute("ANALYZE")
+    load_sample_quarter(_with_database(pg_server_url, name))
     yield name
     _drop(pg_server_url, name)
 

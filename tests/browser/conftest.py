@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,10 +19,12 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
+
+from tests.support.db import with_database as _with_database  # noqa: F401
+from tests.support.net import free_port  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -38,16 +39,6 @@ ARTIFACTS = ROOT / "artifacts" / "browser"
 QUARTER = "2026Q3"
 # On this kind of machine (2 shared cores) Airflow standalone needs 1.5 to 5 minutes.
 HEALTH_TIMEOUT_S = float(os.environ.get("IR_BROWSER_HEALTH_TIMEOUT", "600"))
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _with_database(url: str, database: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + database))
 
 
 def _admin_execute(admin_url: str, sql: str) -> None:

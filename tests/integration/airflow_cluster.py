@@ -22,11 +22,13 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from tests.support.db import with_database  # noqa: F401 (shared helpers)
+from tests.support.net import free_port, wait_for  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -37,16 +39,6 @@ def worker_hostname() -> str:
     """``[core] hostname_callable`` for workers sharing one machine: task_instance.hostname
     then says which worker ran the task (``w1@host``), not just which machine."""
     return os.environ.get(WORKER_NAME_ENV) or socket.getfqdn()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def with_database(url: str, database: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + database))
 
 
 def create_database(admin_url: str, database: str) -> None:
@@ -379,17 +371,6 @@ class AirflowCluster:
                 return cur.fetchall()
         finally:
             conn.close()
-
-
-def wait_for(
-    check: Callable[[], bool], timeout: float, what: str, context: Callable[[], str] | None = None
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(1.0)
-    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}\n" + (context or str)())
 
 
 def _fernet_key() -> str:

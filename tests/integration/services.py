@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support.net import free_port  # noqa: F401 (shared helper)
+
 BINARIES = {
     "prometheus": "prometheus",
     "promtool": "prometheus",
@@ -54,12 +56,6 @@ def prometheus_now(url: str):
 
     body = requests.get(f"{url}/api/v1/query", params={"query": "time()"}, timeout=10).json()
     return datetime.fromtimestamp(float(body["data"]["result"][0]), UTC).replace(microsecond=0)
-
-
-def free_port() -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

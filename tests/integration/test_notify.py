@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,16 +17,11 @@ from infra_review.lifecycle.store import transition
 from infra_review.notify import notify_review
 from infra_review.quarter import Quarter
 from infra_review.store.decisions import DecisionRecord, ReviewRun, record_review
+from tests.support.net import free_port as _free_port
 
 pytestmark = pytest.mark.integration
 TOKEN = "123456:TEST-token"
 CHAT = "-100200300"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
