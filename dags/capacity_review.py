@@ -1,10 +1,6 @@
-"""
-### Capacity review (seed 02.04.04, "Технические критерии upgrade")
-
-Per server `upgrade_ram` / `upgrade_cpu` / `watch` / `no_action` / `insufficient_data`, and
-`add_server` for the fleet, from the quarter's evidence: records with evidence and a report.
-Params: `quarter`, `servers` (partial: no fleet decision), `dry_run`. Details:
-`docs/ARCHITECTURE.md` and the README's capacity section.
+"""### Capacity review (seed 02.04.04): per server `upgrade_ram` / `upgrade_cpu` / `watch` /
+`no_action` / `insufficient_data`, `add_server` for the fleet, with evidence and a report.
+Params: `quarter`, `servers` (partial: no fleet decision), `dry_run`. See `docs/ARCHITECTURE.md`.
 """
 
 from __future__ import annotations
@@ -48,26 +44,23 @@ def capacity_review():
     def evaluate(server: str, plan: dict) -> dict:
         """Read the server's window once; coverage gate; every ram.* and cpu.* criterion."""
         from infra_review.capacity import runner
-        from infra_review.capacity.plan import ReviewPlan
 
-        return runner.evaluate_server(ReviewPlan.from_dict(plan), server)
+        return runner.evaluate_server(plan, server)
 
     @task
     def fleet_criteria(plan: dict, payloads: list[dict]) -> dict:
         """server.* criteria over every reviewed server (skipped for a partial review)."""
         from infra_review.capacity import runner
-        from infra_review.capacity.plan import ReviewPlan
 
-        return runner.evaluate_fleet(ReviewPlan.from_dict(plan), list(payloads))
+        return runner.evaluate_fleet(plan, list(payloads))
 
     @task
     def record_and_report(plan: dict, payloads: list[dict], fleet: dict) -> dict:
         """Decide; write the records in one transaction and then the report; log a summary."""
         from infra_review.airflow import log_summary
         from infra_review.capacity import runner
-        from infra_review.capacity.plan import ReviewPlan
 
-        done = runner.finish(ReviewPlan.from_dict(plan), list(payloads), fleet)
+        done = runner.finish(plan, list(payloads), fleet)
         log_summary(runner.summary_lines(done))  # one line per decision, report and page URLs
         return done.xcom()
 

@@ -74,6 +74,11 @@ def plan(
     )
 
 
+def as_plan(review: ReviewPlan | dict) -> ReviewPlan:
+    """The plan, also when it arrives from XCom as ``ReviewPlan.to_dict()``."""
+    return review if isinstance(review, ReviewPlan) else ReviewPlan.from_dict(review)
+
+
 # --- step 2: one server ---------------------------------------------------------------------
 
 
@@ -104,7 +109,7 @@ def read_server(
 
 
 def evaluate_server(
-    review: ReviewPlan,
+    review: ReviewPlan | dict,
     server: str,
     *,
     url: str | None = None,
@@ -117,6 +122,7 @@ def evaluate_server(
     quality gate), and evaluate every ram.* and cpu.* criterion; ``gate`` holds the
     series' verdicts. ``plot_sink`` collects the hourly series the report plots, so a
     one-process review does not read them again."""
+    review = as_plan(review)
     criteria = criteria or criteria_for(review)
     fleet = fleet or load_fleet(review.fleet_path)
     quarter = review.quarter
@@ -149,9 +155,10 @@ def evaluate_server(
 # --- step 3: the fleet ----------------------------------------------------------------------
 
 
-def evaluate_fleet(review: ReviewPlan, payloads: list[dict[str, Any]]) -> dict[str, Any]:
+def evaluate_fleet(review: ReviewPlan | dict, payloads: list[dict[str, Any]]) -> dict[str, Any]:
     """server.* criteria over every reviewed server; skipped when the review is partial,
     because "both servers loaded" cannot be judged from some of them."""
+    review = as_plan(review)
     if not review.complete:
         return {
             "skipped": True,
@@ -238,7 +245,7 @@ class Finished:
 
 
 def finish(
-    review: ReviewPlan,
+    review: ReviewPlan | dict,
     payloads: list[dict[str, Any]],
     fleet_payload: dict[str, Any],
     *,
@@ -250,6 +257,7 @@ def finish(
     On a dry run nothing is written and the report's Markdown is returned instead."""
     from infra_review.capacity import report
 
+    review = as_plan(review)
     criteria = criteria_for(review)
     verdict = verdict_of(review, payloads)
     doc = review.with_verdict(verdict)
