@@ -47,6 +47,7 @@ def test_connection_dropped_mid_load_rolls_back_and_the_retry_loads_once(
 ):
     import infra_review.store.samples as samples
 
+    monkeypatch.setenv("INFRA_REVIEW_NOW", "2026-12-01T00:00:00Z")  # the export is in the past
     job = {
         "server": "app-1",
         "source": {"type": "csv", "path": str(_export(tmp_path)), "scrape_interval_s": 60},
@@ -156,6 +157,7 @@ local_host: {{enabled: false}}
     )
     monkeypatch.setenv("INFRA_REVIEW_CONFIG_DIR", str(config))
     monkeypatch.setenv("INFRA_REVIEW_DATA_DOCS", str(tmp_path / "docs"))
+    monkeypatch.setenv("INFRA_REVIEW_NOW", "2026-12-01T00:00:00Z")  # after the export
     return config
 
 
