@@ -4,7 +4,9 @@ The DAG maps over ``plan_jobs()`` so Celery workers share the work; ``run_job`` 
 exactly [start, end), passes it through the quality gate, and in one transaction replaces
 the batch's quarantine rows, merges the good rows into the store and upserts the
 validation results. Retries and overlapping runs therefore never duplicate a sample, and a
-failure anywhere writes nothing.
+failure anywhere writes nothing. A history source (Prometheus) answers for the whole range,
+so its load replaces the range for the series it covers (``store.ranges``): re-collecting
+converges on exactly what the source has now.
 """
 
 from __future__ import annotations
