@@ -4,7 +4,7 @@ value reads."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from infra_review.criteria.result import CriterionResult, Outcome
@@ -14,6 +14,7 @@ from infra_review.provider.criteria.base import (
     THRESHOLD,
     Context,
     Criterion,
+    Evidence,
     Param,
     outcome_of,
 )
@@ -60,9 +61,34 @@ class StratJurisdiction(Criterion):
         return self.result(provider.id, outcome_of(not missing), covered, 1.0, bounds, evidence)
 
 
+@dataclass
+class ScoreEvidence(Evidence):
+    """A reviewer score's evidence: the latest score dated before the quarter's end, its
+    source, date and age, and any later score that was left out."""
+
+    OPTIONAL = ("ignored_later_scores", "score", "source", "date", "age_days", "reason")
+    max_age_days: int
+    as_of: str
+    ignored_later_scores: list[dict[str, Any]] | None = None
+    score: float | None = None
+    source: str | None = None
+    date: str | None = None
+    age_days: int | None = None
+    reason: str | None = None
+
+
+@dataclass
+class StabilityEvidence(ScoreEvidence):
+    """strat.stability adds the years in business (always stored, null when unknown)."""
+
+    founded: int | None = None
+    min_years_in_business: int | None = None
+    years_in_business: int | None = None
+
+
 @dataclass(frozen=True)
 class _ScorePick:
-    evidence: dict[str, Any] = field(default_factory=dict)
+    evidence: ScoreEvidence
     score: float | None = None
     usable: bool = False
 
@@ -85,26 +111,20 @@ class _Scored(Criterion):
         scores = provider.scores.get(key, ())
         known = sorted((s for s in scores if s.date < as_of), key=lambda s: s.date)
         later = [s for s in scores if s.date >= as_of]
-        evidence: dict[str, Any] = {"max_age_days": max_age, "as_of": as_of.isoformat()}
+        evidence = ScoreEvidence(max_age, as_of.isoformat())
         if later:
-            evidence["ignored_later_scores"] = [
+            evidence.ignored_later_scores = [
                 {"score": s.score, "source": s.source, "date": s.date.isoformat()} for s in later
             ]
         if not known:
-            evidence["reason"] = f"no {key} score dated before {as_of}"
+            evidence.reason = f"no {key} score dated before {as_of}"
             return _ScorePick(evidence)
         latest = known[-1]
         age = (as_of - latest.date).days
-        evidence.update(
-            {
-                "score": latest.score,
-                "source": latest.source,
-                "date": latest.date.isoformat(),
-                "age_days": age,
-            }
-        )
+        evidence.score, evidence.source = latest.score, latest.source
+        evidence.date, evidence.age_days = latest.date.isoformat(), age
         if age > max_age:
-            evidence["reason"] = f"the {key} score is {age} days old, older than {max_age} days"
+            evidence.reason = f"the {key} score is {age} days old, older than {max_age} days"
             return _ScorePick(evidence, latest.score)
         return _ScorePick(evidence, latest.score, True)
 
@@ -165,17 +185,20 @@ class StratStability(_Scored):
         bounds = (window.start, window.end)
         min_years = int(self.p["min_years_in_business"])
         pick = self.pick_score(provider, "stability", window)
-        evidence = dict(pick.evidence)
-        evidence.update({"founded": provider.founded, "min_years_in_business": min_years})
         years = window.end.date().year - provider.founded if provider.founded is not None else None
-        evidence["years_in_business"] = years
+        evidence = StabilityEvidence(
+            **vars(pick.evidence),
+            founded=provider.founded,
+            min_years_in_business=min_years,
+            years_in_business=years,
+        )
         if years is not None and years < min_years:
-            evidence["reason"] = f"{years} years in business, fewer than {min_years}"
+            evidence.reason = f"{years} years in business, fewer than {min_years}"
             return self.result(
                 provider.id, Outcome.NOT_MET, pick.score, self.threshold, bounds, evidence
             )
         if years is None:
-            evidence["reason"] = "founding year not declared"
+            evidence.reason = "founding year not declared"
             return self.result(
                 provider.id,
                 Outcome.INSUFFICIENT_DATA,
