@@ -10,8 +10,10 @@ checked. Amounts are compared in the reporting currency at the line's month.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from infra_review.provider.inputs import InvoiceLine
@@ -108,4 +110,53 @@ def reconcile(
         else:
             quantity, source = (amount / price if price else 0.0), "derived"
         out.append(Reconciled(ln, item, quantity, source, amount, quantity * price, factor))
+    return out
+
+
+def unit_prices(
+    lines: list[Reconciled],
+) -> tuple[dict[tuple[str, str, date], float], dict[tuple[str, str, date], float], set[str]]:
+    """(item, currency, month) -> unit price and -> quantity; items priced by usage whose
+    quantity is not on the invoice cannot be checked and are named."""
+    amount: dict[tuple[str, str, date], float] = defaultdict(float)
+    quantity: dict[tuple[str, str, date], float] = defaultdict(float)
+    unchecked = set()
+    for r in lines:
+        if r.item is None:
+            continue
+        if r.unit_price is None:
+            unchecked.add(r.item.item)
+            continue
+        key = (r.item.item, r.line.currency, r.line.month)
+        amount[key] += r.line.amount
+        quantity[key] += r.quantity or 0.0
+    prices = {k: amount[k] / q for k, q in quantity.items() if q}
+    return prices, dict(quantity), unchecked - {k[0] for k in prices}
+
+
+def by_item(values: dict[tuple[str, str, date], float]) -> dict[tuple[str, str], list]:
+    out: dict[tuple[str, str], list] = defaultdict(list)
+    for (item, currency, month), v in sorted(values.items(), key=lambda kv: kv[0][2]):
+        out[(item, currency)].append((month, v))
+    return out
+
+
+def month_changes(values: dict[tuple[str, str, date], float], relative: bool = True) -> list[dict]:
+    """Month-over-month changes per item: each one with its month (the first month at the
+    new value), the values before and after, and the relative change."""
+    out = []
+    for (item, currency), series in sorted(by_item(values).items()):
+        for (_m0, before), (m1, after) in zip(series, series[1:], strict=False):
+            if abs(after - before) <= 1e-9 * max(1.0, abs(before)):
+                continue
+            row = {
+                "item": item,
+                "month": f"{m1:%Y-%m}",
+                "from": round(before, 6),
+                "to": round(after, 6),
+                "change": round((after - before) / before, 6) if before else 1.0,
+            }
+            if relative:
+                row["currency"] = currency
+            out.append(row)
     return out

@@ -21,7 +21,13 @@ from infra_review.provider.criteria.base import (
     outcome_of,
 )
 from infra_review.provider.inputs import month_bounds
-from infra_review.provider.reconcile import Reconciled, reconcile
+from infra_review.provider.reconcile import (
+    Reconciled,
+    by_item,
+    month_changes,
+    reconcile,
+    unit_prices,
+)
 
 LOOKBACK = Param("lookback_months", int, 12, "months of invoices ending with the quarter")
 MIN_MONTHS = Param("min_months", int, 3, "fewer invoiced months than this: insufficient_data")
@@ -122,98 +128,68 @@ class FinPredictable(Criterion):
         scoped = ctx.converter.scoped()
         own = [ln for ln in ctx.invoices if ln.provider == ctx.provider.id and ln.month in wanted]
         lines = reconcile(ctx.provider, own, scoped)
-        prices, usage, unchecked = _unit_prices(lines)
+        prices, usage, unchecked = unit_prices(lines)
         invoiced = sorted({r.line.month for r in lines})
         totals: dict[date, float] = defaultdict(float)
         for r in lines:
             totals[r.line.month] += r.amount
-        changes = _changes(prices)
-        evidence: dict[str, Any] = {
-            "months_expected": len(months),
-            "months_invoiced": len(invoiced),
-            "min_months": min_months,
-            "tolerance": self.threshold,
-            "price_changes": [c for c in changes if abs(c["change"]) > self.threshold],
-            "all_price_moves": changes,
-            "usage_changes": _changes(usage, relative=False),
-            "items_checked": sorted({k[0] for k in prices}),
-            "items_without_quantity": sorted(unchecked),
-            "monthly_totals": {f"{m:%Y-%m}": round(v, 2) for m, v in sorted(totals.items())},
-            "currency": ctx.converter.target,
-            "rates_used": scoped.used(),
-        }
+        changes = month_changes(prices)
+        ev = PredictableEvidence(
+            months_expected=len(months),
+            months_invoiced=len(invoiced),
+            min_months=min_months,
+            tolerance=self.threshold,
+            price_changes=[c for c in changes if abs(c["change"]) > self.threshold],
+            all_price_moves=changes,
+            usage_changes=month_changes(usage, relative=False),
+            items_checked=sorted({k[0] for k in prices}),
+            items_without_quantity=sorted(unchecked),
+            monthly_totals={f"{m:%Y-%m}": round(v, 2) for m, v in sorted(totals.items())},
+            currency=ctx.converter.target,
+            rates_used=scoped.used(),
+        )
         window = month_bounds(months)
         if len(invoiced) < min_months:
-            evidence["reason"] = (
+            ev.reason = (
                 f"invoices for {len(invoiced)} of the last {len(months)} months; "
                 f"at least {min_months} are needed"
             )
-            return self.no_data(ctx.provider.id, window, evidence)
-        if not any(len(v) >= 2 for v in _by_item(prices).values()):
-            evidence["reason"] = "no price-list item has a unit price in two or more months"
-            return self.no_data(ctx.provider.id, window, evidence)
+            return self.no_data(ctx.provider.id, window, ev)
+        if not any(len(v) >= 2 for v in by_item(prices).values()):
+            ev.reason = "no price-list item has a unit price in two or more months"
+            return self.no_data(ctx.provider.id, window, ev)
         if len(totals) > 1 and statistics.fmean(totals.values()) > 0:
             mean = statistics.fmean(totals.values())
-            evidence["monthly_total_cv"] = round(statistics.pstdev(totals.values()) / mean, 4)
+            ev.monthly_total_cv = round(statistics.pstdev(totals.values()) / mean, 4)
         largest = max((abs(c["change"]) for c in changes), default=0.0)
         ok = self.compare(largest)
         if not ok:
-            evidence["reason"] = "unit price changed: " + "; ".join(
-                f"{c['item']} {c['change']:+.1%} from {c['month']}"
-                for c in evidence["price_changes"][:5]
+            ev.reason = "unit price changed: " + "; ".join(
+                f"{c['item']} {c['change']:+.1%} from {c['month']}" for c in ev.price_changes[:5]
             )
-        return self.result(
-            ctx.provider.id, outcome_of(ok), largest, self.threshold, window, evidence
-        )
+        return self.result(ctx.provider.id, outcome_of(ok), largest, self.threshold, window, ev)
 
 
-def _unit_prices(
-    lines: list[Reconciled],
-) -> tuple[dict[tuple[str, str, date], float], dict[tuple[str, str, date], float], set[str]]:
-    """(item, currency, month) -> unit price and -> quantity; items priced by usage whose
-    quantity is not on the invoice cannot be checked and are named."""
-    amount: dict[tuple[str, str, date], float] = defaultdict(float)
-    quantity: dict[tuple[str, str, date], float] = defaultdict(float)
-    unchecked = set()
-    for r in lines:
-        if r.item is None:
-            continue
-        if r.unit_price is None:
-            unchecked.add(r.item.item)
-            continue
-        key = (r.item.item, r.line.currency, r.line.month)
-        amount[key] += r.line.amount
-        quantity[key] += r.quantity or 0.0
-    prices = {k: amount[k] / q for k, q in quantity.items() if q}
-    return prices, dict(quantity), unchecked - {k[0] for k in prices}
+@dataclass
+class PredictableEvidence(Evidence):
+    """fin.predictable's evidence: each item's unit-price changes (judged) and its usage
+    changes (reported apart), with the monthly totals for reference."""
 
-
-def _by_item(values: dict[tuple[str, str, date], float]) -> dict[tuple[str, str], list]:
-    out: dict[tuple[str, str], list] = defaultdict(list)
-    for (item, currency, month), v in sorted(values.items(), key=lambda kv: kv[0][2]):
-        out[(item, currency)].append((month, v))
-    return out
-
-
-def _changes(values: dict[tuple[str, str, date], float], relative: bool = True) -> list[dict]:
-    """Month-over-month changes per item: each one with its month (the first month at the
-    new value), the values before and after, and the relative change."""
-    out = []
-    for (item, currency), series in sorted(_by_item(values).items()):
-        for (_m0, before), (m1, after) in zip(series, series[1:], strict=False):
-            if abs(after - before) <= 1e-9 * max(1.0, abs(before)):
-                continue
-            row = {
-                "item": item,
-                "month": f"{m1:%Y-%m}",
-                "from": round(before, 6),
-                "to": round(after, 6),
-                "change": round((after - before) / before, 6) if before else 1.0,
-            }
-            if relative:
-                row["currency"] = currency
-            out.append(row)
-    return out
+    OPTIONAL = ("monthly_total_cv", "reason")
+    months_expected: int
+    months_invoiced: int
+    min_months: int
+    tolerance: float
+    price_changes: list[dict[str, Any]]
+    all_price_moves: list[dict[str, Any]]
+    usage_changes: list[dict[str, Any]]
+    items_checked: list[str]
+    items_without_quantity: list[str]
+    monthly_totals: dict[str, float]
+    currency: str
+    rates_used: list[dict[str, Any]]
+    monthly_total_cv: float | None = None
+    reason: str | None = None
 
 
 def _quarter(ctx: Context) -> tuple[list[Reconciled], Any]:
@@ -241,38 +217,63 @@ class FinTransparency(Criterion):
         pid = ctx.provider.id
         if not lines:
             reason = f"no invoices from {pid} in {ctx.window.quarter}"
-            return self.no_data(pid, bounds, {"reason": reason, "invoice_lines": 0})
+            return self.no_data(pid, bounds, TransparencyEvidence(invoice_lines=0, reason=reason))
         charged = sum(r.amount for r in lines if r.charge)
         explained = sum(r.explained for r in lines)
-        evidence: dict[str, Any] = {
-            "invoiced_total": round(charged, 2),
-            "explained_total": round(explained, 2),
-            "unexplained_total": round(charged - explained, 2),
-            "currency": ctx.converter.target,
-            "invoice_lines": len(lines),
-            "unexplained_lines": [
+        ev = TransparencyEvidence(
+            invoice_lines=len(lines),
+            invoiced_total=round(charged, 2),
+            explained_total=round(explained, 2),
+            unexplained_total=round(charged - explained, 2),
+            currency=ctx.converter.target,
+            unexplained_lines=[
                 {**r.record(), "unexplained": round(r.amount - r.explained, 2)}
                 for r in lines
                 if r.charge and r.amount - r.explained > 0.005
             ],
-            "rates_used": scoped.used(),
-        }
+            rates_used=scoped.used(),
+        )
         if charged <= 0:
-            evidence["reason"] = "the invoiced amount is zero"
-            return self.no_data(pid, bounds, evidence)
-        share = explained / charged
-        evidence["share_explained"] = share
+            ev.reason = "the invoiced amount is zero"
+            return self.no_data(pid, bounds, ev)
+        share = ev.share_explained = explained / charged
         ok = self.compare(share)
         if not ok:
-            evidence["reason"] = (
+            ev.reason = (
                 f"{share:.1%} of {charged:,.2f} {ctx.converter.target} invoiced is explained by "
                 "the price list; unexplained: "
                 + "; ".join(
                     f"{u['month']} {u['line_item']} {u['unexplained']:g}"
-                    for u in evidence["unexplained_lines"][:5]
+                    for u in (ev.unexplained_lines or [])[:5]
                 )
             )
-        return self.result(pid, outcome_of(ok), share, self.threshold, bounds, evidence)
+        return self.result(pid, outcome_of(ok), share, self.threshold, bounds, ev)
+
+
+@dataclass
+class TransparencyEvidence(Evidence):
+    """fin.transparency's evidence: invoiced, explained and unexplained money, and the
+    lines (with their reconciliation) that the price list does not explain."""
+
+    OPTIONAL = (
+        "invoiced_total",
+        "explained_total",
+        "unexplained_total",
+        "currency",
+        "unexplained_lines",
+        "rates_used",
+        "share_explained",
+        "reason",
+    )
+    invoice_lines: int
+    invoiced_total: float | None = None
+    explained_total: float | None = None
+    unexplained_total: float | None = None
+    currency: str | None = None
+    unexplained_lines: list[dict[str, Any]] | None = None
+    rates_used: list[dict[str, Any]] | None = None
+    share_explained: float | None = None
+    reason: str | None = None
 
 
 class FinHiddenFees(Criterion):
