@@ -381,3 +381,51 @@ def test_bullmq_jobs_of_a_killed_worker_are_stalled_too(redis_client, prefix, tm
     )
     assert redis_client.llen(f"{base}:active") == 3  # nothing alive moves them back
     assert n8n_redis.queue_counts(redis_client, prefix, "jobs", "bullmq")[:3] == (1, 0, 3)
+
+
+def test_a_redis_cluster_with_the_braced_prefix(tmp_path):
+    """n8n in cluster mode: a one-node Redis cluster holding every slot, keys under {bull}."""
+    from redis.cluster import RedisCluster
+
+    port = services.free_port()
+    args = [services.binary("redis-server"), "--port", str(port), "--bind", "127.0.0.1"]
+    args += ["--save", "", "--appendonly", "no", "--dir", str(tmp_path)]
+    args += ["--cluster-enabled", "yes", "--cluster-config-file", str(tmp_path / "nodes.conf")]
+    log = (tmp_path / "redis.log").open("wb")
+    server = subprocess.Popen(
+        args, stdout=log, stderr=subprocess.STDOUT, env=services.real_clock_env()
+    )
+    try:
+        import redis
+
+        admin = redis.Redis(host="127.0.0.1", port=port)
+        _until(lambda: _pings(admin), "redis-server to start")
+        admin.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+        _until(lambda: admin.cluster("info")["cluster_state"] == "ok", "the cluster")
+        admin.close()
+        cluster = RedisCluster(host="127.0.0.1", port=port)
+        base = "{bull}:jobs"
+        cluster.rpush(f"{base}:wait", "3", "4", "5")
+        cluster.rpush(f"{base}:active", "1", "2")
+        cluster.set(f"{base}:1:lock", "token", px=60_000)
+        cluster.close()
+        source = {"type": "n8n_redis", "port": port, "cluster": True}  # prefix bull -> {bull}
+        with clock.frozen(datetime(2026, 12, 1, 3, 0, tzinfo=UTC)) as now:
+            frame = n8n_redis.collect("app-1", source, now - timedelta(minutes=5), now)
+        assert dict(zip(frame["metric"], frame["value"], strict=True)) == {
+            "n8n_queue_waiting": 3.0,
+            "n8n_queue_active": 1.0,
+            "n8n_queue_stalled": 1.0,
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+def _pings(client) -> bool:
+    import redis
+
+    try:
+        return bool(client.ping())
+    except redis.ConnectionError:
+        return False

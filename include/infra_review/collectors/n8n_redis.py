@@ -39,14 +39,17 @@ log = logging.getLogger(__name__)
 
 
 def client(source: dict[str, Any]):
-    """A redis client from ``url_env``, ``conn_id`` or host/port/db + ``password_env``."""
+    """A redis client from ``url_env``, ``conn_id`` or host/port/db + ``password_env``; a
+    cluster client (any node as the seed) with ``cluster: true``."""
     import redis
+    from redis.cluster import RedisCluster
 
     timeout = seconds(source.get("timeout"), 5, "timeout")
     common = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    cluster = bool(source.get("cluster"))
     url = env_value(source.get("url_env"), field="url_env")
     if url:
-        return redis.Redis.from_url(url, **common)
+        return (RedisCluster if cluster else redis.Redis).from_url(url, **common)
     host, port, db = source.get("host", "127.0.0.1"), source.get("port", 6379), source.get("db", 0)
     username = source.get("username")
     password = env_value(source.get("password_env"), field="password_env")
@@ -64,6 +67,10 @@ def client(source: dict[str, Any]):
                 "connection, not in fleet.yaml",
                 field=key,
             )
+    if cluster:  # a cluster has only db 0
+        return RedisCluster(
+            host=host, port=int(port), username=username, password=password, **common
+        )
     return redis.Redis(
         host=host, port=int(port), db=int(db or 0), username=username, password=password, **common
     )
