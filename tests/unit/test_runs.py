@@ -99,6 +99,44 @@ def test_gap_tolerance_is_two_intervals_between_samples():
     assert joined.observed == 30.0  # the hole is inside the run: first to last + one interval
     assert broken.outcome is Outcome.NOT_MET and broken.evidence["runs_above"] == 2
     assert broken.evidence["gap_tolerance_s"] == 120
+    assert broken.evidence["hole_after_s"] == 150  # two intervals plus half of one slack
+
+
+def _jittered(n: int, jitter_s: float, seed: int = 7) -> np.ndarray:
+    """n scrape times 60 s apart from START, each moved by up to +-jitter_s."""
+    rng = np.random.default_rng(seed)
+    base = START.timestamp() + 60.0 * np.arange(n)
+    return base + rng.uniform(-jitter_s, jitter_s, n)
+
+
+def test_jittered_run_with_a_missed_scrape_every_3_hours_is_one_run():
+    """Issue 13 item 2: 30 h above 85% at 60 s with +-2 s jitter and one missed scrape every
+    3 h was `not_met` (longest 12 h) under `diff <= 2 * interval`; it is one 30 h run."""
+    n = 30 * 60
+    t = _jittered(n, 2.0)
+    keep = np.ones(n, dtype=bool)
+    keep[np.arange(180, n, 180)] = False  # one missed scrape every 3 hours
+    ts = pd.to_datetime(t[keep], unit="s", utc=True)
+    result = ram_result(ts, np.full(keep.sum(), 95.0))
+    assert result.outcome is Outcome.MET and result.evidence["runs_above"] == 1
+    assert 29.9 < result.observed < 30.1
+
+
+def test_a_hole_of_two_missed_scrapes_splits_a_run_whatever_the_jitter():
+    n = 30 * 60
+    t = _jittered(n, 14.0)  # up to a quarter of the cadence
+    keep = np.ones(n, dtype=bool)
+    keep[[900, 901]] = False  # two missed scrapes: about 3 intervals apart
+    ts = pd.to_datetime(t[keep], unit="s", utc=True)
+    result = ram_result(ts, np.full(keep.sum(), 95.0))
+    assert result.evidence["runs_above"] == 2 and result.outcome is Outcome.NOT_MET
+
+
+@pytest.mark.parametrize(("spacing_s", "runs"), [(149.0, 1), (150.0, 1), (150.001, 2), (180.0, 2)])
+def test_the_hole_boundary_is_two_and_a_half_intervals(spacing_s, runs):
+    ts_us = (np.array([0.0, 60.0, 60.0 + spacing_s, 120.0 + spacing_s]) * 1e6).astype(np.int64)
+    found = find_runs(ts_us, np.ones(4, dtype=bool), interval_s=60, gap_tolerance_intervals=2)
+    assert len(found) == runs
 
 
 def test_value_exactly_at_the_threshold_is_not_above_it():

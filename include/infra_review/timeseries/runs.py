@@ -6,8 +6,10 @@
 * a sample that does not satisfy it ends the run (a value exactly at the threshold is not
   above it);
 * a gap between two consecutive samples longer than ``gap_tolerance_intervals`` scrape
-  intervals ends the run too (the gap is the time from one sample to the next, so with the
-  default of 2 intervals one missing scrape is tolerated and two are not);
+  intervals plus half an interval of slack ends the run too (the gap is the time from one
+  sample to the next, so with the default of 2 intervals one missing scrape is tolerated
+  whatever the timestamps' jitter, up to 2.5 intervals, and two missing scrapes, 3
+  intervals, never are);
 * NaN is a missing sample, not a value: it is dropped and counts toward the gap;
 * a run's length is last-above minus first-above plus one interval (each sample stands for
   the interval it closes).
@@ -28,6 +30,7 @@ import pandas as pd
 from infra_review.errors import InputError
 
 US_PER_S = 1_000_000
+GAP_SLACK_INTERVALS = 0.5  # half an interval of slack: scrape jitter never splits a run
 _COMPARATORS = {
     ">": np.greater,
     ">=": np.greater_equal,
@@ -168,6 +171,13 @@ class Runs:
         return int(self.duration_us.sum()) if len(self) else 0
 
 
+def hole_after_s(
+    interval_s: float, gap_tolerance_intervals: float, slack_intervals: float = 0.5
+) -> float:
+    """The longest spacing between two samples that still continues a run, in seconds."""
+    return (gap_tolerance_intervals + slack_intervals) * interval_s
+
+
 def find_runs(
     ts_us: np.ndarray,
     mask: np.ndarray,
@@ -176,8 +186,11 @@ def find_runs(
     gap_tolerance_intervals: float = 2,
     values: np.ndarray | None = None,
     peak: str = "max",
+    slack_intervals: float = GAP_SLACK_INTERVALS,
 ) -> Runs:
-    """Runs of consecutive ``mask`` samples; ``ts_us`` sorted, unique, without NaN samples."""
+    """Runs of consecutive ``mask`` samples; ``ts_us`` sorted, unique, without NaN samples.
+    Two samples further apart than ``gap_tolerance_intervals + slack_intervals`` intervals
+    are in different runs (``hole_after_s``)."""
     ts_us = np.asarray(ts_us, dtype=np.int64)
     mask = np.asarray(mask, dtype=bool)
     interval_us = int(round(interval_s * US_PER_S))
@@ -185,7 +198,9 @@ def find_runs(
     if n == 0 or not mask.any():
         empty = np.array([], dtype=np.int64)
         return Runs(empty, empty, empty, np.array([], dtype="float64"), interval_us)
-    max_gap = int(round(gap_tolerance_intervals * interval_s * US_PER_S))
+    max_gap = int(
+        round(hole_after_s(interval_s, gap_tolerance_intervals, slack_intervals) * US_PER_S)
+    )
     close = np.diff(ts_us) <= max_gap  # sample i+1 continues what sample i started
     joined = mask[1:] & mask[:-1] & close  # i and i+1 are in the same run
     starts = np.flatnonzero(mask & ~np.concatenate(([False], joined)))

@@ -24,7 +24,14 @@ from typing import Any
 from infra_review.criteria.registry import Param
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import Rule
-from infra_review.timeseries.runs import US_PER_S, CleanSeries, compare, find_runs, format_duration
+from infra_review.timeseries.runs import (
+    US_PER_S,
+    CleanSeries,
+    compare,
+    find_runs,
+    format_duration,
+    hole_after_s,
+)
 
 CAPACITY_METRICS = (
     "ram_used_pct",
@@ -256,6 +263,7 @@ def sustained(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Criter
             **series_evidence(s),
             "interval_s": interval,
             "gap_tolerance_s": tolerance * interval,
+            "hole_after_s": hole_after_s(interval, tolerance),
             "longest_run": runs.record(longest) if longest is not None else None,
             "runs_above": len(runs),
             "runs_qualifying": int(long_enough.sum()),

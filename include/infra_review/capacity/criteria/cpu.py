@@ -31,7 +31,14 @@ from infra_review.capacity.criteria.common import (
 from infra_review.criteria.registry import Criterion, Param, Plot, register
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import Rule
-from infra_review.timeseries.runs import US_PER_S, compare, compare_scalar, find_runs, to_datetime
+from infra_review.timeseries.runs import (
+    US_PER_S,
+    compare,
+    compare_scalar,
+    find_runs,
+    hole_after_s,
+    to_datetime,
+)
 from infra_review.timeseries.trend import HOUR_US, bucket_quantile
 
 
@@ -192,6 +199,7 @@ def n8n_queue(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Criter
             **series_evidence(s),
             "interval_s": interval,
             "gap_tolerance_s": tolerance * interval,
+            "hole_after_s": hole_after_s(interval, tolerance),
         }
         if active is None:
             known = np.zeros(len(s.data), dtype=bool)
