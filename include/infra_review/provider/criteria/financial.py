@@ -58,36 +58,43 @@ class FinTco(Criterion):
         assert current is not None and tco is not None
         min_months = int(self.p["min_months"])
         window = month_bounds(current.months)
-        base: dict[str, Any] = {
-            "current_provider": current.provider,
-            "current": current.evidence(),
-            "min_months": min_months,
-            "fleet": ctx.fleet_check,
-        }
+        ev = TcoEvidence(current.provider, current.evidence(), min_months, ctx.fleet_check)
         if len(current.months_present) < min_months:
-            base["reason"] = (
+            ev.reason = (
                 f"{current.provider} has invoices for {len(current.months_present)} of the "
                 f"last {len(current.months)} months; at least {min_months} are needed"
             )
-            return self.no_data(provider.id, window, base)
+            return self.no_data(provider.id, window, ev)
         if current.annual <= 0:
-            base["reason"] = "the current provider's invoiced total is not positive"
-            return self.no_data(provider.id, window, base)
-        fleet = ctx.fleet_check or {}
-        if fleet and not fleet.get("matches"):
-            base["reason"] = fleet_mismatch_reason(fleet)
-            return self.no_data(provider.id, window, base)
+            ev.reason = "the current provider's invoiced total is not positive"
+            return self.no_data(provider.id, window, ev)
+        if ctx.fleet_check and not ctx.fleet_check.get("matches"):
+            ev.reason = fleet_mismatch_reason(ctx.fleet_check)
+            return self.no_data(provider.id, window, ev)
         ratio = tco.annual / current.annual
-        evidence = {
-            **base,
-            "alternative": tco.evidence(),
-            "annual_tco": round(tco.annual, 2),
-            "annual_current": round(current.annual, 2),
-            "ratio": round(ratio, 4),
-            "currency": current.currency,
-        }
+        ev.alternative = tco.evidence()
+        ev.annual_tco, ev.annual_current = round(tco.annual, 2), round(current.annual, 2)
+        ev.ratio, ev.currency = round(ratio, 4), current.currency
         ok = self.compare(ratio)
-        return self.result(provider.id, outcome_of(ok), ratio, self.threshold, window, evidence)
+        return self.result(provider.id, outcome_of(ok), ratio, self.threshold, window, ev)
+
+
+@dataclass
+class TcoEvidence(Evidence):
+    """fin.tco's evidence: the current provider's invoiced cost (the reference), the fleet
+    comparison, and the alternative's projected TCO with its breakdown and the ratio."""
+
+    OPTIONAL = ("alternative", "annual_tco", "annual_current", "ratio", "currency", "reason")
+    current_provider: str
+    current: dict[str, Any]
+    min_months: int
+    fleet: dict[str, Any] | None
+    alternative: dict[str, Any] | None = None
+    annual_tco: float | None = None
+    annual_current: float | None = None
+    ratio: float | None = None
+    currency: str | None = None
+    reason: str | None = None
 
 
 def fleet_mismatch_reason(fleet: dict[str, Any]) -> str:
