@@ -314,8 +314,8 @@ def test_jobs_of_a_killed_worker_are_stalled_not_active(
     counts = json.loads(_bull(bull_modules, script, "counts", bull_prefix, queue).stdout)
     assert (counts["active"], counts["waiting"]) == (2, 3)
     assert n8n_redis.queue_counts(redis_client, bull_prefix, queue)[:3] == (3, 0, 2)
-    source = {"type": "n8n_redis", "queues": [queue], "cluster": cluster}
-    source["prefix"] = prefix  # the configured prefix; cluster: true gives its {} form
+    # n8n's cluster-form prefix on a plain Redis (the cluster client has its own test)
+    source = {"type": "n8n_redis", "queues": [queue], "prefix": bull_prefix}
     with clock.frozen(datetime(2026, 12, 1, 3, 0, tzinfo=UTC)) as now:
         result = run_job(
             {"server": "app-1", "source": source},
