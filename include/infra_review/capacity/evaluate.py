@@ -13,6 +13,7 @@ from infra_review.capacity.criteria.server import FleetInputs
 from infra_review.capacity.decide import Decision, result_from_record
 from infra_review.capacity.records import decide_server
 from infra_review.capacity.records_fleet import decide_fleet
+from infra_review.capacity.sizing_records import with_sizing
 from infra_review.capacity.trends import fleet_forecast, fleet_stats, forecasts
 from infra_review.criteria.registry import bind_rules
 from infra_review.criteria.result import json_safe
@@ -142,8 +143,10 @@ def build_decisions(
     fleet_payload: dict[str, Any],
     rules: dict[str, Rule],
     defaults: dict[str, Any],
+    book: dict[str, Any] | None = None,
 ) -> list[Decision]:
-    """One decision per server (sorted) and one for the fleet unless it was skipped."""
+    """One decision per server (sorted) and one for the fleet unless it was skipped; with a
+    price book (``sizing_inputs.price_book``) each action is sized (``sizing_records``)."""
     quarter = Quarter.parse(plan["quarter"])
     horizon = float(defaults.get("forecast_horizon_days", 91))
     out = []
@@ -172,4 +175,4 @@ def build_decisions(
                 horizon_days=horizon,
             )
         )
-    return out
+    return with_sizing(out, quarter, payloads, fleet_payload, rules, defaults, book)

@@ -11,6 +11,7 @@ from infra_review.capacity.decide import Decision
 from infra_review.capacity.evaluate import REVIEW_TYPE
 from infra_review.criteria.registry import explain_both
 from infra_review.criteria.result import Outcome, json_safe
+from infra_review.reporting import recommendations
 
 
 @dataclass
@@ -85,6 +86,8 @@ def format_review(review, evidence: bool = True) -> str:
         out.append(f"  {x.subject:<10} {' + '.join(x.actions)}")
         out.append(f"    EN: {x.summary_en}")
         out.append(f"    RU: {x.summary_ru}")
+        for rec in recommendations.items(x.context):  # issue 17: current -> recommended
+            out.append(f"    size: {recommendations.line(rec)}")
         if evidence:
             for r in x.results:
                 en, _ = explain_both(r)

@@ -102,7 +102,9 @@ def recompute_run(conn, run_id: int) -> dict[str, Any]:
     else:
         fleet_payload = {"skipped": True, "reason": inputs.get("fleet_skipped")}
     plan = {"quarter": quarter_text, "criteria": {"version": version}}
-    decisions = build_decisions(plan, payloads, fleet_payload, rules, defaults)
+    decisions = build_decisions(
+        plan, payloads, fleet_payload, rules, defaults, inputs.get("price_book")
+    )
     differences = []
     seen = set()
     for x in decisions:

@@ -30,6 +30,7 @@ from infra_review.capacity.evaluate import (
 )
 from infra_review.capacity.outcome import CapacityReview
 from infra_review.capacity.plan import ReviewPlan, capacity_rules, criteria_for, make_plan
+from infra_review.capacity.sizing_inputs import price_book
 from infra_review.criteria.result import json_safe
 from infra_review.criteria.rules import CriteriaSet
 from infra_review.errors import InputError
@@ -210,6 +211,7 @@ def review_inputs(
     criteria: CriteriaSet,
     payloads: list[dict[str, Any]],
     fleet_payload: dict[str, Any],
+    book: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What the review run stores so that ``capacity.recompute`` can replay it."""
     fleet = load_fleet(review.fleet_path)
@@ -222,6 +224,7 @@ def review_inputs(
         "per_server": {p["server"]: p["inputs"] for p in payloads},
         "fleet_inputs": fleet_payload.get("inputs"),
         "fleet_skipped": fleet_payload.get("reason") if fleet_payload.get("skipped") else None,
+        "price_book": book,  # plan sizes, prices and rates the actions were sized with
     }
 
 
@@ -261,8 +264,10 @@ def finish(
     criteria = criteria_for(review)
     verdict = verdict_of(review, payloads)
     doc = review.with_verdict(verdict)
+    with connection(url) as c:  # issue 17: sizes and prices (providers.yaml, the rates)
+        book = price_book(review.quarter, conn=c, fleet_path=review.fleet_path)
     decisions = build_decisions(
-        doc, payloads, fleet_payload, capacity_rules(criteria), criteria.defaults
+        doc, payloads, fleet_payload, capacity_rules(criteria), criteria.defaults, book
     )
     report_path = review.report_path
     written: dict[str, Any] = {
@@ -281,7 +286,7 @@ def finish(
         criteria_version=review.criteria_version,
         criteria_sha256=review.criteria_sha256,
         quality_verdict=verdict,
-        inputs=review_inputs(review, criteria, payloads, fleet_payload),
+        inputs=review_inputs(review, criteria, payloads, fleet_payload, book),
         report_path=written["report_path"],
     )
     final = Path(review.report_dir)

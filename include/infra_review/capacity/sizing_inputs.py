@@ -29,11 +29,15 @@ def price_book(
     conn=None,
     limits_path: Path | None = None,
     providers_path: Path | None = None,
+    fleet_path: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Plans (sizes and prices) per provider, the reporting currency and the month's rates."""
+    """Plans (sizes and prices) of the fleet's providers and the current one, the reporting
+    currency and the month's rates (other providers' price edits do not touch a review)."""
     from infra_review.capacity.limits import load_plans
+    from infra_review.fleet import load_fleet
     from infra_review.provider.model import providers_path as default_providers_path
 
+    used = {s.provider for s in load_fleet(fleet_path).servers.values() if s.provider}
     plans, source = load_plans(limits_path, providers_path)
     book: dict[str, Any] = {
         "reporting_currency": None,
@@ -49,11 +53,17 @@ def price_book(
     from infra_review.provider.config import load_providers
 
     config = load_providers(path)
+    used.add(config.current)
+    book["providers"] = {p: v for p, v in book["providers"].items() if p in used}
     book["reporting_currency"] = config.reporting_currency
     book["current_provider"] = config.current
-    book["source"] = {**source, "prices": {"path": config.path, "sha256": config.sha256}}
+    book["source"] = {
+        "files": source["files"],
+        "providers": {p: f for p, f in source["providers"].items() if p in used},
+        "prices": config.path,  # the prices themselves are in the book
+    }
     currencies = set()
-    for provider in config.providers.values():
+    for provider in (p for p in config.providers.values() if p.id in used):
         entry = book["providers"].setdefault(provider.id, {"plans": [], "prices": {}})
         for item in provider.price_list:
             if item.kind == "plan":
