@@ -115,3 +115,9 @@ def airflow_metadata_url(database: str = "airflow") -> str:
     ensure_database(admin, database)
     meta = urlunsplit(parts._replace(scheme="postgresql+psycopg2", path="/" + database))
     return meta
+
+
+def sample_horizon_days() -> int:
+    """How old an imported sample may be, in days before ``clock.now()``
+    (``INFRA_REVIEW_SAMPLE_HORIZON_DAYS``, default 5 years): older rows are refused."""
+    return int(os.environ.get("INFRA_REVIEW_SAMPLE_HORIZON_DAYS", "1826"))

@@ -21,8 +21,10 @@ SAMPLES = (
 )
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=os.environ.copy())
+def run(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, env={**os.environ.copy(), **env}
+    )
 
 
 def counts(url: str) -> tuple[int, int, int]:
@@ -42,9 +44,12 @@ def test_importing_the_same_file_twice_leaves_the_same_rows(db_url, tmp_path: Pa
     assert first.returncode == 0, first.stderr
     assert "3 row(s) read, 3 new or changed" in first.stdout
     after_first = counts(db_url)
+    assert "not in fleet.yaml: backfill-7 (line 4)" in first.stdout
     second = run("import", "samples", str(path))
     assert second.returncode == 0, second.stderr
-    assert "3 row(s) read, 0 new or changed" in second.stdout
+    assert "already imported at" in second.stdout and "3 row(s)" in second.stdout
+    forced = run("import", "samples", "--force", str(path))
+    assert "3 row(s) read, 0 new or changed" in forced.stdout, forced.stderr
     assert counts(db_url) == after_first == (3, 2, 2)  # backfill-7 registered by its samples
 
 
@@ -101,7 +106,100 @@ def test_cli_help_works_for_every_command():
         ["db", "--help"],
         ["import", "samples", "--help"],
         ["decisions", "--help"],
+        ["servers", "--help"],
     ):
         result = run(*args)
         assert result.returncode == 0, (args, result.stderr)
         assert "usage: infra-review" in result.stdout
+
+
+def test_strict_refuses_a_server_outside_fleet_yaml_and_forget_removes_a_phantom(
+    db_url, tmp_path: Path
+):
+    path = tmp_path / "typo.csv"
+    path.write_text(SAMPLES.replace("backfill-7", "app-l"))
+    strict = run("import", "samples", "--strict", str(path))
+    assert strict.returncode == 2
+    assert f"{path}, line 4, field 'server': server 'app-l' is not in" in strict.stderr
+    assert counts(db_url) == (0, 0, 0)
+    assert run("import", "samples", str(path)).returncode == 0
+    listing = run("servers", "list")
+    assert listing.returncode == 0, listing.stderr
+    assert [
+        line.split()[:4] for line in listing.stdout.splitlines() if line.startswith("app-")
+    ] == [
+        ["app-1", "listed", "1", "2"],
+        ["app-l", "NOT", "LISTED", "1"],
+    ]
+    refused = run("servers", "forget", "app-1")
+    assert refused.returncode == 2 and "listed in fleet.yaml" in refused.stderr
+    forget = run("servers", "forget", "app-l")
+    assert forget.returncode == 0, forget.stderr
+    assert "forgot server app-l: 1 series and 1 sample(s) deleted" in forget.stdout
+    assert counts(db_url) == (2, 1, 1)
+    again = run("servers", "forget", "app-l")
+    assert again.returncode == 2 and "no server 'app-l'" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            b"2026-07-01T00:02:00Z,app-1,cpu_used_pct,5,a\x00b\n",
+            "line 5, field 'label': contains a NUL byte",
+        ),
+        (
+            b"2026-07-01T00:02:00Z,app-1,cpu_used_pct,5," + b"x" * 3000 + b"\n",
+            "line 5, field 'label': longer than 256",
+        ),
+        (
+            b"2026-07-01T00:02:00.0000001Z,app-1,cpu_used_pct,5,\n"
+            b"2026-07-01T00:02:00.0000002Z,app-1,cpu_used_pct,6,\n",
+            "line 5, field 'ts': more precise than a microsecond",
+        ),
+        (
+            b"0001-01-01T00:00:00Z,app-1,cpu_used_pct,5,\n",
+            "line 5, field 'ts': older than the import horizon",
+        ),
+        (b"\n\n2026-07-01T00:02:00Z,app-1,cpu_used_pct,oops,\n", "line 7, field 'value'"),
+    ],
+)
+def test_careless_input_is_one_clear_line_with_nothing_written(db_url, tmp_path, body, expected):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(SAMPLES.encode() + body)
+    result = run("import", "samples", str(path))
+    assert result.returncode == 2
+    assert f"{path}, {expected}" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+    assert counts(db_url) == (0, 0, 0)
+
+
+def test_an_unreachable_database_is_a_message_and_debug_shows_the_traceback(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text(SAMPLES)
+    down = "postgresql://nobody@127.0.0.1:1/none"
+    result = run("import", "samples", str(path), DATABASE_URL=down)
+    assert result.returncode == 3
+    assert "infra-review: database error:" in result.stderr and "--debug" in result.stderr
+    assert "Traceback" not in result.stderr
+    debug = run("--debug", "import", "samples", str(path), DATABASE_URL=down)
+    assert debug.returncode == 3 and "Traceback" in debug.stderr
+
+
+def test_progress_lines_when_not_on_a_terminal(db_url, tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text(SAMPLES)
+    result = run(
+        "import",
+        "samples",
+        str(path),
+        INFRA_REVIEW_PROGRESS_EVERY="0",
+        INFRA_REVIEW_IMPORT_CHUNK_ROWS="1",
+    )
+    assert result.returncode == 0, result.stderr
+    progress = [line for line in result.stderr.splitlines() if line.startswith("s.csv: ")]
+    assert progress[:3] == [
+        f"s.csv: {n:,} rows, " + progress[n - 1].split(", ")[1] for n in (1, 2, 3)
+    ]
+    assert all(line.endswith("rows/s") for line in progress[:3])
+    assert progress[-1] == "s.csv: 3 rows checked; merging into the store"

@@ -106,3 +106,91 @@ def test_read_series_splits_series_in_name_order_and_sorts_across_partitions(db)
     frame_back = read_window(db, start, end)
     assert frame_back["server"].tolist() == ["app-1"] * 5 + ["data-1"]
     assert frame_back["value"].tolist() == [7.0, 1.0, 2.0, 5.0, 6.0, 9.0]
+
+
+# --- issue 15: chunked imports, partitions, many series, concurrency ---------------------------
+
+
+def _csv(path, rows: list[str]):
+    path.write_text("ts,server,metric,value,label\n" + "".join(r + "\n" for r in rows))
+    return path
+
+
+def _count(db, sql: str):
+    with db.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchone()[0]
+
+
+def test_a_duplicate_across_chunks_names_both_lines_and_writes_nothing(db, db_url, tmp_path):
+    from infra_review.errors import InputError
+    from infra_review.imports import import_samples
+
+    rows = [f"2026-07-01T00:{m:02d}:00Z,app-1,cpu_used_pct,{m},q" for m in range(10)]
+    rows.append("2026-07-01T00:03:00Z,app-1,cpu_used_pct,99,q")  # line 12, same as line 5
+    path = _csv(tmp_path / "dup.csv", rows)
+    with pytest.raises(InputError) as err:
+        import_samples(path, db_url, chunk_rows=3)
+    assert (err.value.line, err.value.field) == (5, "server,metric,label,ts")
+    assert "lines 5 and 12" in str(err.value)
+    assert _count(db, "SELECT count(*) FROM infra_review.samples") == 0
+    assert _count(db, "SELECT count(*) FROM infra_review.series") == 0
+    # the same rows without the duplicate load, across chunks, exactly
+    stats = import_samples(_csv(tmp_path / "ok.csv", rows[:-1]), db_url, chunk_rows=3)
+    assert (stats.rows_in, stats.rows_written, stats.series) == (10, 10, 1)
+    assert _count(db, "SELECT sum(value) FROM infra_review.samples") == sum(range(10))
+
+
+def test_partitions_are_created_only_for_the_months_present(db, db_url, tmp_path):
+    from infra_review.imports import import_samples
+
+    months = "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relname ~ '^samples_[0-9]'"
+    before = _count(db, months)
+    rows = [
+        "2022-03-15T00:00:00Z,app-1,cpu_used_pct,1,",
+        "2026-07-01T00:00:00Z,app-1,cpu_used_pct,2,",
+    ]
+    import_samples(_csv(tmp_path / "far.csv", rows), db_url)
+    created = set((_count(db, months) or "").split(",")) - set((before or "").split(","))
+    assert created == {"samples_2022_03", "samples_2026_07"}
+
+
+def test_twenty_thousand_new_series_load_and_a_limit_refuses_more(
+    db, db_url, tmp_path, monkeypatch
+):
+    from infra_review.errors import InputError
+    from infra_review.imports import import_samples
+
+    rows = [f"2026-07-01T00:00:00Z,app-1,api_latency_s,0.5,/e/{i}" for i in range(20_000)]
+    path = _csv(tmp_path / "many.csv", rows)
+    monkeypatch.setenv("INFRA_REVIEW_MAX_NEW_SERIES", "19999")
+    with pytest.raises(InputError) as err:
+        import_samples(path, db_url)
+    assert (err.value.line, err.value.field) == (20_001, "label")
+    assert "20000 new series in one file, more than the limit of 19999" in str(err.value)
+    assert _count(db, "SELECT count(*) FROM infra_review.series") == 0
+    monkeypatch.delenv("INFRA_REVIEW_MAX_NEW_SERIES")
+    stats = import_samples(path, db_url)
+    assert (stats.rows_written, stats.series, stats.new_series) == (20_000, 20_000, 20_000)
+
+
+def test_opposite_order_imports_of_the_same_new_series_never_deadlock(db, db_url, tmp_path):
+    """Two files bring the same new series in opposite order, in parallel, several rounds."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from infra_review.imports import import_samples
+
+    for round_no in range(5):
+        keys = [f"/r{round_no}/{i:03d}" for i in range(300)]
+        forward = [f"2026-07-01T00:00:00Z,app-1,api_latency_s,1,{k}" for k in keys]
+        backward = [f"2026-07-01T00:01:00Z,app-1,api_latency_s,2,{k}" for k in reversed(keys)]
+        paths = [
+            _csv(tmp_path / f"f{round_no}.csv", forward),
+            _csv(tmp_path / f"b{round_no}.csv", backward),
+        ]
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(lambda p: import_samples(p, db_url, chunk_rows=50), paths))
+        assert [r.rows_written for r in results] == [300, 300]
+        assert sorted(r.new_series for r in results)[1] <= 300
+    assert _count(db, "SELECT count(*) FROM infra_review.series") == 1500
+    assert _count(db, "SELECT count(*) FROM infra_review.samples") == 3000

@@ -128,3 +128,126 @@ def test_plans_need_a_date_and_non_negative_sizes(tmp_path):
     with pytest.raises(InputError) as err:
         read_contract(path, plans_contract({"data-1"}))
     assert err.value.field == "ram_gb"
+
+
+# --- issue 15: hostile and careless input -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "words"),
+    [
+        (
+            "2026-07-01T00:02:00Z,<img src=x onerror=alert(1)>,cpu_used_pct,5,",
+            "server",
+            "not matching",
+        ),
+        ("2026-07-01T00:02:00Z," + "a" * 64 + ",cpu_used_pct,5,", "server", "longer than 63"),
+        ("2026-07-01T00:02:00Z,app-1,cpu_used_pct,5,<script>x</script>", "label", "not matching"),
+        (
+            "2026-07-01T00:02:00Z,app-1,cpu_used_pct,5," + "x" * 3000,
+            "label",
+            "longer than 256 characters (3000)",
+        ),
+        ("2026-07-01T00:02:00Z,app-1,cpu_used_pct,5,a\x00b", "label", "NUL byte"),
+        ("2026-07-01T00:02:00Z,app\x00-1,cpu_used_pct,5,", "server", "NUL byte"),
+        (
+            "2026-07-01T00:02:00.0000001Z,app-1,cpu_used_pct,5,",
+            "ts",
+            "more precise than a microsecond",
+        ),
+        ("0001-01-01T00:00:00Z,app-1,cpu_used_pct,5,", "ts", "older than the import horizon"),
+        ("1900-01-01T00:00:00Z,app-1,cpu_used_pct,5,", "ts", "older than the import horizon"),
+        ("2021-11-01T00:00:00Z,app-1,cpu_used_pct,5,", "ts", "older than the import horizon"),
+    ],
+)
+def test_hostile_values_never_pass_the_samples_contract(tmp_path, row, field, words):
+    path = write(tmp_path, HEADER + GOOD + row + "\n")
+    with pytest.raises(InputError) as err:
+        read_contract(path, samples_contract(NOW))
+    assert (err.value.file, err.value.line, err.value.field) == (str(path), 5, field)
+    assert words in str(err.value)
+
+
+def test_label_and_timestamp_boundaries_that_pass(tmp_path):
+    rows = (
+        "2026-07-01T00:02:00.1234560Z,app-1,cpu_used_pct,5," + "y" * 256 + "\n"  # 7 digits, 0
+        "2021-11-26T00:00:00Z,app-1,cpu_used_pct,5,GET /items/{id}?a=1&b=2\n"  # inside 5 years
+        "2026-07-01T00:03:00Z," + "s" * 63 + ",cpu_used_pct,5,host:9100\n"
+    )
+    frame = read_contract(write(tmp_path, HEADER + GOOD + rows), samples_contract(NOW))
+    assert len(frame) == 6
+    assert frame["ts"].iloc[3].microsecond == 123456
+
+
+def test_horizon_comes_from_the_setting(tmp_path, monkeypatch):
+    path = write(tmp_path, HEADER + "2026-01-01T00:00:00Z,app-1,cpu_used_pct,5,\n")
+    assert len(read_contract(path, samples_contract(NOW))) == 1
+    monkeypatch.setenv("INFRA_REVIEW_SAMPLE_HORIZON_DAYS", "300")
+    with pytest.raises(InputError) as err:
+        read_contract(path, samples_contract(NOW))
+    assert "older than the import horizon (2026-01-29" in str(err.value)
+
+
+def test_line_numbers_count_blank_lines_and_multi_line_quoted_fields(tmp_path):
+    body = (
+        "ts,service,server,category,text\n"
+        "\n"
+        '2026-08-01T10:00:00+05:00,n8n,app-1,slow,"first line\nsecond line\n\nfourth"\n'
+        "\n"
+        "2026-08-01T11:00:00+05:00,n8n,app-1,slow,fine\n"
+        "2026-08-01T12:00:00+05:00,n8n,app-1,SLOW!,bad category\n"
+    )
+    path = write(tmp_path, body, "complaints.csv")
+    with pytest.raises(InputError) as err:
+        read_contract(path, complaints_contract({"app-1"}, NOW))
+    assert (err.value.line, err.value.field) == (9, "category")
+    good = write(tmp_path, body.rsplit("2026-08-01T12", 1)[0], "good.csv")
+    frame = read_contract(good, complaints_contract({"app-1"}, NOW))
+    assert (frame.index + 2).tolist() == [3, 8]  # index + 2 is each row's line
+    assert frame["text"].iloc[0] == "first line\nsecond line\n\nfourth"
+
+
+def test_every_row_with_an_extra_leading_field_is_refused(tmp_path):
+    body = HEADER + "".join(f"{i},{row}\n" for i, row in enumerate(GOOD.splitlines()))
+    with pytest.raises(InputError) as err:
+        read_contract(write(tmp_path, body), samples_contract(NOW))
+    assert err.value.line == 2
+    assert "6 fields but the header has 5" in str(err.value)
+    with pytest.raises(InputError) as err:  # the extra field holds a valid timestamp
+        read_contract(
+            write(tmp_path, HEADER + "2026-07-01T00:00:00Z," + GOOD), samples_contract(NOW)
+        )
+    assert err.value.line == 2 and "6 fields but the header has 5" in str(err.value)
+
+
+def test_bytes_that_are_not_utf8_and_unreadable_paths(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(
+        (HEADER + GOOD).encode() + b"2026-07-01T00:09:00Z,app-1,cpu_used_pct,5,caf\xe9\n"
+    )
+    with pytest.raises(InputError) as err:
+        read_contract(path, samples_contract(NOW))
+    assert (err.value.line, err.value.field) == (5, "label")
+    assert "not UTF-8" in str(err.value)
+    with pytest.raises(InputError) as err:
+        read_contract(tmp_path, samples_contract(NOW))
+    assert "not a regular file" in str(err.value)
+    with pytest.raises(InputError) as err:
+        read_contract(tmp_path / "missing.csv", samples_contract(NOW))
+    assert "file not found" in str(err.value)
+
+
+def test_chunked_reading_reports_the_first_bad_line_and_counts_the_rest(tmp_path):
+    from infra_review.contracts import iter_contract
+
+    rows = [f"2026-07-01T00:{m:02d}:00Z,app-1,cpu_used_pct,{m},\n" for m in range(20)]
+    rows[13] = "2026-07-01T00:13:00Z,app-1,cpu_used_pct,x,\n"
+    rows[17] = "2026-07-01T00:17:00Z,app-1,cpu_used_pct,y,\n"
+    path = write(tmp_path, HEADER + "".join(rows[:6]) + "\n" + "".join(rows[6:]))
+    seen = []
+    with pytest.raises(InputError) as err:
+        for chunk in iter_contract(path, samples_contract(NOW), chunk_rows=4):
+            seen.extend((chunk.index + 2).tolist())
+    assert (err.value.line, err.value.field) == (16, "value")  # after the blank line 8
+    assert "1 more problem(s) in this file" in str(err.value)
+    assert seen == [2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13]  # nothing from the bad chunk on

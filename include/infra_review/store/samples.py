@@ -25,8 +25,6 @@ class LoadStats:
 
 
 _PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00:00Z in Unix microseconds
-_SERIES_LOCK_SPACE = 74_211_002  # first key of the per-series advisory locks
-_UNIX_EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
 _BINARY_ROW = np.dtype(
     [
         ("fields", ">i2"),
@@ -40,82 +38,6 @@ _BINARY_ROW = np.dtype(
 )
 
 
-def copy_binary(series_id: np.ndarray, ts: pd.Series, value: np.ndarray) -> bytes:
-    """Rows (int4, timestamptz, float8) in PostgreSQL's binary COPY format.
-
-    Built with one numpy structured array: no per-row Python and no text formatting,
-    which made the text CSV path spend most of its time in strftime and to_csv.
-    """
-    rows = np.empty(len(series_id), dtype=_BINARY_ROW)
-    rows["fields"] = 3
-    rows["len_id"] = 4
-    rows["series_id"] = series_id
-    rows["len_ts"] = 8
-    unix_us = ((ts - _UNIX_EPOCH) // pd.Timedelta(microseconds=1)).to_numpy("int64")
-    rows["ts"] = unix_us - _PG_EPOCH_US
-    rows["len_value"] = 8
-    rows["value"] = value
-    header = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
-    return header + rows.tobytes() + (-1).to_bytes(2, "big", signed=True)
-
-
-def ensure_series(cur, keys: pd.DataFrame) -> pd.DataFrame:
-    """Register unknown servers and series; return keys with their ``series_id``."""
-    keys = keys[["server", "metric", "label"]].drop_duplicates().reset_index(drop=True)
-    servers = sorted(keys["server"].unique().tolist())
-    cur.execute(
-        """INSERT INTO infra_review.servers (server, registered_from)
-           SELECT unnest(%s::text[]), 'samples'
-           ON CONFLICT (server) DO NOTHING""",
-        (servers,),
-    )
-    cur.execute(
-        """INSERT INTO infra_review.series (server, metric, label)
-           SELECT * FROM unnest(%s::text[], %s::text[], %s::text[])
-           ON CONFLICT (server, metric, label) DO NOTHING""",
-        (keys["server"].tolist(), keys["metric"].tolist(), keys["label"].tolist()),
-    )
-    cur.execute(
-        """SELECT s.series_id, s.server, s.metric, s.label
-           FROM infra_review.series s
-           JOIN unnest(%s::text[], %s::text[], %s::text[]) AS k(server, metric, label)
-             USING (server, metric, label)""",
-        (keys["server"].tolist(), keys["metric"].tolist(), keys["label"].tolist()),
-    )
-    ids = pd.DataFrame(cur.fetchall(), columns=["series_id", "server", "metric", "label"])
-    return keys.merge(ids, on=["server", "metric", "label"], how="left")
-
-
-def _merge_stage(cur, series_ids: list[int]) -> int:
-    """Merge stage_samples into samples; return rows inserted or changed.
-
-    An UPDATE of changed values plus an anti-joined INSERT is about three times faster
-    than INSERT ... ON CONFLICT for a quarter-sized batch. Per-series advisory locks
-    (taken in id order, so loaders cannot deadlock) keep two loaders of the same series
-    from racing between the anti-join and the insert.
-    """
-    cur.execute(
-        "SELECT pg_advisory_xact_lock(%s, id) FROM unnest(%s::int[]) AS id ORDER BY id",
-        (_SERIES_LOCK_SPACE, series_ids),
-    )
-    cur.execute("ANALYZE stage_samples")
-    cur.execute(
-        """UPDATE infra_review.samples o SET value = s.value
-           FROM stage_samples s
-           WHERE o.series_id = s.series_id AND o.ts = s.ts AND o.value IS DISTINCT FROM s.value"""
-    )
-    changed = cur.rowcount
-    cur.execute(
-        """INSERT INTO infra_review.samples (series_id, ts, value)
-           SELECT s.series_id, s.ts, s.value FROM stage_samples s
-           WHERE NOT EXISTS (
-               SELECT 1 FROM infra_review.samples o
-               WHERE o.series_id = s.series_id AND o.ts = s.ts)
-           ORDER BY s.series_id, s.ts"""
-    )
-    return changed + cur.rowcount
-
-
 def load_samples(
     conn,
     frame: pd.DataFrame,
@@ -126,51 +48,27 @@ def load_samples(
     window_end: datetime | None = None,
     rows_quarantined: int = 0,
 ) -> LoadStats:
-    """Merge ``frame`` (columns ts, server, metric, label, value; ts tz-aware) into samples."""
+    """Merge ``frame`` (columns ts, server, metric, label, value; ts tz-aware) into samples.
+
+    One staged load (store/staging.py); a duplicate (series, ts) keeps the last row, for
+    callers that skip the quality gate.
+    """
+    from infra_review.store.staging import SampleStage
+
     rows_in = len(frame)
-    written = 0
-    series_count = 0
-    with conn.cursor() as cur:
-        if rows_in:
-            frame = frame.loc[:, list(SAMPLE_COLUMNS)].copy()
-            frame["label"] = frame["label"].fillna("").astype(str)
-            ids = ensure_series(cur, frame)
-            series_count = len(ids)
-            frame = frame.merge(ids, on=["server", "metric", "label"], how="left")
-            # the gate rejects duplicates; keep the loader safe for callers that skip it
-            frame = frame.drop_duplicates(["series_id", "ts"], keep="last")
-            cur.execute(
-                "SELECT infra_review.ensure_sample_partitions(%s, %s)",
-                (frame["ts"].min().to_pydatetime(), frame["ts"].max().to_pydatetime()),
-            )
-            cur.execute(
-                """CREATE TEMP TABLE stage_samples
-                       (series_id integer, ts timestamptz, value double precision)
-                   ON COMMIT DROP"""
-            )
-            buffer = io.BytesIO(
-                copy_binary(
-                    frame["series_id"].to_numpy("int64"),
-                    frame["ts"],
-                    frame["value"].to_numpy("float64"),
-                )
-            )
-            cur.copy_expert("COPY stage_samples FROM STDIN WITH (FORMAT binary)", buffer)
-            written = _merge_stage(cur, sorted(frame["series_id"].unique().tolist()))
-            cur.execute("DROP TABLE stage_samples")
-        cur.execute(
-            """INSERT INTO infra_review.load_batches
-                   (batch_key, source, window_start, window_end, rows_in, rows_loaded,
-                    rows_quarantined)
-               VALUES (%s, %s, %s, %s, %s, %s, %s)
-               ON CONFLICT (batch_key) DO UPDATE SET
-                   source = EXCLUDED.source, window_start = EXCLUDED.window_start,
-                   window_end = EXCLUDED.window_end, rows_in = EXCLUDED.rows_in,
-                   rows_loaded = EXCLUDED.rows_loaded,
-                   rows_quarantined = EXCLUDED.rows_quarantined, loaded_at = now()""",
-            (batch_key, source, window_start, window_end, rows_in, written, rows_quarantined),
-        )
-    return LoadStats(batch_key, rows_in, written, series_count)
+    frame = frame.loc[:, list(SAMPLE_COLUMNS)].copy()
+    frame["label"] = frame["label"].fillna("").astype(str)
+    frame = frame.drop_duplicates(["server", "metric", "label", "ts"], keep="last")
+    stage = SampleStage(conn)
+    stage.add(frame)
+    result = stage.finish(
+        batch_key=batch_key,
+        source=source,
+        window_start=window_start,
+        window_end=window_end,
+        rows_quarantined=rows_quarantined,
+    )
+    return LoadStats(batch_key, rows_in, result.rows_written, result.series)
 
 
 SeriesKey = tuple[str, str, str]  # (server, metric, label)
