@@ -171,6 +171,8 @@ class SampleStage:
             other = psycopg2.connect(self.partitions_url, application_name="infra-review")
             try:
                 with other, other.cursor() as pcur:
+                    # creating a partition waits for every open reader of samples: bound it
+                    pcur.execute("SET lock_timeout = '300s'")
                     for start in starts:
                         pcur.execute(
                             "SELECT infra_review.ensure_sample_partitions(%s, %s)", (start, start)
