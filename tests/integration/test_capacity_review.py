@@ -271,3 +271,28 @@ def test_a_review_whose_commit_fails_leaves_no_report(quarter_url):
     after = sorted(reports.rglob("*")) if reports.exists() else []
     assert after == before
     assert _count(quarter_url, "SELECT count(*) FROM infra_review.review_runs") == 0
+
+
+def test_a_load_between_the_plan_and_the_write_is_flagged_as_changed_inputs(quarter_url):
+    """The DAG's steps run minutes apart: the read marker is taken with the plan, so samples
+    loaded after the plan and before the write show as ``inputs_changed_since``."""
+    from infra_review.capacity import runner
+
+    review = runner.plan("2026Q3", run_key="marker-test")
+    assert review.read_marker is not None and review.read_marker["read_at"]
+    again = type(review).from_dict(json.loads(json.dumps(review.to_dict())))  # via XCom
+    assert again.read_marker == review.read_marker
+    payloads = [runner.evaluate_server(again, s) for s in again.servers]
+    late = pd.DataFrame(
+        {"ts": [pd.Timestamp("2026-09-30T23:59:00Z")], "server": ["app-1"],
+         "metric": ["ram_used_pct"], "label": [""], "value": [50.0]}
+    )  # fmt: skip
+    with connect(quarter_url) as conn:
+        end = pd.Timestamp("2026-10-01T00:00:00Z")
+        load_samples(
+            conn, late, batch_key="late.csv", source="csv",
+            window_start=late["ts"].min(), window_end=end,
+        )  # fmt: skip
+    runner.finish(again, payloads, runner.evaluate_fleet(again, payloads), url=quarter_url)
+    flagged = "SELECT bool_or(inputs_changed_since) FROM reporting.current_decisions"
+    assert _count(quarter_url, flagged) is True

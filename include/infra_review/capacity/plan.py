@@ -12,9 +12,11 @@ from typing import Any
 from infra_review.capacity import data as d
 from infra_review.capacity.evaluate import REVIEW_TYPE
 from infra_review.criteria.registry import Criterion, bind
+from infra_review.criteria.result import json_safe
 from infra_review.criteria.rules import CriteriaSet, Rule, load_criteria
 from infra_review.errors import InputError
 from infra_review.fleet import load_fleet
+from infra_review.lifecycle.fingerprint import read_marker
 from infra_review.quarter import Quarter
 from infra_review.reviewing.plumbing import RunRequest, connection
 
@@ -31,6 +33,9 @@ class ReviewPlan:
     fleet_path: str
     coverage_floor: float
     report_dir: str | None  # None on a dry run
+    # lifecycle.fingerprint.read_marker taken when the plan was made, before any task read
+    # samples: a load committed later is flagged by reporting.current_decisions
+    read_marker: dict[str, Any] | None = None
 
     @property
     def quarter(self) -> Quarter:
@@ -64,6 +69,7 @@ class ReviewPlan:
             "fleet_path": self.fleet_path,
             "coverage_floor": self.coverage_floor,
             "report_dir": self.report_dir,
+            "read_marker": self.read_marker,
         }
 
     @classmethod
@@ -79,6 +85,7 @@ class ReviewPlan:
             fleet_path=doc["fleet_path"],
             coverage_floor=float(doc["coverage_floor"]),
             report_dir=doc.get("report_dir"),
+            read_marker=doc.get("read_marker"),
         )
 
     def with_verdict(self, verdict: dict[str, Any]) -> dict[str, Any]:
@@ -112,6 +119,7 @@ def make_plan(
     quarter = request.window
     with connection(url, conn) as c:
         chosen, complete = d.review_servers(c, fleet, quarter, requested)
+        marker = read_marker(c, quarter.start, quarter.end)
     folder = None if request.dry_run else report_dir(REVIEW_TYPE, str(quarter), request.run_key)
     return ReviewPlan(
         request=request,
@@ -124,6 +132,7 @@ def make_plan(
         fleet_path=fleet.path,
         coverage_floor=float(criteria.defaults.get("coverage_floor", 0.90)),
         report_dir=str(folder) if folder else None,
+        read_marker=json_safe(marker),
     )
 
 

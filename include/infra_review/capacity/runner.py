@@ -288,6 +288,7 @@ def finish(
         quality_verdict=verdict,
         inputs=review_inputs(review, criteria, payloads, fleet_payload, book),
         report_path=written["report_path"],
+        read_marker=review.read_marker,
     )
     final = Path(review.report_dir)
     # the connection commits before the staged folder moves into place

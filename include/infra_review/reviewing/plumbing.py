@@ -88,8 +88,10 @@ def review_run(
     quality_verdict: dict[str, Any],
     inputs: dict[str, Any],
     report_path: str | None,
+    read_marker: dict[str, Any] | None = None,
 ) -> ReviewRun:
-    """The review run row: window from the quarter, provenance from the request."""
+    """The review run row: window from the quarter, provenance from the request, and the
+    read marker taken before the review read its inputs (None: as of the write's start)."""
     from infra_review.store.decisions import ReviewRun
 
     quarter = request.window
@@ -107,6 +109,7 @@ def review_run(
         quality_verdict=quality_verdict,
         inputs=inputs,
         report_path=report_path,
+        read_marker=read_marker,
     )
 
 
