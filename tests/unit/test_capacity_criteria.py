@@ -250,6 +250,42 @@ def test_n8n_without_active_series_counts_every_minute_and_says_so():
     assert "could not be told apart" in r.evidence["note"]
 
 
+def test_misaligned_waiting_and_active_are_joined_by_time_and_stalls_found():
+    """Issue 13 item 4: 30 min of 150 waiting / 0 active, the active samples taken 5 s after
+    the waiting ones, was `met` ("busy") with 0 stalled minutes; joined as-of within one
+    cadence it is a 30-minute stall, not met, and nothing is unmatched."""
+    rule = CRITERIA["cpu.n8n_queue"]
+    waiting = np.full(len(TS), 5.0)
+    waiting[100:130] = 150.0
+    active = np.full(len(TS), 3.0)
+    active[100:130] = 0.0
+    late = TS + pd.Timedelta(seconds=5)
+    inp = server(
+        series("n8n_queue_waiting", waiting, "jobs"),
+        series("n8n_queue_active", active[:-1], "jobs", ts=late[:-1]),  # last one: next quarter
+        services=("n8n",),
+    )
+    r = cpu.n8n_queue(rule, inp, D)
+    assert r.outcome is Outcome.NOT_MET
+    assert r.evidence["stalled_minutes"] == 30.0 and r.evidence["incident"] is True
+    assert r.evidence["stalls_distinguishable"] is True
+    assert r.evidence["minutes_unmatched"] == 0.0  # the last waiting minute: 55 s from one
+
+
+def test_active_samples_further_than_one_cadence_are_unmatched_and_counted():
+    rule = CRITERIA["cpu.n8n_queue"]
+    waiting = np.full(len(TS), 5.0)
+    waiting[100:130] = 150.0
+    far = TS[::3] + pd.Timedelta(seconds=61)  # nearest active sample up to ~2 min away
+    inp = server(
+        series("n8n_queue_waiting", waiting, "jobs"),
+        series("n8n_queue_active", np.zeros(len(far) - 1), "jobs", ts=far[:-1]),
+        services=("n8n",),
+    )
+    r = cpu.n8n_queue(rule, inp, D)
+    assert r.evidence["minutes_unmatched"] > 0 and r.evidence["match_tolerance_s"] == 60
+
+
 def test_n8n_not_applicable_or_missing():
     rule = CRITERIA["cpu.n8n_queue"]
     na = cpu.n8n_queue(rule, server(services=("redis",)), D)

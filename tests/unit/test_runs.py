@@ -258,3 +258,15 @@ def test_format_duration():
     assert format_duration(30 * 3600, "ru") == "30 ч 0 мин"
     assert format_duration(45 * 60) == "45 min"
     assert format_duration(100 * 3600) == "4 d 4 h 0 min"
+
+
+def test_asof_match_takes_the_nearest_sample_within_the_tolerance():
+    from infra_review.timeseries.runs import asof_match
+
+    right = np.array([0, 60, 120], dtype=np.int64) * 1_000_000
+    left = np.array([5, 30, 90, 180, 181, -60, -61], dtype=np.int64) * 1_000_000
+    idx, ok = asof_match(left, right, 60 * 1_000_000)
+    assert idx.tolist()[:4] == [0, 0, 1, 2]  # a tie (30 s each way) takes the earlier one
+    assert ok.tolist() == [True, True, True, True, False, True, False]
+    _, none = asof_match(left, np.array([], dtype=np.int64), 60)
+    assert not none.any()

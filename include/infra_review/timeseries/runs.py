@@ -236,3 +236,21 @@ def format_duration(seconds: float, lang: str = "en") -> str:
     if hours:
         return f"{hours} {h} {mins} {m}"
     return f"{mins} {m}"
+
+
+def asof_match(
+    left_us: np.ndarray, right_us: np.ndarray, tolerance_us: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each ``left`` time, the index of the nearest ``right`` time (both sorted) within
+    ``tolerance_us`` (the earlier one on a tie), and whether there was one: two series
+    scraped a few seconds apart are joined by time, never by exact timestamp."""
+    left_us = np.asarray(left_us, dtype=np.int64)
+    right_us = np.asarray(right_us, dtype=np.int64)
+    if not len(right_us):
+        return np.zeros(len(left_us), dtype=np.int64), np.zeros(len(left_us), dtype=bool)
+    after = np.clip(np.searchsorted(right_us, left_us), 0, len(right_us) - 1)
+    before = np.clip(after - 1, 0, len(right_us) - 1)
+    d_after = np.abs(right_us[after] - left_us)
+    d_before = np.abs(left_us - right_us[before])
+    idx = np.where(d_before <= d_after, before, after)
+    return idx, np.minimum(d_before, d_after) <= tolerance_us

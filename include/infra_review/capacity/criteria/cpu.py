@@ -33,6 +33,7 @@ from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import Rule
 from infra_review.timeseries.runs import (
     US_PER_S,
+    asof_match,
     compare,
     compare_scalar,
     find_runs,
@@ -211,10 +212,10 @@ def n8n_queue(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Criter
                 "stalled workers could not be told apart from a busy queue"
             )
         else:
-            pos = np.searchsorted(active.data.ts_us, s.data.ts_us)
-            pos_ok = pos < len(active.data.ts_us)
-            known = np.zeros(len(s.data), dtype=bool)
-            known[pos_ok] = active.data.ts_us[pos[pos_ok]] == s.data.ts_us[pos_ok]
+            # as-of: the active sample nearest in time, within one cadence of the waiting one
+            pos, known = asof_match(
+                s.data.ts_us, active.data.ts_us, int(round(interval * US_PER_S))
+            )
             working = np.zeros(len(s.data), dtype=bool)
             working[known] = active.data.values[pos[known]] > 0
             ev["active_series"] = {
@@ -222,7 +223,9 @@ def n8n_queue(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Criter
                 "samples": len(active.data),
                 "gate": active.gate,
             }
-            ev["stalls_distinguishable"] = True
+            ev["stalls_distinguishable"] = bool(known.any())
+            ev["minutes_unmatched"] = round(int((~known).sum()) * interval / 60, 3)
+            ev["match_tolerance_s"] = interval
         busy = over & (working | ~known)
         stalled = over & known & ~working
         runs = find_runs(
