@@ -61,14 +61,18 @@ def test_swap_more_than_10_percent_of_hours():
     assert above.evidence["swapping_episodes"][0]["duration_s"] == 221 * 3600
 
 
-def test_exactly_ten_percent_is_not_more_than_ten_percent():
+def test_swap_share_is_of_the_windows_hours_not_of_the_hours_with_data():
+    """Issue 13 item 10: 20 swapping hours in 100 hours of data were 20% (met); DESIGN.md
+    counts the window's hours, so they are 20 / 2208 = 0.9% (not met)."""
     ts = TS[: 100 * 60]
     values = np.zeros(len(ts))
-    values[: 10 * 60] = 1.0
+    values[: 20 * 60] = 1.0
     r = ram.swap_hours(
         CRITERIA["ram.swap"], server(series("swap_io_pages_per_s", values, ts=ts)), D
     )
-    assert r.observed == 0.1 and r.outcome is Outcome.NOT_MET
+    assert r.observed == 20 / HOURS and r.outcome is Outcome.NOT_MET
+    assert r.evidence["hours_with_data"] == 100 and r.evidence["window_hours"] == HOURS
+    assert "20 of 2208" in ram.RamSwap.explain(r)
 
 
 # --- ram.degradation ---------------------------------------------------------------------------

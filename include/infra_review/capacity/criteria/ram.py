@@ -50,7 +50,9 @@ class RamSustained(Criterion):
 
 
 def swap_hours(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> CriterionResult:
-    """Hours whose mean swap rate is above the threshold, as a share of hours with data."""
+    """Hours whose mean swap rate is above the threshold, as a share of the window's hours
+    (DESIGN.md: "in more than 10% of the hours of the window"; an hour without data is not
+    a swapping hour, and a short series is the coverage gate's business, not a bigger share)."""
     metric = rule.params["metric"]
     threshold = float(rule.params["threshold"])
     share_limit = float(rule.params["share_of_hours"])
@@ -71,7 +73,7 @@ def swap_hours(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crite
         hourly = bucket_mean(s.data.ts_us, s.data.values, HOUR_US)
         swapping = compare(hourly.value, rule.params.get("comparator", ">"), threshold)
         hours = len(hourly)
-        share = float(swapping.sum() / hours) if hours else 0.0
+        share = float(swapping.sum() / inp.window_hours) if inp.window_hours else 0.0
         episodes = find_runs(
             hourly.start_us,
             swapping,
@@ -94,11 +96,13 @@ def swap_hours(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crite
 
 
 def _swap(r: CriterionResult, ev: dict) -> tuple[str, str]:
-    share, hours, sw = r.observed or 0.0, ev.get("hours_with_data", 0), ev.get("swapping_hours", 0)
+    share, sw = r.observed or 0.0, ev.get("swapping_hours", 0)
+    hours = ev.get("window_hours") or ev.get("hours_with_data", 0)
     thr = ev["share_threshold"]
     return (
-        f"swapping in {share:.1%} of hours ({sw} of {hours}); the criterion needs more than {thr:.0%}",
-        f"swap в {share:.1%} часов ({sw} из {hours}); критерий: более {thr:.0%}",
+        f"swapping in {share:.1%} of the window's hours ({sw} of {hours:g}); the criterion "
+        f"needs more than {thr:.0%}",
+        f"swap в {share:.1%} часов периода ({sw} из {hours:g}); критерий: более {thr:.0%}",
     )
 
 
