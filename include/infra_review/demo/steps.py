@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC
@@ -63,6 +64,7 @@ def say(text: str) -> None:
 @_timed("Sample quarters: generate (once) and import (idempotent)")
 def load_sample_quarter(ctx: dict) -> None:
     from infra_review.imports import import_complaints, import_plans, import_samples
+    from infra_review.progress import Progress
 
     out: Path = ctx["data_dir"] / "sample-quarter"
     quarters = [*ctx["history"], ctx["quarter"]]
@@ -81,7 +83,11 @@ def load_sample_quarter(ctx: dict) -> None:
         say(
             f"  importing {files.samples.name} (validates every row, merges on series and time) ..."
         )
-        stats = import_samples(files.samples)
+        progress = Progress(f"     {files.samples.name}", stream=sys.stdout, every=5)
+        try:
+            stats = import_samples(files.samples, progress=progress)
+        finally:
+            progress.close()
         loaded_at = getattr(stats, "already_loaded_at", None)
         if loaded_at is not None:
             say(
