@@ -267,3 +267,23 @@ def test_with_sizing_puts_the_sizes_in_the_record_and_its_summaries():
                         {}, rules, criteria.defaults, book())  # fmt: skip
     assert [r["resource"] for r in fleet[0].context["sizing"]] == ["ram", "cpu"]
     assert fleet[0].context["sizing"][0]["servers"] == ["app-1"]
+
+
+def test_a_provider_move_names_the_yearly_cost_difference():
+    from infra_review.reporting import recommendations as rc
+
+    cards = [
+        {"provider": "kz", "annual_cost": 801950.0},
+        {"provider": "gc", "annual_cost": 1079360.0},
+        {"provider": "eu", "annual_cost": None},
+    ]
+    (move,) = sizing.size_provider_move(cards, "kz", "gc", "evaluate_migration", "KZT")
+    assert move["yearly_cost_change"] == 277410 and move["monthly_cost_change"] == 23117.5
+    assert move["text_en"] == (
+        "Yearly cost change kz -> gc: +277 410 KZT (801 950 KZT -> 1 079 360 KZT a year)"
+    )
+    assert rc.arrow(move) == "hosting 801 950 KZT -> 1 079 360 KZT a year"
+    assert rc.cost(move) == "+23 118 KZT/month"
+    assert sizing.size_provider_move(cards, "kz", "gc", "stay", "KZT") == []
+    (unknown,) = sizing.size_provider_move(cards, "kz", "eu", "migrate", "KZT")
+    assert unknown["status"] == "unsized" and "no annual cost of eu" in unknown["text_en"]

@@ -46,7 +46,7 @@ _EPS_DIGITS = 6
 
 
 def _num(x: float | None) -> str:
-    return "?" if x is None else f"{x:g}" if float(x).is_integer() else f"{x:.1f}"
+    return "?" if x is None else str(int(x)) if float(x).is_integer() else f"{x:.1f}"
 
 
 def money(amount: float | None, currency: str | None, signed: bool = True) -> str:
@@ -456,3 +456,66 @@ def _texts(rec: dict[str, Any]) -> dict[str, str]:
             f"{cost_ru}; {util_ru})"
         ),
     }
+
+
+# --- a provider move --------------------------------------------------------------------------
+
+
+def size_provider_move(
+    scorecards: list[dict[str, Any]],
+    current: str,
+    chosen: str | None,
+    decision: str,
+    currency: str | None,
+) -> list[dict[str, Any]]:
+    """``migrate`` / ``evaluate_migration``: the yearly cost difference between the chosen
+    provider's projected annual TCO and the current provider's actual annual cost (both from
+    the provider review's scorecards, in the reporting currency). Empty for ``stay``."""
+    if decision not in ("migrate", "evaluate_migration") or not chosen:
+        return []
+    annual = {c.get("provider"): c.get("annual_cost") for c in scorecards}
+    cur, new = annual.get(current), annual.get(chosen)
+    unit = f"{currency}/year"
+    entry: dict[str, Any] = {
+        "action": decision,
+        "subject": current,
+        "resource": "hosting",
+        "unit": unit,
+        "current": cur,
+        "recommended": new,
+        "provider": chosen,
+        "current_plan": current,
+        "plan": chosen,
+        "currency": currency,
+        "projected_utilisation": None,
+    }
+    if cur is None or new is None:
+        missing = current if cur is None else chosen
+        why = f"no annual cost of {missing} in the scorecards"
+        entry.update({"status": "unsized", "reason": why, "monthly_cost_change": None})
+        return [
+            {
+                **entry,
+                "text_en": f"Yearly cost change {current} -> {chosen} unknown ({why})",
+                "text_ru": f"Изменение годовой стоимости {current} -> {chosen} неизвестно ({why})",
+            }
+        ]
+    diff = float(new) - float(cur)
+    entry.update(
+        {
+            "status": "sized",
+            "yearly_cost_change": round(diff, 2),
+            "monthly_cost_change": round(diff / 12, 2),
+        }
+    )
+    yearly = money(diff, currency)
+    before, after = money(cur, currency, signed=False), money(new, currency, signed=False)
+    return [
+        {
+            **entry,
+            "text_en": f"Yearly cost change {current} -> {chosen}: {yearly} "
+            f"({before} -> {after} a year)",
+            "text_ru": f"Изменение годовой стоимости {current} -> {chosen}: {yearly} "
+            f"({before} -> {after} в год)",
+        }
+    ]

@@ -187,16 +187,22 @@ def review_inputs(
 
 def decision_record(evaluation: Evaluation, config: ProviderConfig):
     """The MADR-style record: one per quarter, about the current provider."""
+    from infra_review.capacity.sizing import size_provider_move
     from infra_review.store.decisions import DecisionRecord
 
     rec = evaluation.recommendation
     window = evaluation.window
+    cards = [c.to_dict() for c in evaluation.scorecards]
+    # issue 17 (helper I): migrate / evaluate_migration name the yearly cost difference
+    moves = size_provider_move(
+        cards, rec.current, rec.chosen, rec.decision, config.reporting_currency
+    )
     return DecisionRecord(
         subject_kind="provider",
         subject=rec.current,
         decision=rec.decision,
-        summary_en=rec.summary_en,
-        summary_ru=rec.summary_ru,
+        summary_en=rec.summary_en + "".join(f" {m['text_en']}." for m in moves),
+        summary_ru=rec.summary_ru + "".join(f" {m['text_ru']}." for m in moves),
         context={
             "subject": rec.current,
             "quarter": str(window.quarter),
@@ -206,7 +212,8 @@ def decision_record(evaluation: Evaluation, config: ProviderConfig):
             "data_quality": evaluation.quality,
             "recommended_provider": rec.chosen,
             "qualifying": rec.qualifying,
-            "scorecards": [c.to_dict() for c in evaluation.scorecards],
+            "scorecards": cards,
+            "sizing": moves,
         },
         drivers=rec.drivers,
         options=rec.options,

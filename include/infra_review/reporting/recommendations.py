@@ -20,13 +20,17 @@ def _n(x: Any) -> str:
     if x is None:
         return "?"
     x = float(x)
-    return f"{x:g}" if x.is_integer() else f"{x:.1f}"
+    return str(int(x)) if x.is_integer() else f"{x:.1f}"
 
 
 def arrow(rec: dict[str, Any]) -> str:
     """``RAM 16 -> 32 GB``; ``RAM 32 -> ? GB (needs 41, no plan)``; ``RAM 16 GB: not sized``."""
     label = {"ram": "RAM", "cpu": "CPU"}.get(rec.get("resource"), str(rec.get("resource")))
     unit = rec.get("unit") or ""
+    if rec.get("resource") == "hosting":  # a provider move: annual costs
+        cur = money(rec.get("current"), rec.get("currency"), signed=False)
+        new = money(rec.get("recommended"), rec.get("currency"), signed=False)
+        return f"hosting {cur} -> {new} a year"
     if rec.get("status") == "sized":
         return f"{label} {_n(rec.get('current'))} -> {_n(rec.get('recommended'))} {unit}"
     if rec.get("status") == "no_plan":
