@@ -46,6 +46,9 @@ def Param(  # noqa: N802 - builds the registry's Param from a Python type
     return registry.Param(name, text, required, None if required else default, doc)
 
 
+ABSENT: Any = type("Absent", (), {"__repr__": lambda _self: "ABSENT"})()  # left out of the JSON
+
+
 @dataclass
 class Evidence:
     """A criterion's typed evidence. ``to_dict`` gives the JSON stored in
@@ -58,7 +61,7 @@ class Evidence:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is None and f.name in self.OPTIONAL:
+            if value is ABSENT or (value is None and f.name in self.OPTIONAL):
                 continue
             if isinstance(value, Evidence):
                 value = value.to_dict()
@@ -71,6 +74,29 @@ class Evidence:
     def from_dict(cls, doc: dict[str, Any]) -> Evidence:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in doc.items() if k in names})
+
+
+@dataclass(kw_only=True)
+class DeclaredEvidence(Evidence):
+    """Where a declared fact came from (``Criterion.provenance``): source, date and age at
+    the quarter's end, with the staleness limit; ``reason`` when it is no data."""
+
+    OPTIONAL = ("max_age_days", "as_of", "source", "date", "age_days", "reason")
+    max_age_days: int | None = None
+    as_of: str | None = None
+    source: str | None = None
+    date: str | None = None
+    age_days: int | None = None
+    reason: str | None = None
+
+
+@dataclass(kw_only=True)
+class FlagsEvidence(DeclaredEvidence):
+    """Declared true/false facts (tech.modern's checklist, tech.automation's requires)."""
+
+    has: list[str]
+    lacks: list[str]
+    unknown: list[str]
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from infra_review.provider.criteria.base import (
     THRESHOLD,
     Context,
     Criterion,
+    DeclaredEvidence,
     Evidence,
     Param,
     outcome_of,
@@ -45,20 +46,27 @@ class StratJurisdiction(Criterion):
         """Data centres in every jurisdiction the team requires (for example KZ for personal data)."""
         bounds = (window.start, window.end)
         required = list(requirements.jurisdictions)
-        evidence: dict[str, Any] = {
-            "required": required,
-            "provider_jurisdictions": provider.jurisdictions,
-        }
+        ev = JurisdictionEvidence(required=required, provider_jurisdictions=provider.jurisdictions)
         if provider.jurisdictions is None:
-            evidence["reason"] = "the provider's data-centre jurisdictions are not declared"
-            return self.result(provider.id, Outcome.INSUFFICIENT_DATA, None, 1.0, bounds, evidence)
-        missing = [j for j in required if j not in provider.jurisdictions]
-        evidence["missing"] = missing
-        evidence.update(self.provenance(provider, "jurisdictions", window))
-        if "reason" in evidence:
-            return self.result(provider.id, Outcome.INSUFFICIENT_DATA, None, 1.0, bounds, evidence)
+            ev.reason = "the provider's data-centre jurisdictions are not declared"
+            return self.result(provider.id, Outcome.INSUFFICIENT_DATA, None, 1.0, bounds, ev)
+        missing = ev.missing = [j for j in required if j not in provider.jurisdictions]
+        for key, value in self.provenance(provider, "jurisdictions", window).items():
+            setattr(ev, key, value)
+        if ev.reason:
+            return self.result(provider.id, Outcome.INSUFFICIENT_DATA, None, 1.0, bounds, ev)
         covered = (len(required) - len(missing)) / len(required) if required else 1.0
-        return self.result(provider.id, outcome_of(not missing), covered, 1.0, bounds, evidence)
+        return self.result(provider.id, outcome_of(not missing), covered, 1.0, bounds, ev)
+
+
+@dataclass(kw_only=True)
+class JurisdictionEvidence(DeclaredEvidence):
+    """strat.jurisdiction's evidence: required and declared jurisdictions, those missing."""
+
+    OPTIONAL = (*DeclaredEvidence.OPTIONAL, "missing")
+    required: list[str]
+    provider_jurisdictions: tuple[str, ...] | None
+    missing: list[str] | None = None
 
 
 @dataclass

@@ -12,12 +12,14 @@ from typing import Any
 
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.provider.criteria.base import (
+    ABSENT,
     COMPARATOR,
     MAX_AGE,
     THRESHOLD,
     Context,
     Criterion,
     Evidence,
+    FlagsEvidence,
     Param,
     outcome_of,
 )
@@ -213,20 +215,23 @@ class TechModern(Criterion):
         n = len(checklist) or 1
         share = len(has) / n
         best = (len(has) + len(unknown)) / n
-        evidence = {"checklist": checklist, "has": has, "lacks": lacks, "unknown": unknown}
-        evidence.update(self.provenance(provider, "technologies", window))
-        if "reason" in evidence:
-            return self.result(
-                provider.id, Outcome.INSUFFICIENT_DATA, share, self.threshold, bounds, evidence
-            )
-        if self.compare(share):
+        ev = ChecklistEvidence(
+            checklist=checklist,
+            has=has,
+            lacks=lacks,
+            unknown=unknown,
+            **self.provenance(provider, "technologies", window),
+        )
+        if ev.reason:
+            outcome = Outcome.INSUFFICIENT_DATA
+        elif self.compare(share):
             outcome = Outcome.MET
         elif not self.compare(best):
             outcome = Outcome.NOT_MET
         else:
             outcome = Outcome.INSUFFICIENT_DATA
-            evidence["reason"] = f"undeclared checklist item(s) {unknown} decide the outcome"
-        return self.result(provider.id, outcome, share, self.threshold, bounds, evidence)
+            ev.reason = f"undeclared checklist item(s) {unknown} decide the outcome"
+        return self.result(provider.id, outcome, share, self.threshold, bounds, ev)
 
 
 def _nearest_rank(sorted_values: Sequence[float], pct: float) -> float:
@@ -277,16 +282,11 @@ class TechSupport(Criterion):
                 unanswered += 1
             else:
                 not_due += 1
-        evidence: dict[str, Any] = {
-            "tickets_opened": len(own),
-            "tickets_measured": len(hours),
-            "unanswered_overdue": unanswered,
-            "unanswered_not_yet_due": not_due,
-        }
+        ev = SupportEvidence(len(own), len(hours), unanswered, not_due)
         if not hours:
-            evidence["reason"] = f"no support tickets from {provider_id} in {window.quarter}"
+            ev.reason = f"no support tickets from {provider_id} in {window.quarter}"
             return self.result(
-                provider_id, Outcome.INSUFFICIENT_DATA, None, threshold_h, bounds, evidence
+                provider_id, Outcome.INSUFFICIENT_DATA, None, threshold_h, bounds, ev
             )
         ordered = sorted(hours)
         median = statistics.median(ordered)
@@ -296,17 +296,29 @@ class TechSupport(Criterion):
             for t in own
             if t.resolved_at is not None
         ]
-        evidence.update(
-            {
-                "median_first_response_h": median if math.isfinite(median) else None,
-                "p90_first_response_h": p90 if math.isfinite(p90) else None,
-                "p90_method": "nearest rank",
-                "median_resolution_h": statistics.median(resolved) if resolved else None,
-            }
-        )
-        return self.result(
-            provider_id, outcome_of(self.compare(median)), median, threshold_h, bounds, evidence
-        )
+        ev.median_first_response_h = median if math.isfinite(median) else None
+        ev.p90_first_response_h = p90 if math.isfinite(p90) else None
+        ev.p90_method = "nearest rank"
+        ev.median_resolution_h = statistics.median(resolved) if resolved else None
+        ok = self.compare(median)
+        return self.result(provider_id, outcome_of(ok), median, threshold_h, bounds, ev)
+
+
+@dataclass
+class SupportEvidence(Evidence):
+    """tech.support's evidence: tickets opened and measured, unanswered ones, and the
+    median and p90 first response (None when unanswered tickets decide them)."""
+
+    OPTIONAL = ("reason",)
+    tickets_opened: int
+    tickets_measured: int
+    unanswered_overdue: int
+    unanswered_not_yet_due: int
+    median_first_response_h: float | None = ABSENT
+    p90_first_response_h: float | None = ABSENT
+    p90_method: str = ABSENT
+    median_resolution_h: float | None = ABSENT
+    reason: str | None = None
 
 
 class TechAutomation(Criterion):
@@ -330,19 +342,34 @@ class TechAutomation(Criterion):
         has = [r for r in required if provider.automation.get(r) is True]
         lacks = [r for r in required if provider.automation.get(r) is False]
         unknown = [r for r in required if r not in provider.automation]
-        evidence = {"requires": required, "has": has, "lacks": lacks, "unknown": unknown}
-        evidence.update(self.provenance(provider, "automation", window))
-        if "reason" in evidence:
+        ev = RequiresEvidence(
+            requires=required,
+            has=has,
+            lacks=lacks,
+            unknown=unknown,
+            **self.provenance(provider, "automation", window),
+        )
+        if ev.reason:
             outcome = Outcome.INSUFFICIENT_DATA
         elif lacks:
             outcome = Outcome.NOT_MET
         elif unknown:
             outcome = Outcome.INSUFFICIENT_DATA
-            evidence["reason"] = f"not declared: {unknown}"
+            ev.reason = f"not declared: {unknown}"
         else:
             outcome = Outcome.MET
         observed = len(has) / len(required) if required else 1.0
-        return self.result(provider.id, outcome, observed, 1.0, bounds, evidence)
+        return self.result(provider.id, outcome, observed, 1.0, bounds, ev)
+
+
+@dataclass(kw_only=True)
+class ChecklistEvidence(FlagsEvidence):
+    checklist: list[str]
+
+
+@dataclass(kw_only=True)
+class RequiresEvidence(FlagsEvidence):
+    requires: list[str]
 
 
 CRITERIA = (TechSla, TechModern, TechSupport, TechAutomation)
