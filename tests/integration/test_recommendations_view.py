@@ -120,3 +120,34 @@ def test_malformed_sizing_json_gives_nulls_not_a_failed_query(db):
         record_review(db, run("capacity", "odd"), [capacity_record(odd)])
     rows = as_bi_reader(db, "SELECT current, monthly_cost_change FROM reporting.recommendations")
     assert {(r["current"], r["monthly_cost_change"]) for r in rows} == {(None, None)}
+
+
+def test_price_book_converts_with_the_quarters_last_month_rate_or_names_it_missing(db, tmp_path):
+    from infra_review.capacity.sizing_inputs import price_book
+    from infra_review.quarter import Quarter
+
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(
+        "servers:\n  - {name: app-1, provider: example-global-cloud, plan: g2-8, ram_gb: 8,"
+        " cpu_cores: 4}\n",
+        encoding="utf-8",
+    )
+    with db, db.cursor() as cur:  # August's rate is not September's: it must not be used
+        cur.execute(
+            "INSERT INTO infra_review.exchange_rates VALUES ('2026-08-01', 'USD', 'KZT', 510)"
+        )
+    book = price_book(Quarter(2026, 3), conn=db, fleet_path=fleet)
+    assert set(book["providers"]) == {"example-global-cloud", "example-kz-cloud"}  # + current
+    assert book["rates"] == {} and book["rate_month"] == "2026-09"
+    s = {**STATS, "provider": "example-global-cloud", "plan": "g2-8", "ram_gb": 8.0}
+    rec = sizing.size_upgrade("upgrade_ram", s, {}, book, target=0.8, days_ahead=92)
+    assert rec["plan"] == "g2-16" and rec["monthly_cost_change"] is None
+    assert "no rate from USD to KZT for 2026-09" in rec["cost_note"]
+    with db, db.cursor() as cur:
+        cur.execute(
+            "INSERT INTO infra_review.exchange_rates VALUES ('2026-09-01', 'KZT', 'USD', 0.002)"
+        )
+    book = price_book(Quarter(2026, 3), conn=db, fleet_path=fleet)
+    assert book["rates"] == {"USD": pytest.approx(500.0)}  # the inverse of KZT->USD
+    rec = sizing.size_upgrade("upgrade_ram", s, {}, book, target=0.8, days_ahead=92)
+    assert rec["monthly_cost_change"] == pytest.approx((68 - 34) * 500.0)
