@@ -183,6 +183,31 @@ def test_api_latency_hourly_p95_for_at_least_one_hour():
     assert r["one"].evidence["worst_hour"]["p95_s"] == pytest.approx(2.5)
 
 
+def test_a_declared_api_without_a_latency_series_is_insufficient_not_a_pass():
+    """Issue 13 item 9: directus declared in fleet.yaml with no latency series was `not_met,
+    applicable: false`; declared-but-unmeasured is insufficient_data (kind gate), named."""
+    for rule, func in (
+        (CRITERIA["cpu.api_latency"], cpu.api_latency),
+        (CRITERIA["ram.degradation"], ram.degradation),
+    ):
+        r = func(rule, server(services=("postgresql", "directus")), D)
+        assert r.outcome is Outcome.INSUFFICIENT_DATA, rule.id
+        assert r.evidence["insufficient"]["kind"] == "gate"
+        assert "directus is declared on app-1" in r.evidence["insufficient"]["reasons"][0]
+        na = func(rule, server(services=("postgresql", "redis")), D)  # no API declared
+        assert na.outcome is Outcome.NOT_MET and na.evidence["applicable"] is False
+    # one API measured, another declared without a series: still not a pass
+    partial = cpu.api_latency(
+        CRITERIA["cpu.api_latency"],
+        server(
+            series("api_latency_s", np.full(len(TS), 0.3), "n8n:/healthz"),
+            services=("n8n", "directus"),
+        ),
+        D,
+    )
+    assert partial.outcome is Outcome.INSUFFICIENT_DATA
+
+
 def test_api_latency_met_on_one_endpoint_even_when_another_lacks_data():
     rule = CRITERIA["cpu.api_latency"]
     slow = np.full(len(TS), 0.3)

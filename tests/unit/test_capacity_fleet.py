@@ -232,6 +232,25 @@ def test_a_met_trigger_wins_over_missing_data_elsewhere():
     assert swap.outcome is Outcome.INSUFFICIENT_DATA
 
 
+def test_no_ram_data_at_all_is_never_read_as_no_trigger_met():
+    """Issue 13 item 9: with no RAM series the upgrade_ram option said "no trigger of the
+    group is met" and not_evaluated was empty; now it says the group could not be evaluated
+    and lists every criterion that lacked data, blocking ones marked."""
+    inp = server_inputs(np.full(len(TS), 50.0), np.full(len(TS), 40.0))
+    inp.series.pop("ram_used_pct")
+    inp.series.pop("swap_io_pages_per_s")
+    x = decide(inp)
+    assert x.decision == "insufficient_data"
+    ram_option = next(o for o in x.options if o["option"] == "upgrade_ram")
+    assert ram_option["why_not_en"].startswith("no trigger of the group could be evaluated")
+    assert "не удалось оценить" in ram_option["why_not_ru"]
+    lacking = {n["criterion_id"]: n for n in x.context["not_evaluated"]}
+    assert {"ram.sustained", "ram.swap", "ram.planned"} <= set(lacking)
+    assert lacking["ram.sustained"]["blocking"] is True
+    cpu_option = next(o for o in x.options if o["option"] == "upgrade_cpu")
+    assert cpu_option["why_not_en"].startswith("no trigger of the group is met: ")
+
+
 def test_fleet_decision():
     results = [
         r

@@ -15,7 +15,7 @@ from infra_review.capacity.decide import (
 )
 from infra_review.criteria.registry import criterion_class
 from infra_review.criteria.registry import explain_both as explain
-from infra_review.criteria.result import CriterionResult
+from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import Rule
 from infra_review.quarter import Quarter
 
@@ -76,8 +76,18 @@ def _why_group_not(
         r for r in results if (rules.get(r.criterion_id) and rules[r.criterion_id].group == group)
     ]
     lines = [(r.criterion_id, *explain(r)) for r in mine]
-    en = "no trigger of the group is met: " + "; ".join(f"{c}: {e}" for c, e, _ in lines)
-    ru = "ни один критерий группы не выполнен: " + "; ".join(f"{c}: {x}" for c, _, x in lines)
+    lacking = {r.criterion_id for r in mine if r.outcome is Outcome.INSUFFICIENT_DATA}
+    applicable = {r.criterion_id for r in mine if r.evidence.get("applicable") is not False}
+    if applicable and lacking >= applicable:  # missing is never a pass
+        en = "no trigger of the group could be evaluated: "
+        ru = "ни один критерий группы не удалось оценить: "
+    elif lacking:
+        en = f"no trigger of the group is met where data allowed ({len(lacking)} not evaluated): "
+        ru = f"ни один критерий группы не выполнен там, где хватило данных (не оценены: {len(lacking)}): "
+    else:
+        en, ru = "no trigger of the group is met: ", "ни один критерий группы не выполнен: "
+    en += "; ".join(f"{c}: {e}" for c, e, _ in lines)
+    ru += "; ".join(f"{c}: {x}" for c, _, x in lines)
     return en, ru
 
 
@@ -277,8 +287,9 @@ def decide_server(
             {
                 "criterion_id": r.criterion_id,
                 "reasons": (r.evidence.get("insufficient") or {}).get("reasons", []),
+                **({"blocking": True} if r in blocking else {}),
             }
-            for r in not_evaluated
+            for r in [*not_evaluated, *blocking]
         ],
         "forecasts": forecasts,
     }

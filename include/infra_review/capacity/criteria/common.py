@@ -275,6 +275,35 @@ def sustained(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Criter
     return combine(rule, inp, parts, hours(duration.total_seconds()), common)
 
 
+# services known to answer HTTP: a server declaring one in fleet.yaml must have its latency
+# measured (criteria.yaml ``api_services`` overrides the list)
+API_SERVICES = ("n8n", "directus", "qdrant")
+
+
+def unmeasured_apis(
+    inp: ServerInputs, series: list[SeriesInput], api_services: list[str] | tuple[str, ...]
+) -> list[str]:
+    """Declared services with an API (fleet.yaml ``services``) that no latency series
+    measures (a series' label starts with its service, ``directus:/server/ping``)."""
+    measured = {s.label.split(":", 1)[0] for s in series}
+    return [svc for svc in inp.services if svc in api_services and svc not in measured]
+
+
+def unmeasured_parts(metric: str, server: str, missing: list[str]) -> list[Part]:
+    """Missing is never a pass: one insufficient part per declared but unmeasured API."""
+    return [
+        Part(
+            svc,
+            False,
+            None,
+            {"label": svc, "samples": 0, "declared_unmeasured": True},
+            "gate",
+            [f"{svc} is declared on {server} (fleet.yaml) but has no {metric} series"],
+        )
+        for svc in missing
+    ]
+
+
 # --- texts ---------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from infra_review.capacity.criteria.common import (
+    API_SERVICES,
     EVIDENCE_LIST_LIMIT,
     SUSTAINED_PARAMS,
     Part,
@@ -27,6 +28,8 @@ from infra_review.capacity.criteria.common import (
     span,
     sustained,
     sustained_texts,
+    unmeasured_apis,
+    unmeasured_parts,
 )
 from infra_review.criteria.registry import Criterion, Param, Plot, register
 from infra_review.criteria.result import CriterionResult, Outcome
@@ -77,11 +80,12 @@ def api_latency(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crit
         "duration_comparator": ">=" if inclusive else ">",
     }
     series = inp.of(metric)
-    if not series:
+    missing = unmeasured_apis(inp, series, rule.params.get("api_services", API_SERVICES))
+    if not series and not missing:
         return not_applicable(
             rule, inp, f"no {metric} series for {inp.server}: no endpoint is probed", None, common
         )
-    parts = []
+    parts = unmeasured_parts(metric, inp.server, missing)
     for s in series:
         kind, reasons = gate_part(s)
         hourly = bucket_quantile(s.data.ts_us, s.data.values, q, HOUR_US)
@@ -146,6 +150,7 @@ class ApiLatency(Criterion):
         Param("percentile", required=False, default=95),
         Param("duration", "duration"),
         Param("duration_comparator", "comparator", required=False, default=">="),
+        Param("api_services", "list", required=False, default=list(API_SERVICES)),
     )
     plot = Plot("api_latency_s", "p95")
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from infra_review.capacity.criteria.common import (
+    API_SERVICES,
     EVIDENCE_LIST_LIMIT,
     SUSTAINED_PARAMS,
     Part,
@@ -22,6 +23,8 @@ from infra_review.capacity.criteria.common import (
     series_evidence,
     sustained,
     sustained_texts,
+    unmeasured_apis,
+    unmeasured_parts,
 )
 from infra_review.criteria.registry import Criterion, Param, Plot, register
 from infra_review.criteria.result import CriterionResult
@@ -142,7 +145,8 @@ def degradation(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crit
         "previous_quarter": inp.previous_quarter,
     }
     series = inp.of(metric)
-    if not series:
+    missing = unmeasured_apis(inp, series, rule.params.get("api_services", API_SERVICES))
+    if not series and not missing:
         return not_applicable(
             rule,
             inp,
@@ -151,7 +155,7 @@ def degradation(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crit
             common,
         )
     previous = inp.previous_latency or {}
-    parts = []
+    parts = unmeasured_parts(metric, inp.server, missing)
     for s in series:
         kind, reasons = gate_part(s)
         current = float(np.percentile(s.data.values, q)) if len(s.data) else None
@@ -198,6 +202,7 @@ class RamDegradation(Criterion):
         Param("comparator", "comparator", required=False, default=">"),
         Param("threshold"),
         Param("percentile", required=False, default=95),
+        Param("api_services", "list", required=False, default=list(API_SERVICES)),
     )
     plot = Plot("api_latency_s", "p95")
 
