@@ -158,12 +158,14 @@ def test_criterion_results_flatten_the_evidence_and_carry_the_seed_text(db):
     assert row["text_ru"] == "Usage >85% более 24 часов подряд"
     assert row["text_ru"] == criteria["ram.sustained"].text_ru
     assert row["criterion_group"] == "ram"
+    # in the unit of the text (migration 014): the level in %, the duration apart in hours
     assert (row["outcome"], row["is_met"], row["observed"], row["threshold"]) == (
         "met",
         True,
-        30.0,
-        24.0,
+        92.5,
+        85.0,
     )
+    assert (row["duration_observed"], row["duration_threshold"], row["unit"]) == (30.0, 24.0, "%")
     assert (row["metric"], row["label"], row["comparator"]) == ("ram_used_pct", "", ">")
     assert row["samples"] == 132480 and row["coverage"] == pytest.approx(0.998)
     assert row["longest_run_start"] == datetime(2026, 8, 14, 6, tzinfo=UTC)

@@ -14,6 +14,7 @@ from typing import Any
 
 from psycopg2.extras import Json
 
+from infra_review.criteria.readable import limits
 from infra_review.criteria.result import json_safe
 from infra_review.criteria.rules import CriteriaSet, load_criteria
 from infra_review.fleet import Fleet, load_fleet
@@ -42,12 +43,15 @@ def sync_criteria(conn, criteria: CriteriaSet | None = None) -> int:
     with conn.cursor() as cur:
         for rule in criteria.rules.values():
             params = dict(rule.params)
+            shown = limits(rule.id, params)  # the same numbers the results' views show
             cur.execute(
                 """INSERT INTO infra_review.criteria_catalog
                        (criteria_sha256, criteria_version, criterion_id, review_type,
                         criterion_group, text_ru, text_en, metric, comparator, threshold,
-                        default_source, params, synced_at)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
+                        default_source, params, shown_threshold, shown_comparator, unit,
+                        duration_threshold, duration_comparator, duration_unit, synced_at)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                           %s, %s, %s, %s, %s, %s, now())
                    ON CONFLICT (criteria_sha256, criterion_id) DO UPDATE SET
                        criteria_version = EXCLUDED.criteria_version,
                        review_type = EXCLUDED.review_type,
@@ -56,6 +60,11 @@ def sync_criteria(conn, criteria: CriteriaSet | None = None) -> int:
                        metric = EXCLUDED.metric, comparator = EXCLUDED.comparator,
                        threshold = EXCLUDED.threshold,
                        default_source = EXCLUDED.default_source, params = EXCLUDED.params,
+                       shown_threshold = EXCLUDED.shown_threshold,
+                       shown_comparator = EXCLUDED.shown_comparator, unit = EXCLUDED.unit,
+                       duration_threshold = EXCLUDED.duration_threshold,
+                       duration_comparator = EXCLUDED.duration_comparator,
+                       duration_unit = EXCLUDED.duration_unit,
                        synced_at = EXCLUDED.synced_at""",
                 (
                     criteria.sha256,
@@ -70,6 +79,12 @@ def sync_criteria(conn, criteria: CriteriaSet | None = None) -> int:
                     _threshold(params.get("threshold")),
                     params.get("default_source"),
                     Json(json_safe({k: v for k, v in params.items() if k not in _COLUMN_PARAMS})),
+                    shown.threshold,
+                    shown.comparator,
+                    shown.unit or None,
+                    shown.duration_threshold,
+                    shown.duration_comparator,
+                    shown.duration_unit,
                 ),
             )
     return len(criteria.rules)

@@ -12,6 +12,7 @@ quarters' implemented decisions (``lifecycle.confirm``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -73,6 +74,7 @@ class RecordedReview:
 
 def record_review(conn, run: ReviewRun, decisions: list[DecisionRecord]) -> RecordedReview:
     """Write one review run, its decisions and criterion results in the caller's transaction."""
+    from infra_review.criteria.readable import rule_params
     from infra_review.lifecycle import fingerprint as fp
 
     for record in decisions:
@@ -103,12 +105,13 @@ def record_review(conn, run: ReviewRun, decisions: list[DecisionRecord]) -> Reco
             return RecordedReview(run_id, current["decision_ids"], [], unchanged_of=unchanged_of)
         superseded: list[int] = []
         decision_ids: dict[tuple[str, str], int] = {}
+        params = rule_params(run.inputs, run.criteria_sha256)
         for record in decisions:
             decision_id, older = _write_decision(cur, run, run_id, record)
             decision_ids[(record.subject_kind, record.subject)] = decision_id
             superseded.extend(older)
             for result in record.results:
-                _write_result(cur, run_id, decision_id, result)
+                _write_result(cur, run_id, decision_id, result, params.get(result.criterion_id))
     followups = _follow_up(conn, run, run_id, decisions)
     return RecordedReview(run_id, decision_ids, superseded, followups=followups)
 
@@ -277,18 +280,34 @@ def _write_decision(cur, run: ReviewRun, run_id: int, record: DecisionRecord):
     return decision_id, older
 
 
-def _write_result(cur, run_id: int, decision_id: int, result: CriterionResult) -> None:
+def _write_result(
+    cur, run_id: int, decision_id: int, result: CriterionResult, params: dict | None
+) -> None:
+    from infra_review.criteria.readable import readable
+
     rec = result.to_record()
+    shown = readable(result, params)  # the same numbers in the unit of the criterion's text
     cur.execute(
         """INSERT INTO infra_review.criterion_results
                (run_id, decision_id, subject, criterion_id, outcome, observed,
-                threshold, window_start, window_end, evidence)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                threshold, window_start, window_end, evidence, observed_shown,
+                threshold_shown, comparator, unit, duration_observed, duration_threshold,
+                duration_comparator, duration_unit, evidence_en, evidence_ru)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                   %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (run_id, subject, criterion_id) DO UPDATE SET
                decision_id = EXCLUDED.decision_id, outcome = EXCLUDED.outcome,
                observed = EXCLUDED.observed, threshold = EXCLUDED.threshold,
                window_start = EXCLUDED.window_start,
-               window_end = EXCLUDED.window_end, evidence = EXCLUDED.evidence""",
+               window_end = EXCLUDED.window_end, evidence = EXCLUDED.evidence,
+               observed_shown = EXCLUDED.observed_shown,
+               threshold_shown = EXCLUDED.threshold_shown,
+               comparator = EXCLUDED.comparator, unit = EXCLUDED.unit,
+               duration_observed = EXCLUDED.duration_observed,
+               duration_threshold = EXCLUDED.duration_threshold,
+               duration_comparator = EXCLUDED.duration_comparator,
+               duration_unit = EXCLUDED.duration_unit,
+               evidence_en = EXCLUDED.evidence_en, evidence_ru = EXCLUDED.evidence_ru""",
         (
             run_id,
             decision_id,
@@ -300,8 +319,22 @@ def _write_result(cur, run_id: int, decision_id: int, result: CriterionResult) -
             result.window_start,
             result.window_end,
             Json(rec["evidence"]),
+            _finite(shown.observed),
+            _finite(shown.threshold),
+            shown.comparator,
+            shown.unit or None,
+            _finite(shown.duration_observed),
+            _finite(shown.duration_threshold),
+            shown.duration_comparator,
+            shown.duration_unit,
+            shown.evidence_en,
+            shown.evidence_ru,
         ),
     )
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is None or math.isfinite(value) else None
 
 
 def _follow_up(conn, run: ReviewRun, run_id: int, decisions: list[DecisionRecord]) -> list:
