@@ -203,6 +203,15 @@ def test_provider_review_decides_a_messy_quarter(run_dag, db, tmp_path, monkeypa
         results = {(s, c): (o, e) for s, c, o, e in cur.fetchall()}
         cur.execute("SELECT provider, outcomes FROM reporting.provider_scorecards")
         outcomes = dict(cur.fetchall())
+        cur.execute(
+            """SELECT decision FROM reporting.current_decisions WHERE review_type = 'provider'"""
+        )
+        assert cur.fetchall() == [("insufficient_data",)]
+        cur.execute(
+            """SELECT outcome, reason FROM reporting.criterion_results
+               WHERE subject = 'example-kz-cloud' AND criterion_id = 'fin.hidden_fees'"""
+        )
+        ((view_outcome, view_reason),) = cur.fetchall()
     assert decision == "insufficient_data"
     # both summaries name the critical input that is missing and every other gap
     assert "example-kz-cloud tech.sla" in en and "example-kz-cloud tech.sla" in ru
@@ -216,7 +225,8 @@ def test_provider_review_decides_a_messy_quarter(run_dag, db, tmp_path, monkeypa
     assert outcome == "insufficient_data" and sla["silent_series"] == ["pilot-gc-2"]
     # reconciled invoices: 34 341 is 1 KZT beyond 34 000 x 1.01; backup +10%
     outcome, fees = results[("example-kz-cloud", "fin.hidden_fees")]
-    assert outcome == "not_met"
+    assert outcome == view_outcome == "not_met"
+    assert "2026-08 vps-16g app-1 price_deviation +341 KZT" in view_reason  # the BI view says it
     assert [(f["month"], f["line_item"], f["excess"]) for f in fees["hidden_fees"]] == [
         ("2026-08", "vps-16g app-1", 341),
         ("2026-09", "backup", 600),
