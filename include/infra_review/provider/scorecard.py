@@ -25,15 +25,12 @@ from typing import Any
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import Rule
 from infra_review.provider.model import GROUPS
+from infra_review.provider.reasons import driver as _driver
+from infra_review.provider.reasons import named as _named
+from infra_review.provider.reasons import why_not as _why_not
 
 DECISIONS = ("stay", "evaluate_migration", "migrate", "insufficient_data")
 GATING_GROUPS = ("financial", "technical")
-_MARK = {Outcome.MET: "met", Outcome.NOT_MET: "not met", Outcome.INSUFFICIENT_DATA: "no data"}
-_MARK_RU = {
-    Outcome.MET: "выполнен",
-    Outcome.NOT_MET: "не выполнен",
-    Outcome.INSUFFICIENT_DATA: "нет данных",
-}
 
 
 @dataclass(frozen=True)
@@ -163,56 +160,6 @@ class Recommendation:
     drivers: list[dict[str, Any]]
     options: list[dict[str, Any]]
     confirmation: dict[str, Any]
-
-
-def _why_not(alt: Scorecard, current: Scorecard, ru: bool = False) -> list[str]:
-    """Why an alternative does not qualify (empty when it does), in English or Russian."""
-    mark = _MARK_RU if ru else _MARK
-    crit = "критичный {} не выполнен" if ru else "critical {} not met"
-    gone = "критичный {}: нет данных" if ru else "critical {}: no data"
-    reasons = [crit.format(c) for c in alt.critical_failed]
-    reasons += [gone.format(c) for c in alt.critical_missing if c.split(".")[0] == "strat"]
-    reasons += [f"{r.criterion_id} {mark[r.outcome]}" for r in alt.failing()]
-    if alt.weighted_total <= current.weighted_total:
-        reasons.append(
-            f"балл {alt.weighted_total:.1f} не выше {current.weighted_total:.1f} у {current.provider}"
-            if ru
-            else f"score {alt.weighted_total:.1f} does not beat {current.provider}'s "
-            f"{current.weighted_total:.1f}"
-        )
-    return reasons
-
-
-def _named(current: Scorecard, alternatives: list[Scorecard]) -> tuple[str, str]:
-    """The sentences both summaries end with: every critical failure and every missing
-    input, per provider (issue 14: only the report's table used to show them)."""
-    failed = [(c.provider, cid) for c in (current, *alternatives) for cid in c.critical_failed]
-    missing = [(c.provider, r) for c in (current, *alternatives) for r in c.missing()]
-    en = ru = ""
-    if failed:
-        en += " Critical failures: " + "; ".join(f"{p} {cid}" for p, cid in failed) + "."
-        ru += " Критичные нарушения: " + "; ".join(f"{p} {cid}" for p, cid in failed) + "."
-    if missing:
-        en += (
-            " Missing data: "
-            + "; ".join(
-                f"{p} {r.criterion_id} ({r.evidence.get('reason', 'no data')})" for p, r in missing
-            )
-            + "."
-        )
-        ru += " Нет данных: " + "; ".join(f"{p} {r.criterion_id}" for p, r in missing) + "."
-    return en, ru
-
-
-def _driver(r: CriterionResult) -> dict[str, Any]:
-    return {
-        "criterion_id": r.criterion_id,
-        "subject": r.subject,
-        "outcome": str(r.outcome),
-        "observed": r.observed,
-        "threshold": r.threshold,
-        "reason": r.evidence.get("reason"),
-    }
 
 
 def recommend(current: Scorecard, alternatives: list[Scorecard]) -> Recommendation:
