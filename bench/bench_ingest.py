@@ -5,7 +5,7 @@ The baseline copies the CSV into a bare unlogged table with no validation, no ke
 merge: the floor for getting these bytes into PostgreSQL. The import validates every row
 (contract, ranges, duplicates), stages it chunk by chunk, registers series and merges on
 (series, ts) in one transaction. Both run in the same process tree against the same server.
-The import runs in a child process so its peak RSS (ru_maxrss) is its own; the target is a
+The import runs in a child process so its peak RSS (VmHWM) is its own; the target is a
 flat peak under 300 MB whatever the file size.
 
     python bench/bench_ingest.py                 # 1M and 5M rows
@@ -30,7 +30,7 @@ from common import scratch_database  # noqa: E402
 
 SERIES = 100  # app-1 api_latency_s with 100 endpoint labels: 100 series at a 1-minute cadence
 CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from infra_review.imports import import_samples
 started = time.perf_counter()
 stats = import_samples(sys.argv[1], sys.argv[2], force=sys.argv[3] == "force")
@@ -39,7 +39,9 @@ print(json.dumps({
     "rows_in": stats.rows_in,
     "rows_written": stats.rows_written,
     "skipped": stats.already_loaded_at is not None,
-    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    # VmHWM: this process's own peak (ru_maxrss would inherit the parent's at fork)
+    "peak_rss_mb": int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM"))
+                       .split()[1]) / 1024,
 }))
 """
 
@@ -79,8 +81,9 @@ def import_child(path: Path, url: str, force: bool = False) -> dict:
         capture_output=True,
         text=True,
         env=env,
-        check=True,
     )
+    if result.returncode != 0:
+        raise RuntimeError(f"import failed: {result.stderr.strip()[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 

@@ -203,3 +203,48 @@ def test_progress_lines_when_not_on_a_terminal(db_url, tmp_path):
     ]
     assert all(line.endswith("rows/s") for line in progress[:3])
     assert progress[-1] == "s.csv: 3 rows checked; merging into the store"
+
+
+def test_a_database_restart_mid_import_is_one_message_and_writes_nothing(db_url, tmp_path):
+    """The import's server connection dies between chunks (what a PostgreSQL restart does to
+    it; the shared server of this machine cannot be restarted by a test): exit 3, one line,
+    no traceback, no rows."""
+    path = tmp_path / "big.csv"
+    minutes = [
+        f"2026-07-{1 + m // 1440:02d}T{m // 60 % 24:02d}:{m % 60:02d}:00Z" for m in range(20_000)
+    ]
+    path.write_text(
+        "ts,server,metric,value,label\n"
+        + "".join(
+            f"{ts},app-1,cpu_used_pct,{i % 100},q{i % 10}\n" for ts in minutes for i in range(10)
+        )
+    )
+    env = {
+        **os.environ,
+        "INFRA_REVIEW_IMPORT_CHUNK_ROWS": "10000",
+        "INFRA_REVIEW_PROGRESS_EVERY": "0",
+    }
+    proc = subprocess.Popen(
+        [*CLI, "import", "samples", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    first = proc.stderr.readline()  # the first progress line: a chunk is staged
+    assert "rows/s" in first, first
+    database = db_url.rsplit("/", 1)[1]
+    with psycopg2.connect(db_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            """SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+               WHERE datname = %s AND application_name = 'infra-review'""",
+            (database,),
+        )
+        assert cur.fetchall(), "the import had finished before the restart"
+    conn.close()
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 3, err
+    messages = [line for line in err.splitlines() if "rows/s" not in line]
+    assert len(messages) == 1 and messages[0].startswith("infra-review: database error:"), err
+    assert "Traceback" not in err
+    assert counts(db_url) == (0, 0, 0)
