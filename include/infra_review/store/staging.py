@@ -82,9 +82,18 @@ class SampleStage:
             return
         if lines is None:
             lines = np.arange(self.rows + 2, self.rows + 2 + n)
-        label = frame["label"].fillna("").astype(str)
-        key = frame["server"].astype(str).str.cat([frame["metric"].astype(str), label], sep=_SEP)
-        codes, uniques = pd.factorize(key, sort=False)
+        # one integer per (server, metric, label) from three factorisations: joining the
+        # strings row by row took longer than validating them
+        c_srv, u_srv = pd.factorize(frame["server"], sort=False)
+        c_met, u_met = pd.factorize(frame["metric"], sort=False)
+        c_lab, u_lab = pd.factorize(frame["label"].fillna(""), sort=False)
+        combined = (c_srv.astype(np.int64) * len(u_met) + c_met) * len(u_lab) + c_lab
+        codes, combos = pd.factorize(combined, sort=False)
+        uniques = [
+            f"{u_srv[k // (len(u_met) * len(u_lab))]}{_SEP}{u_met[k // len(u_lab) % len(u_met)]}"
+            f"{_SEP}{u_lab[k % len(u_lab)]}"
+            for k in combos.tolist()
+        ]
         _, first_pos = np.unique(codes, return_index=True)
         ids = np.empty(len(uniques), dtype=np.int64)
         grown = []
