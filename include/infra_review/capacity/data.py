@@ -185,21 +185,43 @@ def read_complaints(conn, quarter: Quarter) -> list[dict[str, Any]]:
 
 
 def attribute_complaints(
-    complaints: list[dict[str, Any]], fleet: Fleet, server: str
+    complaints: list[dict[str, Any]],
+    fleet: Fleet,
+    server: str,
+    reviewed: tuple[str, ...] | list[str] = (),
 ) -> list[dict[str, Any]]:
-    """The server's complaints: named it, or name a service only this server runs."""
-    runs = {}
+    """The server's complaints (named it, or name a service only this server runs), then the
+    ones no single server can take, flagged ``unattributed`` with the reason and candidates:
+    a service that runs on no server or on several, or a server nobody reviews. Those are
+    counted nowhere, but every server's evidence lists them, so none is silently dropped."""
+    runs: dict[str, list[str]] = {}
     for s in fleet.servers.values():
         for svc in s.services:
             runs.setdefault(svc, []).append(s.name)
-    out = []
+    known = set(fleet.servers) | set(reviewed) | {server}
+    out, orphans = [], []
     for c in complaints:
-        if c["server"]:
-            if c["server"] == server:
+        named, hosts = c.get("server"), runs.get(c.get("service") or "", [])
+        if named and named in known:
+            if named == server:
                 out.append({**c, "attributed_by": "server"})
-        elif runs.get(c["service"]) == [server]:
+        elif named:
+            orphans.append(
+                {**c, "unattributed": f"server {named!r} is not reviewed", "candidates": []}
+            )
+        elif hosts == [server]:
             out.append({**c, "attributed_by": "service"})
-    return out
+        elif len(hosts) > 1:
+            why = f"service {c.get('service')!r} runs on {len(hosts)} servers ({', '.join(hosts)})"
+            orphans.append({**c, "unattributed": why, "candidates": sorted(hosts)})
+        elif not hosts:
+            why = (
+                f"service {c.get('service')!r} runs on no server in fleet.yaml"
+                if c.get("service")
+                else "it names neither a server nor a service"
+            )
+            orphans.append({**c, "unattributed": why, "candidates": []})
+    return out + orphans
 
 
 def read_planned(conn) -> list[dict[str, Any]]:

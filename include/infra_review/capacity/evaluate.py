@@ -127,6 +127,7 @@ def evaluate_fleet_inputs(
             "skipped": False,
             "results": [r.to_record() for r in results],
             "forecast": fleet_forecast(fin),
+            "unattributed_complaints": unattributed_complaints(stats),
             "inputs": {
                 "requirements": requirements,
                 "plans": plans,
@@ -135,6 +136,16 @@ def evaluate_fleet_inputs(
             },
         }
     )
+
+
+def unattributed_complaints(stats: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Complaints no single server took (each server lists the same ones): once each."""
+    seen: dict[tuple, dict[str, Any]] = {}
+    for s in stats:
+        for c in s.get("unattributed_complaints") or []:
+            key = (c.get("ts"), c.get("service"), c.get("server"), c.get("text"))
+            seen.setdefault(key, c)
+    return sorted(seen.values(), key=lambda c: str(c.get("ts")))
 
 
 def build_decisions(
@@ -171,6 +182,7 @@ def build_decisions(
                 fleet_payload.get("forecast"),
                 rules,
                 servers=[p["server"] for p in payloads],
+                unattributed=fleet_payload.get("unattributed_complaints") or [],
                 criteria_version=plan["criteria"]["version"],
                 horizon_days=horizon,
             )

@@ -22,6 +22,7 @@ def decide_fleet(
     servers: list[str],
     criteria_version: str,
     horizon_days: float,
+    unattributed: list[dict[str, Any]] | None = None,
 ) -> Decision:
     ruling = fleet_rule(results, forecast, rules)
     decision, blocking, not_evaluated = ruling.decision, ruling.blocking, ruling.not_evaluated
@@ -61,6 +62,16 @@ def decide_fleet(
     if not_evaluated:
         en.append("Not evaluated: " + ", ".join(r.criterion_id for r in not_evaluated) + ".")
         ru.append("Не оценены: " + ", ".join(r.criterion_id for r in not_evaluated) + ".")
+    if unattributed:
+        whys = "; ".join(sorted({c.get("unattributed") or "" for c in unattributed}))
+        en.append(
+            f"{len(unattributed)} '{unattributed[0].get('category')}' complaint(s) could not be "
+            f"attributed to one server and count toward no server's cpu.complaints ({whys})."
+        )
+        ru.append(
+            f"{len(unattributed)} жалоб(ы) '{unattributed[0].get('category')}' не отнесены к "
+            f"одному серверу и не учтены в cpu.complaints ни одного сервера ({whys})."
+        )
     options = []
     for option in FLEET_DECISIONS:
         if option == decision:
@@ -126,6 +137,7 @@ def decide_fleet(
         "criteria_version": criteria_version,
         "actions": [decision],
         "forecast": forecast,
+        "unattributed_complaints": unattributed or [],
         "not_evaluated": [
             {
                 "criterion_id": r.criterion_id,

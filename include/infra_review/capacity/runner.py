@@ -100,7 +100,9 @@ def read_server(
         "previous": d.previous_latency(
             conn, server, quarter, metadata["scrape_interval_s"], review.coverage_floor, percentile
         ),
-        "complaints": d.attribute_complaints(d.read_complaints(conn, quarter), fleet, server),
+        "complaints": d.attribute_complaints(
+            d.read_complaints(conn, quarter), fleet, server, review.servers
+        ),
         "planned": d.read_planned(conn),
         "cadence": d.series_cadence(conn, server),
         "quarantined": quarantined(

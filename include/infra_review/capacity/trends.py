@@ -135,6 +135,13 @@ def fleet_stats(
             )
             entry["trend_slope_per_day"] = fc.slope_per_day
         stats[key] = entry
+    complaints_rule = rules.get("cpu.complaints")
+    category = complaints_rule.params.get("category", "slow") if complaints_rule else "slow"
+    stats["unattributed_complaints"] = [
+        {k: c.get(k) for k in ("ts", "service", "server", "category", "text", "unattributed")}
+        for c in inp.complaints
+        if c.get("unattributed") and c.get("category") == category
+    ]
     plans = planned_in_horizon(inp, within)
     stats["planned"] = {
         "services": [p["service"] for p in plans],

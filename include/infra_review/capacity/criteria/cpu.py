@@ -88,8 +88,11 @@ def api_latency(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crit
     parts = unmeasured_parts(metric, inp.server, missing)
     for s in series:
         kind, reasons = gate_part(s)
+        interval = interval_of(s, inp)
         hourly = bucket_quantile(s.data.ts_us, s.data.values, q, HOUR_US)
         above = compare(hourly.value, rule.params.get("comparator", ">"), threshold)
+        # the samples themselves above the threshold: a slow hour may hold 4 slow minutes
+        slow = compare(s.data.values, rule.params.get("comparator", ">"), threshold)
         runs = find_runs(
             hourly.start_us, above, interval_s=3600, gap_tolerance_intervals=1, values=hourly.value
         )
@@ -108,12 +111,29 @@ def api_latency(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crit
                 if worst is not None
                 else None
             ),
-            "longest_run": runs.record(longest) if longest is not None else None,
+            "interval_s": interval,
+            "minutes_slow": _minutes(slow, interval),
+            "longest_run": _with_slow_minutes(runs, longest, s, slow, interval),
             "qualifying_runs": runs.records(long_enough, EVIDENCE_LIST_LIMIT),
         }
         observed = hours(runs.duration_us[longest] / US_PER_S) if longest is not None else 0.0
         parts.append(Part(s.label, bool(long_enough.any()), observed, ev, kind, reasons))
     return combine(rule, inp, parts, hours(duration.total_seconds()), common)
+
+
+def _minutes(mask: np.ndarray, interval_s: float) -> float:
+    """Minutes of data that ``mask`` marks, at the series' cadence."""
+    return round(int(mask.sum()) * interval_s / 60, 3)
+
+
+def _with_slow_minutes(runs, i, s, slow: np.ndarray, interval_s: float) -> dict | None:
+    """The run of slow hours with the minutes actually slow inside it (hours judged apart
+    from minutes measured: one slow hour may hold only a few slow samples)."""
+    if i is None:
+        return None
+    start = runs.start_us[i]
+    inside = (s.data.ts_us >= start) & (s.data.ts_us < start + runs.duration_us[i])
+    return {**runs.record(i), "minutes_slow": _minutes(slow & inside, interval_s)}
 
 
 def _latency(r: CriterionResult, ev: dict) -> tuple[str, str]:
@@ -127,11 +147,14 @@ def _latency(r: CriterionResult, ev: dict) -> tuple[str, str]:
             f"hourly p95 API latency never above {thr:g} s{w}",
             f"часовой p95 времени ответа API ни разу не выше {thr:g} с{wr}",
         )
+    slow = run.get("minutes_slow")
+    en_slow = f"; {slow:g} min of samples were above {thr:g} s" if slow is not None else ""
+    ru_slow = f"; замеров выше {thr:g} с: {slow:g} мин" if slow is not None else ""
     return (
-        f"hourly p95 API latency{label_of(ev)} above {thr:g} s for {dur(run, 'en')} "
-        f"({span(run)}); the criterion needs at least {need:g} h",
-        f"часовой p95 времени ответа API{label_of(ev)} выше {thr:g} с в течение {dur(run, 'ru')} "
-        f"({span(run)}); критерий: не менее {need:g} ч",
+        f"hourly p95 API latency{label_of(ev)} above {thr:g} s for {dur(run, 'en')} in a row, "
+        f"judged by the hour ({span(run)}){en_slow}; the criterion needs at least {need:g} h",
+        f"часовой p95 времени ответа API{label_of(ev)} выше {thr:g} с {dur(run, 'ru')} подряд, "
+        f"по часам ({span(run)}){ru_slow}; критерий: не менее {need:g} ч",
     )
 
 
@@ -353,18 +376,26 @@ def complaints(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crite
     category = rule.params.get("category", "slow")
     threshold = float(rule.params["threshold"])
     comparator = rule.params.get("comparator", ">=")
-    matching = [
-        c
-        for c in inp.complaints
-        if c.get("category") == category and inp.window_start <= _when(c["ts"]) < inp.window_end
-    ]
+    relevant = sorted(
+        (
+            c
+            for c in inp.complaints
+            if c.get("category") == category and inp.window_start <= _when(c["ts"]) < inp.window_end
+        ),
+        key=lambda c: _when(c["ts"]),
+    )
+    matching = [c for c in relevant if not c.get("unattributed")]
+    orphans = [c for c in relevant if c.get("unattributed")]
     count = len(matching)
     met = compare_scalar(count, comparator, threshold)
     evidence = {
         "category": category,
         "comparator": comparator,
         "count": count,
-        "complaints": sorted(matching, key=lambda c: _when(c["ts"]))[:EVIDENCE_LIST_LIMIT],
+        "complaints": matching[:EVIDENCE_LIST_LIMIT],
+        # counted on no server: a service on several servers or none, an unreviewed server
+        "unattributed_count": len(orphans),
+        "unattributed": orphans[:EVIDENCE_LIST_LIMIT],
     }
     return CriterionResult(
         rule.id,
@@ -385,12 +416,20 @@ def _when(value: Any) -> datetime:
 
 
 def _complaints(r: CriterionResult, ev: dict) -> tuple[str, str]:
-    return (
+    en = (
         f"{ev['count']} complaint(s) tagged '{ev['category']}' in the window; the criterion "
-        f"needs at least {r.threshold:g}",
-        f"{ev['count']} жалоб(ы) с меткой '{ev['category']}' за период; критерий: не менее "
-        f"{r.threshold:g}",
+        f"needs at least {r.threshold:g}"
     )
+    ru = (
+        f"{ev['count']} жалоб(ы) с меткой '{ev['category']}' за период; критерий: не менее "
+        f"{r.threshold:g}"
+    )
+    if ev.get("unattributed_count"):
+        n = ev["unattributed_count"]
+        why = "; ".join(sorted({c["unattributed"] for c in ev.get("unattributed", [])}))
+        en += f"; {n} more could not be attributed to one server and were not counted ({why})"
+        ru += f"; ещё {n} не отнесены к одному серверу и не учтены ({why})"
+    return en, ru
 
 
 @register

@@ -99,13 +99,13 @@ def swap_hours(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crite
 
 
 def _swap(r: CriterionResult, ev: dict) -> tuple[str, str]:
-    share, sw = r.observed or 0.0, ev.get("swapping_hours", 0)
-    hours = ev.get("window_hours") or ev.get("hours_with_data", 0)
-    thr = ev["share_threshold"]
+    share, hours, sw = r.observed or 0.0, ev.get("hours_with_data", 0), ev.get("swapping_hours", 0)
+    thr, window = ev["share_threshold"], ev.get("window_hours")
     return (
-        f"swapping in {share:.1%} of the window's hours ({sw} of {hours:g}); the criterion "
-        f"needs more than {thr:.0%}",
-        f"swap в {share:.1%} часов периода ({sw} из {hours:g}); критерий: более {thr:.0%}",
+        f"swapping in {share:.1%} of the window's hours ({sw} of {window:g}; {hours} hours "
+        f"with data); the criterion needs more than {thr:.0%}",
+        f"swap в {share:.1%} часов периода ({sw} из {window:g}; часов с данными: {hours}); "
+        f"критерий: более {thr:.0%}",
     )
 
 
