@@ -88,10 +88,10 @@ def load_sample_quarter(ctx: dict) -> None:
             stats = import_samples(files.samples, progress=progress)
         finally:
             progress.close()
-        loaded_at = getattr(stats, "already_loaded_at", None)
-        if loaded_at is not None:
+        if stats.already_loaded_at is not None:
+            when = stats.already_loaded_at.astimezone(UTC)
             say(
-                f"  {files.samples.name}: already imported on {loaded_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC "
+                f"  {files.samples.name}: already imported on {when:%Y-%m-%d %H:%M} UTC "
                 f"({stats.rows_in:,} samples, same content): nothing to do"
             )
         else:
