@@ -53,6 +53,11 @@ BAD_ROWS = [
         "wrong cadence",
     ),
     (_row("disk_used_pct", START + timedelta(minutes=9), 50.0), "metric_known", "unknown metric"),
+    (
+        _row("api_latency_s", START + timedelta(minutes=5), 0.2, "<img src=x onerror=alert(1)>"),
+        "label_text",
+        "bad label",
+    ),
 ]
 
 

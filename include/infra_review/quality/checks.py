@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from infra_review.contracts import LABEL_RE
 from infra_review.fleet import SERVER_NAME_RE
 from infra_review.metrics import METRICS
 
@@ -153,6 +154,13 @@ def schema_checks() -> list[Check]:
             ("server",),
             f"bad server name (expected {SERVER_NAME_RE.pattern})",
             {"regex": SERVER_NAME_RE.pattern},
+        ),
+        Check(
+            "label_text",
+            "regex",
+            ("label",),
+            f"bad label (expected {LABEL_RE.pattern}: printable, no markup, at most 256)",
+            {"regex": LABEL_RE.pattern},
         ),
     ]
 
