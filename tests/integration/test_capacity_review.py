@@ -296,3 +296,28 @@ def test_a_load_between_the_plan_and_the_write_is_flagged_as_changed_inputs(quar
     runner.finish(again, payloads, runner.evaluate_fleet(again, payloads), url=quarter_url)
     flagged = "SELECT bool_or(inputs_changed_since) FROM reporting.current_decisions"
     assert _count(quarter_url, flagged) is True
+
+
+def test_a_stray_server_is_reviewed_alone_and_listed_but_never_blocks_the_fleet(quarter_url):
+    """Issue 13 item 7: one sample for a mistyped `app-l` turned the fleet decision into
+    insufficient_data, and excluding it with --servers made the review partial."""
+    row = pd.DataFrame(
+        {
+            "ts": [pd.Timestamp("2026-08-01T00:00Z")],
+            "server": ["app-l"],
+            "metric": ["ram_used_pct"],
+            "label": [""],
+            "value": [50.0],
+        }
+    )
+    with connect(quarter_url) as conn:
+        load_samples(conn, row, batch_key="typo", source="test")
+    everyone = run_capacity_review("2026Q3", run_key="with-stray")
+    decided = {x.subject: x.decision for x in everyone.decisions}
+    assert decided["fleet"] == "no_action" and decided["app-l"] == "insufficient_data"
+    both = next(
+        r for r in everyone.decision_of("fleet").results if r.criterion_id == "server.both_loaded"
+    )
+    assert both.evidence["unlisted_servers"] == ["app-l"]
+    listed = run_capacity_review("2026Q3", ["app-1", "data-1"], run_key="fleet-only")
+    assert listed.plan["complete"] is True and listed.decision_of("fleet").decision == "no_action"

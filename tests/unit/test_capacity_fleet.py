@@ -84,6 +84,25 @@ def test_both_loaded_needs_every_server_in_90_percent_of_hours():
     assert one_short.evidence["not_loaded_servers"] == ["a"]
 
 
+def test_a_stray_server_outside_fleet_yaml_is_listed_and_never_decides_the_fleet():
+    """Issue 13 item 7: one row for a mistyped `app-l` (or 14 days of a box under test) made
+    server.both_loaded insufficient_data and the fleet decision insufficient_data."""
+    need = int(np.ceil(0.9 * HOURS))
+    loaded = (load_server("a", need), load_server("b", HOURS))
+    stray = load_server("app-l", 0, in_fleet=False)
+    stray["load"] = {"gate_passed": False, "reasons": ["1 sample"], "hours": 1, "hours_above": 0}
+    stray["ram"] = stray["cpu"] = {"gate_passed": False}
+    for rule_id in ("server.both_loaded", "server.upgrade_limit"):
+        with_stray = cf.BothLoaded if rule_id == "server.both_loaded" else cf.UpgradeLimit
+        r = with_stray(RULES[rule_id], D).evaluate(fleet(*loaded, stray))
+        alone = with_stray(RULES[rule_id], D).evaluate(fleet(*loaded))
+        assert r.outcome == alone.outcome and r.observed == alone.observed, rule_id
+        assert r.evidence["unlisted_servers"] == ["app-l"]
+        assert "app-l" not in [e["server"] for e in r.evidence["servers"]]
+    both = cf.both_loaded(RULES["server.both_loaded"], fleet(*loaded, stray), D)
+    assert both.outcome is Outcome.MET
+
+
 def test_both_loaded_insufficient_only_when_the_rest_is_loaded():
     rule = RULES["server.both_loaded"]
     broken = load_server("b", HOURS)

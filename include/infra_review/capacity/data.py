@@ -46,6 +46,7 @@ def review_servers(
 
     All: fleet.yaml's servers plus any server with capacity samples in the window. Requested:
     each must be known (fleet or registered by samples), else InputError naming the field.
+    The review is complete (a fleet decision is made) when it covers fleet.yaml's servers.
     """
     with conn.cursor() as cur:
         cur.execute(
@@ -67,7 +68,8 @@ def review_servers(
             f"unknown server(s) {unknown}; known servers are {sorted(known)}", field="servers"
         )
     chosen = sorted(dict.fromkeys(requested))
-    return chosen, set(everyone) <= set(chosen)
+    # complete = every server fleet.yaml lists (the fleet); unlisted ones never block it
+    return chosen, set(fleet.servers) <= set(chosen)
 
 
 def gate_of(verdict: WindowVerdict, server: str, metric: str, label: str) -> dict[str, Any]:

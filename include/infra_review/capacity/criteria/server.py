@@ -51,10 +51,15 @@ def _result(
 
 
 def current_servers(fin: FleetInputs) -> list[dict[str, Any]]:
-    """Servers that make up the current fleet: declared ones and any with CPU or RAM data."""
-    return [
-        s for s in fin.servers if s.get("in_fleet") or (s.get("load") or {}).get("hours", 0) > 0
-    ]
+    """The fleet is fleet.yaml: the servers listed there. A server that only its samples
+    registered (a mistyped name, a box under test) is reviewed on its own and listed as
+    unlisted in the fleet evidence, never deciding the fleet."""
+    return [s for s in fin.servers if s.get("in_fleet")]
+
+
+def unlisted_servers(fin: FleetInputs) -> list[str]:
+    """Servers with samples in the window that fleet.yaml does not list."""
+    return sorted(s["server"] for s in fin.servers if not s.get("in_fleet"))
 
 
 def _declared_servers(fin: FleetInputs) -> list[dict[str, Any]]:
@@ -94,6 +99,7 @@ def both_loaded(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> Crite
         "share_threshold": share_limit,
         "share_comparator": share_cmp,
         "servers": per_server,
+        "unlisted_servers": unlisted_servers(fin),
         "loaded_servers": [e["server"] for e in loaded],
         "not_loaded_servers": [e["server"] for e in unloaded],
     }
@@ -331,6 +337,7 @@ def upgrade_limit(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> Cri
         "target_utilisation": target,
         "plans_source": fin.plans_source,
         "servers": per_server,
+        "unlisted_servers": unlisted_servers(fin),
         "over_limit": [e["server"] for e in met],
     }
     if met:
