@@ -251,3 +251,17 @@ def test_chunked_reading_reports_the_first_bad_line_and_counts_the_rest(tmp_path
     assert (err.value.line, err.value.field) == (16, "value")  # after the blank line 8
     assert "1 more problem(s) in this file" in str(err.value)
     assert seen == [2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13]  # nothing from the bad chunk on
+
+
+def test_the_csv_collector_reads_with_the_same_strictness(tmp_path):
+    from infra_review.collectors.csv_samples import read_file
+
+    good = read_file(write(tmp_path, HEADER + "\n" + GOOD))
+    assert len(good) == 3 and good["label"].tolist()[2] == "directus:/server/ping"
+    shifted = HEADER + "".join(f"{i},{row}\n" for i, row in enumerate(GOOD.splitlines()))
+    with pytest.raises(InputError) as err:
+        read_file(write(tmp_path, shifted))
+    assert err.value.line == 2 and "malformed CSV" in str(err.value)
+    with pytest.raises(InputError) as err:
+        read_file(write(tmp_path, HEADER + "\n\n" + GOOD + "2026-07-01T00:09:00,app-1,x,1,\n"))
+    assert (err.value.line, err.value.field) == (7, "ts")

@@ -19,7 +19,17 @@ import numpy as np
 import pandas as pd
 
 from infra_review.collectors.common import SAMPLE_COLUMNS, empty_frame
-from infra_review.contracts import _ISO_RE
+from infra_review.contracts import (
+    _EXTRA,
+    _ISO_RE,
+    CHUNK_ROWS,
+    Column,
+    Contract,
+    _raw_chunks,
+    _read_header,
+    fingerprint,
+    text,
+)
 from infra_review.errors import InputError
 
 
@@ -34,27 +44,53 @@ def files(source: dict[str, Any]) -> list[Path]:
     return [Path(p) for p in sorted(glob.glob(str(pattern)))]
 
 
+_HEADER_CONTRACT = Contract(
+    name="samples",
+    columns=(
+        *(Column(name, text()) for name in ("ts", "server", "metric", "value")),
+        Column("label", text(), required=False),
+    ),
+)
+
+
 def read_file(path: Path) -> pd.DataFrame:
-    """The file as a samples frame; timestamps must carry an offset."""
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"malformed CSV: {exc}", file=str(path)) from exc
-    raw.columns = [str(c).strip() for c in raw.columns]
-    for column in ("ts", "server", "metric", "value"):
-        if column not in raw.columns:
-            raise InputError("missing column", file=str(path), line=1, field=column)
-    text = raw["ts"].str.strip()
-    shaped = text.str.match(_ISO_RE)
-    ts = pd.to_datetime(text.where(shaped), utc=True, format="ISO8601", errors="coerce")
+    """The file as a samples frame; timestamps must carry an offset.
+
+    Read by the contracts' reader, so lines are counted as an editor shows them and a row
+    with more fields than the header is an error, not a silent index column.
+    """
+    fingerprint(path)  # unreadable, not UTF-8: an error with the line
+    header, header_lines = _read_header(path, _HEADER_CONTRACT)
+    parts = []
+    too_many_at = None  # the first row with more fields than the header
+    for raw, lines in _raw_chunks(path, header, header_lines, CHUNK_ROWS):
+        too_many = (raw[_EXTRA] != "").to_numpy()
+        if too_many.any() and too_many_at is None:
+            too_many_at = int(lines[np.flatnonzero(too_many)[0]])
+        parts.append(raw)
+    if not parts:
+        return empty_frame()
+    raw = pd.concat(parts) if len(parts) > 1 else parts[0]
+    text_ts = raw["ts"].str.strip()
+    shaped = text_ts.str.match(_ISO_RE)
+    ts = pd.to_datetime(text_ts.where(shaped), utc=True, format="ISO8601", errors="coerce")
     bad = (~shaped | ts.isna()).to_numpy()
+    bad_at = int(raw.index[np.flatnonzero(bad)[0]]) + 2 if bad.any() else None
+    if too_many_at is not None and (bad_at is None or too_many_at <= bad_at or bad_at == 2):
+        line = too_many_at if bad_at is None else min(too_many_at, bad_at)
+        raise InputError(
+            f"malformed CSV: rows with more fields than the header's {len(header)} "
+            f"(an index column?), from line {too_many_at}",
+            file=str(path),
+            line=line,
+        )
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
         raise InputError(
-            f"not an ISO-8601 timestamp with an explicit offset; got {text.iloc[first]!r} "
+            f"not an ISO-8601 timestamp with an explicit offset; got {text_ts.iloc[first]!r} "
             f"({int(bad.sum())} such row(s))",
             file=str(path),
-            line=first + 2,
+            line=int(raw.index[first]) + 2,
             field="ts",
         )
     return pd.DataFrame(
@@ -66,7 +102,7 @@ def read_file(path: Path) -> pd.DataFrame:
             # a non-number becomes NaN, which the gate quarantines with its reason
             "value": pd.to_numeric(raw["value"].str.strip(), errors="coerce").astype("float64"),
         }
-    )
+    ).reset_index(drop=True)
 
 
 def collect(server: str, source: dict[str, Any], start: datetime, end: datetime) -> pd.DataFrame:
