@@ -42,7 +42,7 @@ def test_provider_criteria_live_in_the_one_shared_registry():
     t = datetime(2026, 7, 1, tzinfo=UTC)
     res = CriterionResult("fin.hidden_fees", "p", Outcome.NOT_MET, 2.0, 0.0, t, t, {})
     assert type(r).explain(res) == "fin.hidden_fees: not met, 2 line(s)"
-    assert type(r).explain(res, "ru") == "fin.hidden_fees: не выполнен, 2 line(s)"
+    assert type(r).explain(res, "ru") == "fin.hidden_fees: не выполнен, 2 строки"
 
 
 def _criteria_with(tmp_path: Path, old: str, new: str) -> Path:

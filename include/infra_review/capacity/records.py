@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra_review import russian as rus
 from infra_review.capacity.decide import (
     ACTIONS,
     SERVER_DECISIONS,
@@ -48,12 +49,12 @@ def _forecast_text(fc: dict[str, Any]) -> tuple[str, str]:
             f"the {fc.get('statistic')} trend of {what} ({slope_txt}) is already at "
             f"{fc['fitted_at_end']:.3g} against {fc['threshold']:g}",
             f"тренд {fc.get('statistic')} {what} ({slope_ru}) уже на уровне "
-            f"{fc['fitted_at_end']:.3g} при пороге {fc['threshold']:g}",
+            f"{fc['fitted_at_end']:.3g} при пороге {rus.number(fc['threshold'], 3)}",
         )
     return (
         f"the {fc.get('statistic')} trend of {what} ({slope_txt}) reaches {fc['threshold']:g} "
         f"around {when}",
-        f"тренд {fc.get('statistic')} {what} ({slope_ru}) достигнет {fc['threshold']:g} "
+        f"тренд {fc.get('statistic')} {what} ({slope_ru}) достигнет {rus.number(fc['threshold'], 3)} "
         f"около {when}",
     )
 
@@ -169,7 +170,8 @@ def decide_server(
     else:
         en.append(f"No trigger met and no trend reaches a threshold within {horizon_days:g} days.")
         ru.append(
-            f"Ни один критерий не выполнен, и ни один тренд не достигает порога за {horizon_days:g} дней."
+            f"Ни один критерий не выполнен, и ни один тренд не достигает порога за "
+            f"{rus.count(horizon_days, 'день', 'дня', 'дней')}."
         )
     for inc in incidents:
         en.append(inc["text_en"] + ".")
@@ -219,7 +221,8 @@ def decide_server(
             else:
                 why = (
                     f"no daily p95 trend reaches its threshold within {horizon_days:g} days",
-                    f"ни один тренд p95 не достигает порога за {horizon_days:g} дней",
+                    f"ни один тренд p95 не достигает порога за "
+                    f"{rus.count(horizon_days, 'день', 'дня', 'дней')}",
                 )
         else:  # no_action
             if actions:

@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from infra_review import russian as rus
+
 ACTION_RESOURCE = {"upgrade_ram": "ram", "upgrade_cpu": "cpu"}
 SIZED_ACTIONS = ("upgrade_ram", "upgrade_cpu", "add_server")
 
@@ -407,6 +409,7 @@ def _texts(rec: dict[str, Any]) -> dict[str, str]:
     res = RESOURCES[rec["resource"]]
     cur, unit, unit_ru = _num(rec.get("current")), res.unit, res.unit_ru
     need = _num(rec.get("needed"))
+    cur_ru, need_ru = rus.number(rec.get("current")), rus.number(rec.get("needed"))
     if rec["status"] == "no_plan":
         return {
             "text_en": (
@@ -415,8 +418,8 @@ def _texts(rec: dict[str, Any]) -> dict[str, str]:
                 "see add_server"
             ),
             "text_ru": (
-                f"{res.label} {cur} -> нужно {need} {unit_ru}: ни один тариф {rec['provider']} "
-                f"не вмещает (крупнейший {rec['largest_plan']}: {_num(rec['largest_size'])} "
+                f"{res.label} {cur_ru} -> нужно {need_ru} {unit_ru}: ни один тариф {rec['provider']} "
+                f"не вмещает (крупнейший {rec['largest_plan']}: {rus.number(rec['largest_size'])} "
                 f"{unit_ru}); см. add_server"
             ),
         }
@@ -433,8 +436,9 @@ def _texts(rec: dict[str, Any]) -> dict[str, str]:
     )
     util = rec.get("projected_utilisation")
     util_en = f"projected {util:.0%} used" if util is not None else ""
-    util_ru = f"прогноз загрузки {util:.0%}" if util is not None else ""
+    util_ru = f"прогноз загрузки {rus.percent(util, 0)}" if util is not None else ""
     rec_num = _num(rec.get("recommended"))
+    rec_ru = rus.number(rec.get("recommended"))
     if rec["action"] == "add_server":
         return {
             "text_en": (
@@ -442,8 +446,8 @@ def _texts(rec: dict[str, Any]) -> dict[str, str]:
                 f"{_num(rec['new_server_size'])} {unit}; {cost_en}; {util_en})"
             ),
             "text_ru": (
-                f"парк {res.label} {cur} -> {rec_num} {unit_ru} (новый сервер {rec['plan']}, "
-                f"{_num(rec['new_server_size'])} {unit_ru}; {cost_ru}; {util_ru})"
+                f"парк {res.label} {cur_ru} -> {rec_ru} {unit_ru} (новый сервер {rec['plan']}, "
+                f"{rus.number(rec['new_server_size'])} {unit_ru}; {cost_ru}; {util_ru})"
             ),
         }
     return {
@@ -452,7 +456,7 @@ def _texts(rec: dict[str, Any]) -> dict[str, str]:
             f"{cost_en}; {util_en})"
         ),
         "text_ru": (
-            f"{res.label} {cur} -> {rec_num} {unit_ru} (нужно {need}; тариф {rec['plan']}; "
+            f"{res.label} {cur_ru} -> {rec_ru} {unit_ru} (нужно {need_ru}; тариф {rec['plan']}; "
             f"{cost_ru}; {util_ru})"
         ),
     }

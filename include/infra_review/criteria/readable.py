@@ -221,6 +221,35 @@ def _plain(outcome: Outcome, obs: float | None, lim: Limits) -> tuple[str, str]:
     return en.strip(), ru.strip()
 
 
+_COUNTED_RU = {
+    "items": ("задача", "задачи", "задач"),
+    "complaints": ("жалоба", "жалобы", "жалоб"),
+    "regions": ("регион", "региона", "регионов"),
+    "violations": ("нарушение", "нарушения", "нарушений"),
+    "lines": ("строка", "строки", "строк"),
+}
+
+
+def value_ru(value: float | None, unit: str | None, digits: int = 2) -> str:
+    """'72,48%', '6,5 ч', '3 строки', '4,5 из 5' (Babel's number format and plural forms)."""
+    from infra_review import russian
+
+    if value is None:
+        return "–"
+    if unit in _COUNTED_RU:
+        return russian.count(value, *_COUNTED_RU[unit])
+    text = russian.number(value, digits)
+    if unit == "%":
+        return f"{text}%"
+    return f"{text} {unit_ru(unit)}".strip()
+
+
+def observed_ru(result: CriterionResult) -> str:
+    """The result's observed value in Russian, in the unit of the criterion's text."""
+    obs, _ = observed(result)
+    return "" if obs is None else value_ru(obs, limits(result.criterion_id, {}).unit)
+
+
 def unit_ru(unit: str | None) -> str:
     return UNITS_RU.get(unit or "", unit or "")
 

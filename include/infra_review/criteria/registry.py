@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import CriteriaSet, Rule, parse_duration
 from infra_review.errors import InputError
+from infra_review.russian import reason_ru
 
 # Modules whose import registers their criteria (the provider review adds its own here).
 CRITERIA_MODULES: list[str] = [
@@ -198,10 +199,16 @@ def explain_both(result: CriterionResult) -> tuple[str, str]:
     """(en, ru): what the criterion saw, with the numbers that decided it."""
     ev = result.evidence
     if result.outcome is Outcome.INSUFFICIENT_DATA:
-        reasons = "; ".join((ev.get("insufficient") or {}).get("reasons", [])[:3]) or "no data"
-        return f"insufficient data: {reasons}", f"недостаточно данных: {reasons}"
+        reasons = (ev.get("insufficient") or {}).get("reasons", [])[:3]
+        return (
+            f"insufficient data: {'; '.join(reasons) or 'no data'}",
+            f"недостаточно данных: {'; '.join(map(reason_ru, reasons)) or 'нет данных'}",
+        )
     if ev.get("applicable") is False:
-        return f"not applicable: {ev.get('reason')}", f"не применим: {ev.get('reason')}"
+        return (
+            f"not applicable: {ev.get('reason')}",
+            f"не применим: {reason_ru(ev.get('reason'))}",
+        )
     cls = criterion_class(result.criterion_id)
     return (cls or Criterion).texts(result)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra_review import russian as rus
 from infra_review.criteria.result import CriterionResult, Outcome
 
 Scorecard = Any  # provider.scorecard.Scorecard (it imports this module)
@@ -28,7 +29,8 @@ def why_not(alt: Scorecard, current: Scorecard, ru: bool = False) -> list[str]:
     reasons += [f"{r.criterion_id} {mark[r.outcome]}" for r in alt.failing()]
     if alt.weighted_total <= current.weighted_total:
         reasons.append(
-            f"балл {alt.weighted_total:.1f} не выше {current.weighted_total:.1f} у {current.provider}"
+            f"балл {rus.number(alt.weighted_total, 1)} не выше "
+            f"{rus.number(current.weighted_total, 1)} у {current.provider}"
             if ru
             else f"score {alt.weighted_total:.1f} does not beat {current.provider}'s "
             f"{current.weighted_total:.1f}"

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from infra_review import russian as rus
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import Rule
 from infra_review.provider.model import GROUPS
@@ -182,6 +183,11 @@ def recommend(current: Scorecard, alternatives: list[Scorecard]) -> Recommendati
         tco = (
             f"TCO ratio {best.tco_ratio:.2f}" if best.tco_ratio is not None else "TCO ratio unknown"
         )
+        tco_ru = (
+            f"TCO — {rus.percent(best.tco_ratio, 0)} текущих затрат"
+            if best.tco_ratio is not None
+            else "TCO неизвестна"
+        )
         if decision == "migrate":
             crit = ", ".join(current.critical_failed)
             summary_en = (
@@ -192,7 +198,8 @@ def recommend(current: Scorecard, alternatives: list[Scorecard]) -> Recommendati
             summary_ru = (
                 f"Мигрировать с {cur} на {best.provider}: {cur} не выполняет критичные критерии "
                 f"{crit}; {best.provider} выполняет все {fin_tech} финансовых и технических "
-                f"критериев, балл {best.weighted_total:.1f} против {cur_total:.1f} ({tco})."
+                f"критериев, балл {rus.number(best.weighted_total)} против {rus.number(cur_total)} "
+                f"({tco_ru})."
             )
         else:
             gap = ", ".join(current.critical_missing)
@@ -214,8 +221,9 @@ def recommend(current: Scorecard, alternatives: list[Scorecard]) -> Recommendati
             )
             summary_ru = (
                 f"Оценить миграцию с {cur} на {best.provider}: альтернатива выполняет все "
-                f"{fin_tech} финансовых и технических критериев, балл {best.weighted_total:.1f} "
-                f"против {cur_total:.1f} ({tco}); {fails_ru}, поэтому это рекомендация провести "
+                f"{fin_tech} финансовых и технических критериев, балл "
+                f"{rus.number(best.weighted_total)} против {rus.number(cur_total)} ({tco_ru}); "
+                f"{fails_ru}, поэтому это рекомендация провести "
                 "пилот и спланировать переход, а не срочный переезд."
             )
         drivers = [
@@ -231,7 +239,8 @@ def recommend(current: Scorecard, alternatives: list[Scorecard]) -> Recommendati
             f"TCO ratio stays below {best.results['fin.tco'].threshold}.",
             "ru": f"В следующем квартале {best.provider} по-прежнему выполняет все финансовые и "
             "технические критерии по собственным счетам, пробам и тикетам (пилотный аккаунт), "
-            f"а отношение TCO остаётся ниже {best.results['fin.tco'].threshold}.",
+            f"а TCO остаётся ниже {rus.percent(best.results['fin.tco'].threshold, 0)} текущих "
+            "затрат.",
             "watch": [f"{best.provider}:{c}" for g in GATING_GROUPS for c in best.groups[g]],
         }
     else:
@@ -264,7 +273,7 @@ def recommend(current: Scorecard, alternatives: list[Scorecard]) -> Recommendati
                 f"and technical criterion with a higher score. Alternatives: {blocked}."
             )
             summary_ru = (
-                f"Остаёмся у {cur} (балл {cur_total:.1f}): ни одна альтернатива не выполняет все "
+                f"Остаёмся у {cur} (балл {rus.number(cur_total, 1)}): ни одна альтернатива не выполняет все "
                 f"финансовые и технические критерии с более высоким баллом. Альтернативы: "
                 f"{blocked_ru}."
             )

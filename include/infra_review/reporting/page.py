@@ -165,7 +165,7 @@ def render_page(
         "<h1>Current decisions</h1>",
         "<p class='muted'>The current (not superseded) decision records of the quarterly "
         "reviews, each with the criteria of seed section 02.04.04 it was decided on. "
-        "Текущие решения квартальных обзоров с критериями.</p>",
+        "Текущие решения квартальных обзоров с критериями дорожной карты, раздел 02.04.04.</p>",
         f"<nav>Review: {' '.join(filters)}"
         + (f" · quarter <b>{escape(quarter)}</b>" if quarter else "")
         + "</nav>",

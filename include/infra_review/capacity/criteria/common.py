@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from infra_review import russian as rus
 from infra_review.criteria.registry import Param
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import Rule
@@ -330,16 +331,18 @@ def sustained_texts(r: CriterionResult, ev: dict) -> tuple[str, str]:
     if not run:
         return (
             f"{name} never above {thr:g}%{label_of(ev)} (needs more than {need:g} h in a row)",
-            f"{name} ни разу не был выше {thr:g}%{label_of(ev)} (критерий: более {need:g} ч подряд)",
+            f"{name} ни разу не был выше {rus.number(thr, 3)}%{label_of(ev)} (критерий: более {rus.number(need, 3)} ч подряд)",
         )
     lead_en = f"{name} above {thr:g}%{label_of(ev)} for {dur(run, 'en')} in a row ({span(run)})"
-    lead_ru = f"{name} выше {thr:g}%{label_of(ev)} непрерывно {dur(run, 'ru')} ({span(run)})"
+    lead_ru = (
+        f"{name} выше {rus.number(thr, 3)}%{label_of(ev)} непрерывно {dur(run, 'ru')} ({span(run)})"
+    )
     if r.outcome is Outcome.MET:
         return (
             f"{lead_en}, more than {need:g} h",
-            f"{lead_ru}, более {need:g} ч",
+            f"{lead_ru}, более {rus.number(need, 3)} ч",
         )
     return (
         f"longest run: {lead_en}; needs more than {need:g} h",
-        f"самый длинный период: {lead_ru}; критерий: более {need:g} ч",
+        f"самый длинный период: {lead_ru}; критерий: более {rus.number(need, 3)} ч",
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from infra_review import russian as rus
 from infra_review.capacity.criteria.common import (
     API_SERVICES,
     EVIDENCE_LIST_LIMIT,
@@ -34,6 +35,7 @@ from infra_review.capacity.criteria.common import (
 from infra_review.criteria.registry import Criterion, Param, Plot, register
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import Rule
+from infra_review.russian import reason_ru
 from infra_review.timeseries.runs import (
     US_PER_S,
     asof_match,
@@ -142,10 +144,10 @@ def _latency(r: CriterionResult, ev: dict) -> tuple[str, str]:
     if not run:
         worst = (ev.get("worst_hour") or {}).get("p95_s")
         w = f" (worst hour {worst:.2f} s)" if worst is not None else ""
-        wr = f" (худший час {worst:.2f} с)" if worst is not None else ""
+        wr = f" (худший час {rus.number(worst, 2)} с)" if worst is not None else ""
         return (
             f"hourly p95 API latency never above {thr:g} s{w}",
-            f"часовой p95 времени ответа API ни разу не выше {thr:g} с{wr}",
+            f"часовой p95 времени ответа API ни разу не выше {rus.number(thr, 3)} с{wr}",
         )
     slow = run.get("minutes_slow")
     en_slow = f"; {slow:g} min of samples were above {thr:g} s" if slow is not None else ""
@@ -153,8 +155,9 @@ def _latency(r: CriterionResult, ev: dict) -> tuple[str, str]:
     return (
         f"hourly p95 API latency{label_of(ev)} above {thr:g} s for {dur(run, 'en')} in a row, "
         f"judged by the hour ({span(run)}){en_slow}; the criterion needs at least {need:g} h",
-        f"часовой p95 времени ответа API{label_of(ev)} выше {thr:g} с {dur(run, 'ru')} подряд, "
-        f"по часам ({span(run)}){ru_slow}; критерий: не менее {need:g} ч",
+        f"часовой p95 времени ответа API{label_of(ev)} выше {rus.number(thr, 3)} с "
+        f"{dur(run, 'ru')} подряд, по часам ({span(run)}){ru_slow}; критерий: не менее "
+        f"{rus.number(need, 3)} ч",
     )
 
 
@@ -306,15 +309,15 @@ def _queue(r: CriterionResult, ev: dict) -> tuple[str, str]:
             f"({span(run)}); the criterion needs at least {need:g} min"
         )
         ru = (
-            f"более {thr:g} задач в очереди при активных воркерах {dur(run, 'ru')} подряд "
-            f"({span(run)}); критерий: не менее {need:g} мин"
+            f"более {rus.number(thr, 3)} задач в очереди при активных воркерах {dur(run, 'ru')} подряд "
+            f"({span(run)}); критерий: не менее {rus.number(need, 3)} мин"
         )
     else:
         en = f"never more than {thr:g} jobs waiting while workers were active"
-        ru = f"в очереди ни разу не было более {thr:g} задач при активных воркерах"
+        ru = f"в очереди ни разу не было более {rus.number(thr, 3)} задач при активных воркерах"
     if stalled:
         en += f"; {stalled:g} min stalled (waiting, none active) not counted"
-        ru += f"; {stalled:g} мин простоя (очередь стоит, активных нет) не учтены"
+        ru += f"; {rus.number(stalled, 3)} мин простоя (очередь стоит, активных нет) не учтены"
     if ev.get("stalls_distinguishable") is False:
         en += "; no n8n_queue_active series, so stalls could not be told apart"
         ru += "; нет ряда n8n_queue_active, простой не отличить от нагрузки"
@@ -362,7 +365,7 @@ class N8nQueue(Criterion):
             "episodes": episodes[:20],
             "text_en": f"n8n queue stalled for {minutes:g} min (jobs waiting, none "
             "active): an incident to fix (workers), not capacity to buy",
-            "text_ru": f"очередь n8n стояла {minutes:g} мин (задачи ждут, активных "
+            "text_ru": f"очередь n8n стояла {rus.number(minutes, 3)} мин (задачи ждут, активных "
             "нет): инцидент для исправления (воркеры), а не нехватка мощности",
         }
 
@@ -421,14 +424,14 @@ def _complaints(r: CriterionResult, ev: dict) -> tuple[str, str]:
         f"needs at least {r.threshold:g}"
     )
     ru = (
-        f"{ev['count']} жалоб(ы) с меткой '{ev['category']}' за период; критерий: не менее "
-        f"{r.threshold:g}"
+        f"{rus.count(ev['count'], 'жалоба', 'жалобы', 'жалоб')} с меткой «{ev['category']}» за "
+        f"период; критерий: не менее {rus.number(r.threshold)}"
     )
     if ev.get("unattributed_count"):
         n = ev["unattributed_count"]
         why = "; ".join(sorted({c["unattributed"] for c in ev.get("unattributed", [])}))
         en += f"; {n} more could not be attributed to one server and were not counted ({why})"
-        ru += f"; ещё {n} не отнесены к одному серверу и не учтены ({why})"
+        ru += f"; ещё {n} не отнесены к одному серверу и не учтены ({reason_ru(why)})"
     return en, ru
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from infra_review import russian as rus
 from infra_review.capacity.criteria.common import (
     API_SERVICES,
     EVIDENCE_LIST_LIMIT,
@@ -104,8 +105,8 @@ def _swap(r: CriterionResult, ev: dict) -> tuple[str, str]:
     return (
         f"swapping in {share:.1%} of the window's hours ({sw} of {window:g}; {hours} hours "
         f"with data); the criterion needs more than {thr:.0%}",
-        f"swap в {share:.1%} часов периода ({sw} из {window:g}; часов с данными: {hours}); "
-        f"критерий: более {thr:.0%}",
+        f"swap в {rus.percent(share, 1)} часов периода ({sw} из {rus.number(window, 3)}; "
+        f"часов с данными: {rus.number(hours, 3)}); критерий: более {rus.percent(thr, 0)}",
     )
 
 
@@ -185,8 +186,8 @@ def _degradation(r: CriterionResult, ev: dict) -> tuple[str, str]:
     return (
         f"p95 API latency{label_of(ev)} {cur:.2f} s against {prev.get('p95', 0):.2f} s in "
         f"{prev.get('quarter')} (x{ratio:.2f}); the criterion needs more than x{thr:g}",
-        f"p95 времени ответа API{label_of(ev)} {cur:.2f} с против {prev.get('p95', 0):.2f} с в "
-        f"{prev.get('quarter')} (x{ratio:.2f}); критерий: более x{thr:g}",
+        f"p95 времени ответа API{label_of(ev)} {rus.number(cur, 2)} с против {rus.number(prev.get('p95', 0), 2)} с в "
+        f"{prev.get('quarter')} (×{rus.number(ratio, 2)}); критерий: более ×{rus.number(thr, 3)}",
     )
 
 
@@ -277,14 +278,15 @@ def _planned(r: CriterionResult, ev: dict) -> tuple[str, str]:
     if not names:
         return (
             f"no memory-hungry service is planned (p95 RAM in use {p95:.1f}%)",
-            f"памятеемкие сервисы не запланированы (p95 RAM {p95:.1f}%)",
+            f"памятеемкие сервисы не запланированы (p95 RAM {rus.number(p95)}%)",
         )
     gb, obs, thr = ev.get("planned_ram_gb", 0), r.observed or 0.0, ev["threshold_pct"]
     return (
         f"p95 RAM in use {p95:.1f}% of {ev.get('installed_ram_gb'):g} GB plus {gb:g} GB planned "
         f"({names}) = {obs:.1f}%; the criterion needs more than {thr:g}%",
-        f"p95 RAM {p95:.1f}% от {ev.get('installed_ram_gb'):g} ГБ плюс {gb:g} ГБ запланировано "
-        f"({names}) = {obs:.1f}%; критерий: более {thr:g}%",
+        f"p95 RAM {rus.number(p95)}% от {rus.number(ev.get('installed_ram_gb'))} ГБ плюс "
+        f"{rus.number(gb)} ГБ запланировано ({names}) = {rus.number(obs)}%; критерий: более "
+        f"{rus.number(thr)}%",
     )
 
 

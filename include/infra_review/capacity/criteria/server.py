@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from infra_review import russian as rus
 from infra_review.capacity.criteria.common import param
 from infra_review.criteria.registry import Criterion, Param, register
 from infra_review.criteria.result import CriterionResult, Outcome
@@ -128,8 +129,8 @@ def _both_loaded(r: CriterionResult, ev: dict) -> tuple[str, str]:
         f"{thr:g}% load in at least {share:.0%} of hours; least loaded: {least['server']} "
         f"({least['share_above']:.1%} of hours)",
         f"{len(ev.get('loaded_servers', []))} из {len(ev.get('servers', []))} серверов загружены "
-        f"выше {thr:g}% не менее {share:.0%} часов; наименее загружен {least['server']} "
-        f"({least['share_above']:.1%} часов)",
+        f"выше {rus.number(thr, 3)}% не менее {rus.percent(share, 0)} часов; наименее загружен {least['server']} "
+        f"({rus.percent(least['share_above'], 1)} часов)",
     )
 
 
@@ -366,19 +367,22 @@ def _upgrade_limit(r: CriterionResult, ev: dict) -> tuple[str, str]:
         f"{worst['need_cpu_cores']:.1f} cores at {ev['target_utilisation']:.0%} utilisation"
     )
     base_ru = (
-        f"{worst['server']} нужно {worst['need_ram_gb']:.1f} ГБ RAM и "
-        f"{worst['need_cpu_cores']:.1f} ядер при загрузке {ev['target_utilisation']:.0%}"
+        f"{worst['server']} нужно {rus.number(worst['need_ram_gb'])} ГБ RAM и "
+        f"{rus.number(worst['need_cpu_cores'])} ядра CPU при загрузке "
+        f"{rus.percent(ev['target_utilisation'], 0)}"
     )
     if r.outcome is Outcome.MET:
         return (
             f"{base_en}: more than the provider's largest plan {largest['plan']} "
             f"({largest['ram_gb']:g} GB, {largest['cpu_cores']:g} cores)",
             f"{base_ru}: больше крупнейшего тарифа провайдера {largest['plan']} "
-            f"({largest['ram_gb']:g} ГБ, {largest['cpu_cores']:g} ядер)",
+            f"({rus.number(largest['ram_gb'])} ГБ, "
+            f"{rus.count(largest['cpu_cores'], 'ядро', 'ядра', 'ядер')})",
         )
     return (
         f"{base_en}: plan {worst['best_plan']} holds it (ratio {worst['best_ratio']:.2f})",
-        f"{base_ru}: тариф {worst['best_plan']} достаточен (отношение {worst['best_ratio']:.2f})",
+        f"{base_ru}: тариф {worst['best_plan']} достаточен (потребность — "
+        f"{rus.percent(worst['best_ratio'], 0)} его объёма)",
     )
 
 

@@ -215,13 +215,16 @@ class Criterion(registry.Criterion):
     @classmethod
     def texts(cls, result: CriterionResult) -> tuple[str, str]:
         """(en, ru): the outcome, the value in its unit and the reason the evidence gives."""
-        value = cls.observed_text(result)
-        reason = result.evidence.get("reason")
-        out = []
-        for lang in ("en", "ru"):
-            text = OUTCOME_WORDS[lang][result.outcome] + (f", {value}" if value else "")
-            out.append(text + (f" ({reason})" if reason else ""))
-        return out[0], out[1]
+        from infra_review.criteria.readable import observed_ru
+        from infra_review.russian import reason_ru
+
+        value, reason = cls.observed_text(result), result.evidence.get("reason")
+        en = OUTCOME_WORDS["en"][result.outcome] + (f", {value}" if value else "")
+        value_ru = observed_ru(result)  # Babel's numbers, the unit in Russian
+        ru = OUTCOME_WORDS["ru"][result.outcome] + (f", {value_ru}" if value_ru else "")
+        return en + (f" ({reason})" if reason else ""), ru + (
+            f" ({reason_ru(reason)})" if reason else ""
+        )
 
     @classmethod
     def explain(cls, result: CriterionResult, lang: str = "en") -> str:
