@@ -371,3 +371,39 @@ def test_watch_forecast_on_ram_trend():
     assert Q3.end < crossing < Q3.end + timedelta(days=91)
     b = bucket_quantile(np.array([0, 1, 2, 3]), np.array([1.0, 2.0, 3.0, 4.0]), 0.95, 10)
     assert b.value[0] == pytest.approx(np.percentile([1, 2, 3, 4], 95))
+
+
+DAYS = np.arange(Q3.days) * DAY_US + int(Q3.start.timestamp()) * 1_000_000
+
+
+def test_flat_at_the_threshold_is_not_already_beyond_it():
+    """Issue 13 item 8: RAM flat at exactly 85.0 gave watch ("already beyond", fitted
+    85.00000000000003); the criterion's comparator is strict and float noise is not a trend."""
+    fc = linear_forecast(DAYS, np.full(Q3.days, 85.0), 85.0, Q3.end, timedelta(days=92))
+    assert fc.within_horizon is False and fc.crossing is None
+    above = linear_forecast(DAYS, np.full(Q3.days, 85.01), 85.0, Q3.end, timedelta(days=92))
+    assert above.within_horizon is True and "already beyond" in above.reason
+
+
+def test_a_crossing_is_never_reported_in_the_past():
+    """A noisy series already above its threshold reported a crossing date years back."""
+    rng = np.random.default_rng(3)
+    noisy = 90 + 0.001 * np.arange(Q3.days) + rng.normal(0, 2, Q3.days)
+    fc = linear_forecast(DAYS, noisy, 85.0, Q3.end, timedelta(days=92))
+    assert fc.crossing is None or fc.crossing > Q3.end
+    below = linear_forecast(DAYS, 60 - 0.01 * np.arange(Q3.days), 85.0, Q3.end, timedelta(days=92))
+    assert below.crossing is None and below.within_horizon is False
+
+
+def test_the_watch_horizon_is_the_end_of_the_next_quarter():
+    """A crossing on the last day of the next, 92-day quarter (Q4) was missed with 91 days."""
+    assert trends.horizon_after(Q3.end) == timedelta(days=92)
+    assert trends.horizon_after(Quarter(2026, 4).end) == timedelta(days=90)  # 2027Q1
+    # the line reaches 85 on 31 December (Q4's last day): inside a horizon to 1 January
+    target = (datetime(2026, 12, 31, 12, tzinfo=Q3.end.tzinfo) - Q3.start).total_seconds() / 86400
+    slope = 15 / (target - 0.5)
+    daily = 70 + slope * np.arange(Q3.days)
+    fc = linear_forecast(DAYS, daily, 85.0, Q3.end, trends.horizon_after(Q3.end))
+    assert fc.crossing.date().isoformat() == "2026-12-31" and fc.within_horizon is True
+    short = linear_forecast(DAYS, daily, 85.0, Q3.end, timedelta(days=91))
+    assert short.within_horizon is False

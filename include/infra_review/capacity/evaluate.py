@@ -159,7 +159,7 @@ def build_decisions(
     """One decision per server (sorted) and one for the fleet unless it was skipped; with a
     price book (``sizing_inputs.price_book``) each action is sized (``sizing_records``)."""
     quarter = Quarter.parse(plan["quarter"])
-    horizon = float(defaults.get("forecast_horizon_days", 91))
+    horizon = float(quarter.next().days)  # the watch horizon: the end of the next quarter
     out = []
     for p in sorted(payloads, key=lambda p: p["server"]):
         out.append(

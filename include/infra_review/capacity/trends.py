@@ -14,6 +14,7 @@ from infra_review.capacity.criteria.ram import RamPlanned, planned_in_horizon
 from infra_review.capacity.criteria.server import BothLoaded, FleetInputs, current_servers
 from infra_review.criteria.registry import criterion_class
 from infra_review.criteria.rules import Rule, parse_duration
+from infra_review.quarter import Quarter
 from infra_review.timeseries.runs import US_PER_S, compare
 from infra_review.timeseries.trend import (
     DAY_US,
@@ -26,6 +27,12 @@ from infra_review.timeseries.trend import (
 FORECAST_QUANTILE = 0.95  # `watch`: the trend of the quarter's daily p95
 
 
+def horizon_after(window_end) -> timedelta:
+    """The forecast horizon: to the end of the quarter after the reviewed one (the next
+    review), so a crossing on the last day of a 92-day quarter is seen."""
+    return Quarter.containing(window_end).end - window_end
+
+
 def forecasts(
     rules: dict[str, Rule], inp: ServerInputs, defaults: dict[str, Any]
 ) -> list[dict[str, Any]]:
@@ -34,7 +41,7 @@ def forecasts(
     Only series that passed the gate are fitted; each entry says when its line reaches the
     criterion's value threshold and whether that is within the forecast horizon.
     """
-    horizon = timedelta(days=float(defaults.get("forecast_horizon_days", 91)))
+    horizon = horizon_after(inp.window_end)
     origin = int(inp.window_start.timestamp()) * US_PER_S
     out = []
     for rule_id, rule in rules.items():
@@ -86,7 +93,7 @@ def fleet_stats(
     rules: dict[str, Rule], inp: ServerInputs, defaults: dict[str, Any]
 ) -> dict[str, Any]:
     """The server's numbers the fleet criteria need (small, JSON-able: they travel by XCom)."""
-    horizon = timedelta(days=float(defaults.get("forecast_horizon_days", 91)))
+    horizon = horizon_after(inp.window_end)
     origin = int(inp.window_start.timestamp()) * US_PER_S
     stats: dict[str, Any] = {"server": inp.server, "ram_gb": inp.ram_gb, "cpu_cores": inp.cpu_cores}
     both = rules.get(BothLoaded.id)

@@ -18,6 +18,7 @@ from infra_review.timeseries.runs import US_PER_S, epoch_us, to_datetime
 HOUR_US = 3600 * US_PER_S
 DAY_US = 86400 * US_PER_S
 MIN_FORECAST_DAYS = 14  # fewer days with data than this: no trend is fitted
+CROSSING_TOLERANCE = 1e-9  # relative: float noise is not a crossing
 MAX_CROSSING_DAYS = 36500  # crossings further than 100 years away are reported as never
 
 
@@ -167,11 +168,15 @@ def linear_forecast(
     sign = 1.0 if rising else -1.0
     crossing = None
     flat = abs(slope) * max(1.0, float(np.ptp(x))) <= 1e-9 * max(1.0, abs(threshold))
-    if sign * slope > 0 and not flat:
+    # the criterion's own strict comparator, with a tolerance for float noise: a series flat
+    # at exactly the threshold (fitted 85.00000000000003) is not beyond it
+    tolerance = CROSSING_TOLERANCE * max(1.0, abs(threshold))
+    already = sign * (fitted_end - threshold) > tolerance
+    if sign * slope > 0 and not flat and not already:
         cross_x = x0 + (threshold - intercept) / slope
-        if abs(cross_x - end_x) < MAX_CROSSING_DAYS:  # a line that flat never matters
+        # never a crossing in the past, and a line that flat never matters
+        if end_x < cross_x < end_x + MAX_CROSSING_DAYS:
             crossing = to_datetime(int(round(cross_x * DAY_US)))
-    already = sign * (fitted_end - threshold) > 0
     within = already or (crossing is not None and crossing <= horizon_end)
     if already:
         reason = "the trend line is already beyond the threshold at the end of the window"
