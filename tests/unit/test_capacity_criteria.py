@@ -407,3 +407,26 @@ def test_the_watch_horizon_is_the_end_of_the_next_quarter():
     assert fc.crossing.date().isoformat() == "2026-12-31" and fc.within_horizon is True
     short = linear_forecast(DAYS, daily, 85.0, Q3.end, timedelta(days=91))
     assert short.within_horizon is False
+
+
+def test_stalled_minutes_do_not_feed_the_waiting_queue_forecast():
+    """Issue 13 item 8: a queue stalled at 150 waiting, none active, for the last 20 days
+    made the daily-p95 trend of waiting jobs cross 100 (watch: buy CPU); stalls are an
+    incident, so they are left out of the trend, and a busy queue still counts."""
+    rule = CRITERIA["cpu.n8n_queue"]
+    waiting = np.full(len(TS), 5.0)
+    stall = slice(len(TS) - 20 * 1440, len(TS))
+    waiting[stall] = 150.0
+
+    def fc(active_during_stall: float):
+        active = np.full(len(TS), 3.0)
+        active[stall] = active_during_stall
+        inp = server(
+            series("n8n_queue_waiting", waiting, "jobs"),
+            series("n8n_queue_active", active, "jobs"),
+            services=("n8n",),
+        )
+        return trends.forecasts({"cpu.n8n_queue": rule}, inp, D)[0]
+
+    assert fc(0.0)["within_horizon"] is False  # stalled: not a trend of load
+    assert fc(3.0)["within_horizon"] is True  # busy: the same numbers are a trend

@@ -52,7 +52,10 @@ def forecasts(
         for s in inp.of(rule.params["metric"]):
             if not s.passed or not len(s.data):
                 continue
-            daily = bucket_quantile(s.data.ts_us, s.data.values, FORECAST_QUANTILE, DAY_US, origin)
+            ts_us, values = cls.forecast_samples(rule, inp, s)
+            if not len(ts_us):
+                continue
+            daily = bucket_quantile(ts_us, values, FORECAST_QUANTILE, DAY_US, origin)
             fc = linear_forecast(daily.start_us, daily.value, threshold, inp.window_end, horizon)
             out.append(
                 {

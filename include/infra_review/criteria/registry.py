@@ -137,6 +137,11 @@ class Criterion:
         )
 
     @classmethod
+    def forecast_samples(cls, rule: Rule, inputs: Any, series: Any) -> tuple[Any, Any]:
+        """The samples of ``series`` whose trend `watch` fits (default: all of them)."""
+        return series.data.ts_us, series.data.values
+
+    @classmethod
     def incident(cls, result: CriterionResult) -> dict[str, Any] | None:
         """Something to fix rather than capacity to buy (a stalled queue), or None."""
         return None

@@ -347,6 +347,23 @@ class N8nQueue(Criterion):
         return n8n_queue(self.rule, inputs, self.defaults)
 
     @classmethod
+    def forecast_samples(cls, rule: Rule, inputs: ServerInputs, series) -> tuple[Any, Any]:
+        """The waiting samples without the stalled ones (over the threshold with no job
+        active, joined as-of): a stall is an incident to fix, not a trend of load."""
+        ts_us, values = series.data.ts_us, series.data.values
+        active_metric = rule.params.get("active_metric", "n8n_queue_active")
+        active = next((a for a in inputs.of(active_metric) if a.label == series.label), None)
+        if active is None or not len(ts_us):
+            return ts_us, values
+        interval = interval_of(series, inputs)
+        pos, known = asof_match(ts_us, active.data.ts_us, int(round(interval * US_PER_S)))
+        idle = np.zeros(len(ts_us), dtype=bool)
+        idle[known] = active.data.values[pos[known]] <= 0
+        over = compare(values, rule.params.get("comparator", ">"), float(rule.params["threshold"]))
+        keep = ~(over & idle)
+        return ts_us[keep], values[keep]
+
+    @classmethod
     def incident(cls, result: CriterionResult) -> dict[str, Any] | None:
         """Stalled minutes (jobs waiting, none active): fix the workers, do not buy CPU."""
         r = result
