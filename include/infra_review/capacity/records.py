@@ -44,7 +44,7 @@ def _forecast_text(fc: dict[str, Any]) -> tuple[str, str]:
     slope = fc.get("slope_per_day")
     slope_txt = f"{slope:+.3g}/day" if slope is not None else ""
     slope_ru = f"{slope:+.3g}/день" if slope is not None else ""
-    if fc.get("fitted_at_end") is not None and fc["fitted_at_end"] >= fc["threshold"]:
+    if fc.get("already_beyond"):
         return (
             f"the {fc.get('statistic')} trend of {what} ({slope_txt}) is already at "
             f"{fc['fitted_at_end']:.3g} against {fc['threshold']:g}",
@@ -220,9 +220,10 @@ def decide_server(
                 why = ("a trigger could not be ruled out", "нельзя исключить выполнение критерия")
             else:
                 why = (
-                    f"no daily p95 trend reaches its threshold within {horizon_days:g} days",
-                    f"ни один тренд p95 не достигает порога за "
-                    f"{rus.count(horizon_days, 'день', 'дня', 'дней')}",
+                    "no trend of what a trigger judges reaches its threshold by the end of "
+                    f"the next quarter ({horizon_days:g} days)",
+                    "ни один тренд величины, которую оценивает критерий, не достигает порога "
+                    f"до конца следующего квартала ({rus.count(horizon_days, 'день', 'дня', 'дней')})",
                 )
         else:  # no_action
             if actions:

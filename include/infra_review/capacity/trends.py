@@ -1,47 +1,121 @@
-"""What the decision rule reads besides the criteria: the ``watch`` forecasts (linear trends
-of the daily p95 crossing a trigger's threshold) and each server's numbers for the fleet
-criteria (hourly load, projected p95, planned services). Pure."""
+"""What the decision rule reads besides the criteria: the ``watch`` forecasts and each
+server's numbers for the fleet criteria (hourly load, projected p95, planned services). Pure.
+
+``watch`` is honest (DESIGN.md): each trigger's forecast fits the trend of the quantity the
+trigger itself judges, compared with the trigger's own comparator and a tolerance, up to the
+end of the next quarter. For "above X for D in a row" that quantity is the daily highest
+level held for D without a hole (``timeseries.trend.sustained_level``): above X exactly on
+the days a run above X lasts D, so bursts shorter than D never make a ``watch``; for the
+n8n queue the stalled samples (waiting, none active) are left out first.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import math
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
-from infra_review.capacity.criteria.common import ServerInputs, missing_gate
+from infra_review.capacity.criteria.common import (
+    SeriesInput,
+    ServerInputs,
+    interval_of,
+    missing_gate,
+    param,
+)
 from infra_review.capacity.criteria.ram import RamPlanned, planned_in_horizon
 from infra_review.capacity.criteria.server import BothLoaded, FleetInputs, current_servers
 from infra_review.criteria.registry import criterion_class
 from infra_review.criteria.rules import Rule, parse_duration
 from infra_review.quarter import Quarter
-from infra_review.timeseries.runs import US_PER_S, compare
+from infra_review.timeseries.runs import US_PER_S, compare, hole_after_s
 from infra_review.timeseries.trend import (
     DAY_US,
     HOUR_US,
+    Buckets,
     bucket_mean,
     bucket_quantile,
     linear_forecast,
+    sustained_level,
 )
 
-FORECAST_QUANTILE = 0.95  # `watch`: the trend of the quarter's daily p95
+
+def horizon_end(window_start: datetime) -> datetime:
+    """``watch`` looks to the end of the quarter after the reviewed one (92 days after Q3,
+    90 after Q4 of a common year): a crossing on its last day is still seen."""
+    return Quarter.containing(window_start).next().end
 
 
-def horizon_after(window_end) -> timedelta:
-    """The forecast horizon: to the end of the quarter after the reviewed one (the next
-    review), so a crossing on the last day of a 92-day quarter is seen."""
+def horizon_after(window_end: datetime) -> timedelta:
+    """The forecast horizon as a length: from the window's end to the next quarter's end."""
     return Quarter.containing(window_end).end - window_end
+
+
+def _held(
+    ts_us: np.ndarray,
+    values: np.ndarray,
+    held_s: float,
+    interval_s: float,
+    tolerance: float,
+    origin: int,
+    strict: bool,
+) -> Buckets:
+    """A run of k samples lasts k intervals: "more than D" needs one sample more than D/i."""
+    ratio = held_s / interval_s
+    k = int(math.floor(ratio + 1e-9)) + 1 if strict else int(math.ceil(ratio - 1e-9))
+    hole_us = int(round(hole_after_s(interval_s, tolerance) * US_PER_S))
+    return sustained_level(ts_us, values, max(1, k), hole_us, origin)
+
+
+def _quantity(
+    rule: Rule,
+    s: SeriesInput,
+    ts_us: np.ndarray,
+    values: np.ndarray,
+    inp: ServerInputs,
+    defaults: dict[str, Any],
+    origin: int,
+) -> tuple[Buckets, str, dict[str, Any]] | None:
+    """The daily quantity a forecast criterion judges (from the samples its criterion gives
+    to forecasts: ``Criterion.forecast_samples``), its name, and what was left out."""
+    held = rule.duration().total_seconds()
+    default_cmp = ">" if rule.id.endswith(".sustained") else ">="
+    strict = rule.params.get("duration_comparator", default_cmp) == ">"
+    held_txt = ("more than " if strict else "") + (
+        f"{held / 3600:g} h" if held >= 3600 else f"{held / 60:g} min"
+    )
+    tolerance = float(param(rule, "gap_tolerance_intervals", defaults, 2))
+    if rule.id in ("ram.sustained", "cpu.sustained"):
+        interval = interval_of(s, inp)
+        daily = _held(ts_us, values, held, interval, tolerance, origin, strict)
+        return daily, f"daily highest level held for {held_txt}", {}
+    if rule.id == "cpu.api_latency":
+        q = float(rule.params.get("percentile", 95)) / 100
+        hourly = bucket_quantile(ts_us, values, q, HOUR_US)
+        daily = _held(hourly.start_us, hourly.value, held, 3600, 1, origin, strict)
+        return daily, f"daily highest hourly p{q * 100:g} held for {held_txt}", {}
+    if rule.id == "cpu.n8n_queue":
+        # the stalled samples were left out (N8nQueue.forecast_samples): they are holes,
+        # so no level is held across a stall
+        interval = interval_of(s, inp)
+        daily = _held(ts_us, values, held, interval, tolerance, origin, strict)
+        left_out = round((len(s.data) - len(ts_us)) * interval / 60, 3)
+        text = f"daily highest level held for {held_txt}, stalled minutes excluded"
+        return daily, text, {"stalled_minutes_excluded": left_out}
+    return None
 
 
 def forecasts(
     rules: dict[str, Rule], inp: ServerInputs, defaults: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """Linear trends of the daily p95 for the threshold criteria (the ``watch`` decision).
+    """Linear trends of what each forecast criterion judges (the ``watch`` decision).
 
-    Only series that passed the gate are fitted; each entry says when its line reaches the
-    criterion's value threshold and whether that is within the forecast horizon.
+    Only series that passed the gate are fitted; each entry says when its line meets the
+    criterion's value threshold (with its comparator) and whether that is by the end of the
+    next quarter.
     """
-    horizon = horizon_after(inp.window_end)
+    horizon = horizon_end(inp.window_start) - inp.window_end
     origin = int(inp.window_start.timestamp()) * US_PER_S
     out = []
     for rule_id, rule in rules.items():
@@ -49,20 +123,32 @@ def forecasts(
         if cls is None or not cls.forecast:
             continue
         threshold = float(rule.params["threshold"])
+        comparator = rule.params.get("comparator", ">")
         for s in inp.of(rule.params["metric"]):
             if not s.passed or not len(s.data):
                 continue
             ts_us, values = cls.forecast_samples(rule, inp, s)
             if not len(ts_us):
                 continue
-            daily = bucket_quantile(ts_us, values, FORECAST_QUANTILE, DAY_US, origin)
-            fc = linear_forecast(daily.start_us, daily.value, threshold, inp.window_end, horizon)
+            found = _quantity(rule, s, ts_us, values, inp, defaults, origin)
+            if found is None:
+                continue
+            daily, statistic, extra = found
+            fc = linear_forecast(
+                daily.start_us,
+                daily.value,
+                threshold,
+                inp.window_end,
+                horizon,
+                comparator=comparator,
+            )
             out.append(
                 {
                     "criterion_id": rule_id,
                     "metric": s.metric,
                     "label": s.label,
-                    "statistic": "daily p95",
+                    "statistic": statistic,
+                    **extra,
                     **fc.to_dict(),
                 }
             )
@@ -96,7 +182,7 @@ def fleet_stats(
     rules: dict[str, Rule], inp: ServerInputs, defaults: dict[str, Any]
 ) -> dict[str, Any]:
     """The server's numbers the fleet criteria need (small, JSON-able: they travel by XCom)."""
-    horizon = horizon_after(inp.window_end)
+    horizon = horizon_end(inp.window_start) - inp.window_end
     origin = int(inp.window_start.timestamp()) * US_PER_S
     stats: dict[str, Any] = {"server": inp.server, "ram_gb": inp.ram_gb, "cpu_cores": inp.cpu_cores}
     both = rules.get(BothLoaded.id)
@@ -108,7 +194,14 @@ def fleet_stats(
         quantile = 1 - share_limit  # "above X in 90% of hours" <=> the hourly p10 is above X
         daily = bucket_quantile(hours, load, quantile, DAY_US, origin) if len(hours) else None
         fc = (
-            linear_forecast(daily.start_us, daily.value, threshold, inp.window_end, horizon)
+            linear_forecast(
+                daily.start_us,
+                daily.value,
+                threshold,
+                inp.window_end,
+                horizon,
+                comparator=both.params.get("comparator", ">"),
+            )
             if daily is not None
             else None
         )

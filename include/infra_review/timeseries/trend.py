@@ -18,7 +18,6 @@ from infra_review.timeseries.runs import US_PER_S, epoch_us, to_datetime
 HOUR_US = 3600 * US_PER_S
 DAY_US = 86400 * US_PER_S
 MIN_FORECAST_DAYS = 14  # fewer days with data than this: no trend is fitted
-CROSSING_TOLERANCE = 1e-9  # relative: float noise is not a crossing
 MAX_CROSSING_DAYS = 36500  # crossings further than 100 years away are reported as never
 
 
@@ -103,6 +102,65 @@ def _empty() -> Buckets:
     return Buckets(empty, empty, np.array([], dtype="float64"))
 
 
+def rolling_min(values: np.ndarray, k: int) -> np.ndarray:
+    """``out[i] = min(values[i:i+k])`` for every full window, in O(n) (van Herk / Gil-Werman:
+    block prefix and suffix minima), so a quarter at 1-minute cadence with k = 1 440 is cheap."""
+    x = np.asarray(values, dtype="float64")
+    n = len(x)
+    if k <= 1:
+        return x.copy()
+    if n < k:
+        return np.array([], dtype="float64")
+    blocks = -(-n // k)
+    padded = np.full(blocks * k, np.inf)
+    padded[:n] = x
+    grid = padded.reshape(blocks, k)
+    prefix = np.minimum.accumulate(grid, axis=1).ravel()
+    suffix = np.minimum.accumulate(grid[:, ::-1], axis=1)[:, ::-1].ravel()
+    return np.minimum(suffix[: n - k + 1], prefix[k - 1 : n])
+
+
+def sustained_level(
+    ts_us: np.ndarray,
+    values: np.ndarray,
+    k: int,
+    hole_after_us: int,
+    origin_us: int = 0,
+    width_us: int = DAY_US,
+) -> Buckets:
+    """Per day, the highest level the series held for ``k`` consecutive samples without a
+    hole (a window that spans a hole does not count): a value-domain view of "above X for
+    D in a row". It is above X exactly on the days a run above X lasts D (``k`` samples), so
+    its trend is the trend of what a sustained criterion judges, and short bursts, however
+    high, never raise it. A day whose windows all span holes has no value."""
+    ts_us = np.asarray(ts_us, dtype=np.int64)
+    k = max(1, int(k))
+    lows = rolling_min(values, k)
+    if not len(lows):
+        return _empty()
+    holes = np.concatenate(([0], np.cumsum(np.diff(ts_us) > hole_after_us)))
+    whole = holes[k - 1 :] - holes[: len(lows)] == 0
+    keep = whole & np.isfinite(lows)
+    if not keep.any():
+        return _empty()
+    return bucket_max(ts_us[: len(lows)][keep], lows[keep], width_us, origin_us)
+
+
+FORECAST_TOLERANCE = 1e-6  # relative: a line at the threshold within this is not beyond it
+
+
+def beyond(value: float, comparator: str, threshold: float) -> bool:
+    """``value comparator threshold`` with a tolerance, so float noise (a flat series at
+    exactly 85.0 fitted as 85.00000000000003) is never "already beyond" a strict ``>``."""
+    tol = FORECAST_TOLERANCE * max(1.0, abs(threshold))
+    return {
+        ">": value > threshold + tol,
+        ">=": value >= threshold - tol,
+        "<": value < threshold - tol,
+        "<=": value <= threshold + tol,
+    }[comparator]
+
+
 @dataclass(frozen=True)
 class Forecast:
     """A straight line through daily values, and where it meets the threshold."""
@@ -116,9 +174,13 @@ class Forecast:
     within_horizon: bool  # reaches it on or before horizon_end (already above counts)
     projected_at_horizon: float | None
     reason: str = ""
+    comparator: str = ">"
+    already_beyond: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "comparator": self.comparator,
+            "already_beyond": self.already_beyond,
             "days_used": self.days_used,
             "slope_per_day": self.slope_per_day,
             "fitted_at_end": self.fitted_at_end,
@@ -139,10 +201,15 @@ def linear_forecast(
     horizon: timedelta,
     *,
     rising: bool = True,
+    comparator: str | None = None,
 ) -> Forecast:
     """Fit ``daily`` (one value per day, at each day's midpoint) with a least-squares line and
-    say whether it reaches ``threshold`` by ``window_end + horizon``. ``rising=False`` is for
-    criteria met below a threshold."""
+    say whether it meets ``comparator threshold`` (the criterion's own, with a tolerance) by
+    ``window_end + horizon``. ``rising=False`` (or a ``<`` comparator) is for criteria met
+    below a threshold. A crossing is never in the past: a line already beyond the threshold
+    at the window's end says so and has no crossing date."""
+    comparator = comparator or (">" if rising else "<")
+    rising = comparator.startswith(">")
     horizon_end = window_end + horizon
     n = len(daily)
     if n < MIN_FORECAST_DAYS:
@@ -156,6 +223,7 @@ def linear_forecast(
             False,
             None,
             f"only {n} day(s) with data; a trend needs {MIN_FORECAST_DAYS}",
+            comparator,
         )
     x = (np.asarray(day_start_us, dtype="float64") + DAY_US / 2) / DAY_US  # days since epoch
     y = np.asarray(daily, dtype="float64")
@@ -166,16 +234,13 @@ def linear_forecast(
     fitted_end = float(intercept + slope * (end_x - x0))
     projected = float(intercept + slope * (horizon_x - x0))
     sign = 1.0 if rising else -1.0
+    already = beyond(fitted_end, comparator, threshold)
     crossing = None
     flat = abs(slope) * max(1.0, float(np.ptp(x))) <= 1e-9 * max(1.0, abs(threshold))
-    # the criterion's own strict comparator, with a tolerance for float noise: a series flat
-    # at exactly the threshold (fitted 85.00000000000003) is not beyond it
-    tolerance = CROSSING_TOLERANCE * max(1.0, abs(threshold))
-    already = sign * (fitted_end - threshold) > tolerance
-    if sign * slope > 0 and not flat and not already:
+    if not already and sign * slope > 0 and not flat:
         cross_x = x0 + (threshold - intercept) / slope
-        # never a crossing in the past, and a line that flat never matters
-        if end_x < cross_x < end_x + MAX_CROSSING_DAYS:
+        # never in the past; a line that flat (100 years away) never matters
+        if end_x < cross_x and cross_x - end_x < MAX_CROSSING_DAYS:
             crossing = to_datetime(int(round(cross_x * DAY_US)))
     within = already or (crossing is not None and crossing <= horizon_end)
     if already:
@@ -196,4 +261,6 @@ def linear_forecast(
         bool(within),
         projected,
         reason,
+        comparator,
+        bool(already),
     )
