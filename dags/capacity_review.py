@@ -43,9 +43,9 @@ def capacity_review():
     @task(map_index_template="{{ server }}")
     def evaluate(server: str, plan: dict) -> dict:
         """Read the server's window once; coverage gate; every ram.* and cpu.* criterion."""
-        from infra_review.capacity import runner
+        from infra_review.reporting.task_logs import evaluate_server  # logs it in sentences
 
-        return runner.evaluate_server(plan, server)
+        return evaluate_server(plan, server)
 
     @task
     def fleet_criteria(plan: dict, payloads: list[dict]) -> dict:

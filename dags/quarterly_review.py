@@ -47,6 +47,8 @@ def review_dag_args(
             "retries": retries,
             "retry_delay": retry_delay,
             "execution_timeout": timeout,
+            # the task logs say what happened in sentences; the XCom dict repr is noise
+            "show_return_value_in_logs": False,
         },
     }
 

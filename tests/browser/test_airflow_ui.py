@@ -179,6 +179,28 @@ def test_trigger_a_quarter_and_find_the_decision_on_the_decisions_page(page, air
     assert (
         "более 24 часов подряд" in card.locator("tr[data-criterion='ram.sustained']").inner_text()
     )
+    # issue 18: values with their units, the duration apart, the evidence sentence, colours
+    row = card.locator("tr[data-criterion='ram.sustained']")
+    assert re.search(r">\s85\s%", row.locator("td.threshold").inner_text())
+    assert re.search(r"for >\s24\sh", row.locator("td.threshold").inner_text())
+    assert re.search(r"\d+(\.\d+)?\s%", row.locator("td.observed").inner_text())
+    assert "RAM above 85% for 30 h" in row.inner_text()
+    assert "RAM выше 85%" in row.inner_text()
+    assert "meaning-warn" in row.get_attribute("class")
+    latency = card.locator("tr[data-criterion='cpu.api_latency'] td.threshold").inner_text()
+    assert re.search(r">\s2\ss", latency) and re.search(r">=\s1\sh", latency)
+    # the report and the decisions page are extra links on the review's tasks
+    links = airflow.api(
+        f"/dags/capacity_review/dagRuns/{quote(current_run, safe='')}"
+        "/taskInstances/record_and_report/links"
+    )["extra_links"]
+    assert links["Decisions page"] == "/capacity-decisions/?type=capacity"
+    assert links["Review report"].startswith("/capacity-decisions/reports/capacity/")
+    assert requests.get(
+        f"{airflow.url}{links['Review report']}",
+        headers={"Authorization": f"Bearer {airflow.token()}"},
+        timeout=60,
+    ).ok
     run_link = card.locator("a.dag-run")
     assert run_link.get_attribute("href") == (
         f"/dags/capacity_review/runs/{quote(current_run, safe='')}"

@@ -328,11 +328,15 @@ def render_chart(review: ProviderReview, path: Path) -> Path | None:
     months = sorted({m for c in cards for m in c.monthly_costs})
     if not months and not review.evaluation.tco:
         return None
+    import logging
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    # months on the x axis are categories on purpose: matplotlib's INFO line about it is noise
+    logging.getLogger("matplotlib.category").setLevel(logging.WARNING)
     fig, ax = plt.subplots(figsize=(9, 4.5), dpi=100)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, card in enumerate(cards):

@@ -36,20 +36,131 @@ def _num(value: Any) -> str:
     return f"{f:.4g}" if abs(f) < 1e6 else f"{f:,.0f}"
 
 
-def _criterion_row(c: dict[str, Any], texts: dict[str, tuple[str, str]], subject: str) -> str:
+def _value(value: Any, unit: str | None) -> str:
+    """A rounded value with its unit ('91.4 %', '2 s', '100 items')."""
+    text = _num(value if value is None else round(float(value), 2))
+    if text == "–" or not unit:
+        return text
+    return f"{text}&nbsp;{escape(unit)}" if unit != "%" else f"{text}&nbsp;%"
+
+
+def _shown(c: dict[str, Any]) -> dict[str, Any]:
+    """The readable values (migration 014); an older row falls back to its raw numbers."""
+    shown = c.get("shown") or {}
+    if shown.get("unit"):
+        return shown
+    return {"observed_shown": c.get("observed"), "threshold_shown": c.get("threshold")}
+
+
+def meaning(review_type: str, outcome: str) -> str:
+    """What an outcome means to the reader: a met capacity trigger asks for action (a
+    warning); a met provider criterion is good, a not-met one bad; no data is unknown."""
+    if outcome == "insufficient_data":
+        return "unknown"
+    if review_type == "provider":
+        return "good" if outcome == "met" else "bad"
+    return "warn" if outcome == "met" else "calm"
+
+
+def _limits(s: dict[str, Any]) -> str:
+    cmp_ = escape(s.get("comparator") or "")
+    text = f"{cmp_} {_value(s.get('threshold_shown'), s.get('unit'))}".strip()
+    if s.get("duration_unit"):
+        dur = _value(s.get("duration_threshold"), s.get("duration_unit"))
+        text += f"<div class='muted'>for {escape(s.get('duration_comparator') or '')} {dur}</div>"
+    return text
+
+
+def _observed(s: dict[str, Any]) -> str:
+    text = _value(s.get("observed_shown"), s.get("unit"))
+    if s.get("duration_unit"):
+        text += (
+            f"<div class='muted'>{_value(s.get('duration_observed'), s.get('duration_unit'))}</div>"
+        )
+    return text
+
+
+def _sentence(s: dict[str, Any]) -> str:
+    if not s.get("evidence_en"):
+        return ""
+    return (
+        f"<div class='evidence'>{escape(s['evidence_en'])}</div>"
+        f"<div class='evidence ru' lang='ru'>{escape(s.get('evidence_ru') or '')}</div>"
+    )
+
+
+def _criterion_row(
+    c: dict[str, Any], texts: dict[str, tuple[str, str]], subject: str, review_type: str
+) -> str:
     en, ru = texts.get(c["criterion_id"], ("", ""))
     outcome = str(c.get("outcome"))
+    s = _shown(c)
     # a fleet decision can rest on results of single servers: name them
     other = c.get("subject") if c.get("subject") not in (None, subject) else None
     where = f" <span class='muted'>({escape(str(other))})</span>" if other else ""
     return (
-        f"<tr class='outcome-{escape(outcome)}' data-criterion='{escape(c['criterion_id'])}'>"
+        f"<tr class='outcome-{escape(outcome)} meaning-{meaning(review_type, outcome)}' "
+        f"data-criterion='{escape(c['criterion_id'])}'>"
         f"<td><code>{escape(c['criterion_id'])}</code>{where}</td>"
-        f"<td>{escape(en)}<div class='ru' lang='ru'>{escape(ru)}</div></td>"
+        f"<td>{escape(en)}<div class='ru' lang='ru'>{escape(ru)}</div>{_sentence(s)}</td>"
         f"<td class='outcome'>{escape(OUTCOME_MARK.get(outcome, outcome))}</td>"
-        f"<td class='num'>{_num(c.get('observed'))}</td>"
-        f"<td class='num'>{_num(c.get('threshold'))}</td></tr>"
+        f"<td class='num observed'>{_observed(s)}</td>"
+        f"<td class='num threshold'>{_limits(s)}</td></tr>"
     )
+
+
+def _scorecard(d: dict[str, Any], texts: dict[str, tuple[str, str]]) -> str:
+    """A provider review side by side: criteria as rows, providers as columns (the current
+    provider first), each cell the outcome, the value with its unit and the sentence."""
+    criteria = d.get("criteria", [])
+    providers = sorted({c["subject"] for c in criteria}, key=lambda p: (p != d["subject"], p))
+    by = {(c["criterion_id"], c["subject"]): c for c in criteria}
+    ids = list(dict.fromkeys(c["criterion_id"] for c in sorted(criteria, key=_criterion_order)))
+    head = "".join(
+        f"<th data-provider='{escape(p)}'>{escape(p)}"
+        + (" <span class='muted'>(current)</span>" if p == d["subject"] else "")
+        + "</th>"
+        for p in providers
+    )
+    rows = []
+    for cid in ids:
+        en, ru = texts.get(cid, ("", ""))
+        cells = []
+        for p in providers:
+            c = by.get((cid, p))
+            if c is None:
+                cells.append(f"<td class='muted' data-provider='{escape(p)}'>–</td>")
+                continue
+            outcome, s = str(c.get("outcome")), _shown(c)
+            title = escape(s.get("evidence_en") or "")
+            cells.append(
+                f"<td class='cell outcome-{escape(outcome)} meaning-{meaning('provider', outcome)}'"
+                f" data-provider='{escape(p)}' title='{title}'>"
+                f"<span class='provider muted'>{escape(p)}</span> "
+                f"<span class='outcome'>{escape(OUTCOME_MARK.get(outcome, outcome))}</span>"
+                f"<div class='num observed'>{_value(s.get('observed_shown'), s.get('unit'))}</div>"
+                f"{_sentence(s)}</td>"
+            )
+        first = next((by[(cid, p)] for p in providers if (cid, p) in by), {})
+        rows.append(
+            f"<tr data-criterion='{escape(cid)}'><td><code>{escape(cid)}</code> "
+            f"{escape(en)}<div class='ru' lang='ru'>{escape(ru)}</div>"
+            f"<div class='muted threshold'>{_limits(_shown(first))}</div></td>"
+            + "".join(cells)
+            + "</tr>"
+        )
+    return (
+        "<table class='criteria scorecard'><tr><th>criterion (threshold)</th>"
+        f"{head}</tr>{''.join(rows)}</table>"
+    )
+
+
+_GROUPS = ("ram", "cpu", "server", "fin", "tech", "strat")
+
+
+def _criterion_order(c: dict[str, Any]) -> tuple[int, str]:
+    group = c["criterion_id"].split(".")[0]
+    return (_GROUPS.index(group) if group in _GROUPS else len(_GROUPS), c["criterion_id"])
 
 
 def _decision_card(
@@ -77,7 +188,17 @@ def _decision_card(
             f"state: {escape(d['state'])}</a>"
         )
     met = [c for c in d.get("criteria", []) if c.get("outcome") == "met"]
-    rows = "".join(_criterion_row(c, texts, d["subject"]) for c in d.get("criteria", []))
+    if d.get("review_type") == "provider":
+        table = _scorecard(d, texts)
+    else:
+        rows = "".join(
+            _criterion_row(c, texts, d["subject"], d.get("review_type", "capacity"))
+            for c in d.get("criteria", [])
+        )
+        table = (
+            "<table class='criteria'><tr><th>id</th><th>criterion and evidence</th>"
+            f"<th>outcome</th><th>observed</th><th>threshold</th></tr>{rows}</table>"
+        )
     return (
         f"<section class='decision' id='decision-{int(d['decision_id'])}' "
         f"data-subject='{escape(d['subject'])}' data-decision='{escape(d['decision'])}' "
@@ -91,9 +212,7 @@ def _decision_card(
         f"{recommendations.html_block(d.get('context'))}"  # issue 17: sized actions
         f"<p class='links'>{' · '.join(links)} · {len(met)} of "
         f"{len(d.get('criteria', []))} criteria met</p>"
-        "<details><summary>Criteria</summary><table class='criteria'>"
-        "<tr><th>id</th><th>criterion</th><th>outcome</th><th>observed</th><th>threshold</th></tr>"
-        f"{rows}</table></details></section>"
+        f"<details><summary>Criteria</summary>{table}</details></section>"
     )
 
 
@@ -118,8 +237,12 @@ _STYLE = (
 .decision-watch,.decision-evaluate_migration{background:#fefcbf}
 .decision-no_action,.decision-stay{background:#c6f6d5}
 .muted{color:#718096;font-size:90%}.ru{color:#4a5568}.num{text-align:right}
-.outcome-met .outcome{color:#c53030;font-weight:600}nav a{margin-right:12px}
-td .ru{font-size:90%}
+nav a{margin-right:12px}td .ru{font-size:90%}
+.meaning-warn .outcome{color:#b7791f;font-weight:600}.meaning-warn{background:#fffaf0}
+.meaning-good .outcome{color:#276749;font-weight:600}.meaning-good{background:#f0fff4}
+.meaning-bad .outcome{color:#c53030;font-weight:600}.meaning-bad{background:#fff5f5}
+.meaning-unknown .outcome{color:#718096}.evidence{font-size:90%;margin-top:2px}
+.scorecard td{vertical-align:top}.scorecard .provider{display:block}
 """
 )
 
@@ -164,7 +287,7 @@ def render_page(
         f"<style>{_STYLE}</style></head><body><main>",
         "<h1>Current decisions</h1>",
         "<p class='muted'>The current (not superseded) decision records of the quarterly "
-        "reviews, each with the criteria of seed section 02.04.04 it was decided on. "
+        "reviews, each with the criteria of the roadmap's section 02.04.04 it was decided on. "
         "Текущие решения квартальных обзоров с критериями дорожной карты, раздел 02.04.04.</p>",
         f"<nav>Review: {' '.join(filters)}"
         + (f" · quarter <b>{escape(quarter)}</b>" if quarter else "")

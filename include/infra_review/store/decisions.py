@@ -378,24 +378,21 @@ def current_decisions(
         if not decisions:
             return []
         cur.execute(
-            """SELECT decision_id, subject, criterion_id, outcome, observed, threshold, evidence
+            """SELECT decision_id, subject, criterion_id, outcome, observed, threshold, evidence,
+                      observed_shown, threshold_shown, comparator, unit, duration_observed,
+                      duration_threshold, duration_comparator, duration_unit, evidence_en,
+                      evidence_ru
                FROM infra_review.criterion_results WHERE decision_id = ANY(%s)
                ORDER BY subject, criterion_id""",
             ([d["decision_id"] for d in decisions],),
         )
         by_decision: dict[int, list[dict[str, Any]]] = {}
+        names = [d.name for d in cur.description]
         for row in cur.fetchall():
-            decision_id, subject, criterion_id, outcome, observed, threshold, evidence = row
-            by_decision.setdefault(decision_id, []).append(
-                {
-                    "subject": subject,
-                    "criterion_id": criterion_id,
-                    "outcome": outcome,
-                    "observed": observed,
-                    "threshold": threshold,
-                    "evidence": evidence,
-                }
-            )
+            item = dict(zip(names, row, strict=True))
+            # the readable values (migration 014) ride along under "shown"
+            shown = {k: item.pop(k) for k in names[7:]}
+            by_decision.setdefault(item.pop("decision_id"), []).append({**item, "shown": shown})
     for d in decisions:
         d["criteria"] = by_decision.get(d["decision_id"], [])
         d["created_at"] = d["created_at"].isoformat()
