@@ -199,3 +199,35 @@ def test_unattributed_complaints_reach_the_fleet_summary_once():
     assert "3 'slow' complaint(s) could not be attributed to one server" in rec.summary_en
     assert "не отнесены" in rec.summary_ru
     assert len(rec.context["unattributed_complaints"]) == 3
+
+
+# --- the fleet record names fleet.yaml's servers; unlisted ones apart (issue 13 item 7) ------
+
+
+def test_the_fleet_record_names_fleet_yaml_servers_and_lists_a_stray_one_apart():
+    from infra_review.capacity.evaluate import build_decisions
+
+    def payload(name: str, in_fleet: bool) -> dict:
+        meta = {"server": name, "in_fleet": in_fleet}
+        return {
+            "server": name,
+            "results": [],
+            "forecasts": [],
+            "inputs": {"metadata": meta},
+            "stats": meta,
+        }
+
+    payloads = [payload("app-1", True), payload("app-l", False), payload("data-1", True)]
+    plan = {"quarter": "2026Q3", "criteria": {"version": "x"}}
+    out = build_decisions(plan, payloads, {"results": [], "forecast": None}, {}, D)
+    fleet = next(x for x in out if x.subject == "fleet")
+    assert fleet.context["servers"] == ["app-1", "data-1"]
+    assert fleet.context["unlisted_servers"] == ["app-l"]
+    assert fleet.summary_en.startswith("Fleet (app-1, data-1): no action.")
+    assert "Unlisted servers (not in fleet.yaml), reviewed on their own" in fleet.summary_en
+    assert "app-l" in fleet.summary_ru
+    assert {x.subject for x in out} == {"app-1", "app-l", "data-1", "fleet"}
+    alone = build_decisions(plan, payloads[::2], {"results": [], "forecast": None}, {}, D)
+    fleet_alone = next(x for x in alone if x.subject == "fleet")
+    assert fleet_alone.context["unlisted_servers"] == []
+    assert "Unlisted" not in fleet_alone.summary_en

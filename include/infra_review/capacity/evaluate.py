@@ -181,7 +181,9 @@ def build_decisions(
                 [result_from_record(r) for r in fleet_payload["results"]],
                 fleet_payload.get("forecast"),
                 rules,
-                servers=[p["server"] for p in payloads],
+                # the fleet is fleet.yaml; servers only their samples registered stand apart
+                servers=[p["server"] for p in payloads if p["stats"].get("in_fleet")],
+                unlisted=[p["server"] for p in payloads if not p["stats"].get("in_fleet")],
                 unattributed=fleet_payload.get("unattributed_complaints") or [],
                 criteria_version=plan["criteria"]["version"],
                 horizon_days=horizon,

@@ -23,6 +23,7 @@ def decide_fleet(
     criteria_version: str,
     horizon_days: float,
     unattributed: list[dict[str, Any]] | None = None,
+    unlisted: list[str] | None = None,
 ) -> Decision:
     ruling = fleet_rule(results, forecast, rules)
     decision, blocking, not_evaluated = ruling.decision, ruling.blocking, ruling.not_evaluated
@@ -62,6 +63,15 @@ def decide_fleet(
     if not_evaluated:
         en.append("Not evaluated: " + ", ".join(r.criterion_id for r in not_evaluated) + ".")
         ru.append("Не оценены: " + ", ".join(r.criterion_id for r in not_evaluated) + ".")
+    if unlisted:
+        names = ", ".join(sorted(unlisted))
+        en.append(
+            f"Unlisted servers (not in fleet.yaml), reviewed on their own and not part of the "
+            f"fleet's criteria: {names}."
+        )
+        ru.append(
+            f"Серверы не из fleet.yaml рассмотрены отдельно и не входят в критерии парка: {names}."
+        )
     if unattributed:
         whys = "; ".join(sorted({c.get("unattributed") or "" for c in unattributed}))
         en.append(
@@ -138,6 +148,7 @@ def decide_fleet(
         "actions": [decision],
         "forecast": forecast,
         "unattributed_complaints": unattributed or [],
+        "unlisted_servers": sorted(unlisted or []),
         "not_evaluated": [
             {
                 "criterion_id": r.criterion_id,
