@@ -37,7 +37,7 @@ METRICS = (
     ("ram_used_pct", ""),
     ("cpu_used_pct", ""),
     ("swap_io_pages_per_s", ""),
-    ("api_latency_s", "app:/health"),
+    ("api_latency_s", "n8n:/healthz"),  # the declared n8n API is measured
     ("n8n_queue_waiting", "jobs"),
     ("n8n_queue_active", "jobs"),
 )
