@@ -18,6 +18,7 @@ from datetime import datetime
 import pandas as pd
 
 from infra_review.store import samples as sample_store
+from infra_review.store import staging
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,28 @@ def covered_series(cur, server: str, source: str) -> list[int]:
     return [row[0] for row in cur.fetchall()]
 
 
+def _series_ids(cur, frame: pd.DataFrame) -> pd.DataFrame:
+    """Ids of the frame's series that exist (server, metric, label, series_id)."""
+    keys = frame[["server", "metric", "label"]].drop_duplicates()
+    if keys.empty:
+        return keys.assign(series_id=pd.Series(dtype="int64"))
+    cur.execute(
+        """SELECT s.server, s.metric, s.label, s.series_id
+           FROM unnest(%s::text[], %s::text[], %s::text[]) AS k(server, metric, label)
+           JOIN infra_review.series s USING (server, metric, label)""",
+        (keys["server"].tolist(), keys["metric"].tolist(), keys["label"].tolist()),
+    )
+    return pd.DataFrame(cur.fetchall(), columns=["server", "metric", "label", "series_id"])
+
+
+def _lock_every_bucket(cur) -> None:
+    """All merge buckets, in ascending order, before anything else: a replace touches series
+    it cannot name up front (new ones), and every loader takes buckets in ascending order,
+    so taking all of them first can never cross another loader (a wait, not a deadlock)."""
+    for bucket in range(staging.LOCK_BUCKETS):
+        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (staging._SERIES_LOCK_SPACE, bucket))
+
+
 def replace_range(
     conn,
     frame: pd.DataFrame,
@@ -67,32 +90,24 @@ def replace_range(
     """
     frame = frame.loc[:, list(sample_store.SAMPLE_COLUMNS)].copy()
     frame["label"] = frame["label"].fillna("").astype(str)
+    deleted = 0
     with conn.cursor() as cur:
-        ids = sample_store.ensure_series(cur, frame) if len(frame) else None
-        if ids is not None:
-            record_sources(cur, sorted(ids["series_id"].astype(int).tolist()), source)
+        _lock_every_bucket(cur)
         covered = covered_series(cur, server, source)
-        deleted = 0
         if covered:
             cur.execute(
-                "SELECT pg_advisory_xact_lock(%s, id) FROM unnest(%s::int[]) AS id ORDER BY id",
-                (sample_store._SERIES_LOCK_SPACE, covered),
-            )
-            cur.execute(
-                """CREATE TEMP TABLE keep_points
-                       (series_id integer, ts timestamptz, value double precision)
+                """CREATE TEMP TABLE keep_points (series_id integer, ts timestamptz)
                    ON COMMIT DROP"""
             )
-            if ids is not None:
-                keep = frame.merge(ids, on=["server", "metric", "label"], how="left")
-                buffer = io.BytesIO(
-                    sample_store.copy_binary(
-                        keep["series_id"].to_numpy("int64"),
-                        keep["ts"],
-                        keep["value"].to_numpy("float64"),
-                    )
+            keep = frame.merge(_series_ids(cur, frame), on=["server", "metric", "label"])
+            if len(keep):
+                buffer = io.StringIO()
+                ts = pd.to_datetime(keep["ts"], utc=True)
+                pd.DataFrame({"id": keep["series_id"].astype("int64"), "ts": ts}).to_csv(
+                    buffer, index=False, header=False, date_format="%Y-%m-%dT%H:%M:%S.%f%z"
                 )
-                cur.copy_expert("COPY keep_points FROM STDIN WITH (FORMAT binary)", buffer)
+                buffer.seek(0)
+                cur.copy_expert("COPY keep_points FROM STDIN WITH (FORMAT csv)", buffer)
                 cur.execute("ANALYZE keep_points")
             cur.execute(
                 """DELETE FROM infra_review.samples s
@@ -112,4 +127,7 @@ def replace_range(
         window_end=end,
         rows_quarantined=rows_quarantined,
     )
+    with conn.cursor() as cur:
+        ids = _series_ids(cur, frame)
+        record_sources(cur, sorted(ids["series_id"].astype(int).tolist()), source)
     return ReplaceStats(load, deleted, len(covered))
