@@ -273,7 +273,28 @@ def report_file(path: str, can_read: CanRead) -> Response:
         raise HTTPException(404, "not found")
     if not can_read(REVIEW_DAGS[review_type]):
         raise HTTPException(403, "you may not read this review's runs")
-    return _serve(reports_root(), path, REPORT_CSP)
+    response = _serve(reports_root(), path, REPORT_CSP)
+    return _mark_superseded(response, reports_root() / path)
+
+
+def _mark_superseded(response: Response, file) -> Response:
+    """A report whose run was superseded gets a banner linking to the current report."""
+    if response.media_type != "text/html":
+        return response
+    from infra_review.reporting.superseded import banner, current_report, with_banner
+    from infra_review.store.db import connect
+
+    try:
+        with connect() as conn:
+            current = current_report(conn, file)
+    except Exception:  # noqa: BLE001 - the report itself is still worth serving
+        log.exception("capacity decisions: could not check whether a report is superseded")
+        return response
+    if current is None:
+        return response
+    body = with_banner(response.body, banner(current))
+    keep = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return Response(body, media_type=response.media_type, headers=keep)
 
 
 @app.get("/data-docs/{path:path}")

@@ -79,6 +79,9 @@ def normalise(value, run_key: str = ""):
         return [normalise(v, run_key) for v in value]
     if isinstance(value, str):
         value = value.replace(run_key, "<run_key>") if run_key else value
+        user = getpass.getuser()  # the CLI stores the login as triggered_by (issue 18 item 5)
+        value = value.replace(f"Triggered by: {user}", "Triggered by: cli:<user>")
+        value = value.replace(f"triggered by {user}", "triggered by cli:<user>")
         return value.replace(str(ROOT), "<root>").replace(f"cli:{getpass.getuser()}", "cli:<user>")
     return value
 

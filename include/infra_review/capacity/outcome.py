@@ -105,4 +105,5 @@ def format_review(review, evidence: bool = True) -> str:
                 else ""
             )
         )
+        out += [f"  {line}" for line in review.written.get("followup_lines") or []]
     return "\n".join(out)

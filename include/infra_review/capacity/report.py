@@ -78,6 +78,7 @@ def markdown(
         )
         + (" — DRY RUN, nothing written" if plan["dry_run"] else ""),
         f"- Triggered by: {plan.get('triggered_by') or '-'}",
+        *[f"- {line}" for line in (written or {}).get("followup_lines") or []],
         f"- Data quality: {'passed' if verdict['success'] else 'NOT passed for every series'} "
         f"(coverage floor {verdict['floor']:.0%})",
         "",

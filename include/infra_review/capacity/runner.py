@@ -294,6 +294,8 @@ def finish(
     )
     final = Path(review.report_dir)
     # the connection commits before the staged folder moves into place
+    from infra_review.lifecycle.confirm import summary_lines as followup_lines
+
     with staged_folder(final) as stage, connection(url) as c:
         recorded = record(c, run_row, [x.record() for x in decisions], criteria)
         written.update(
@@ -301,6 +303,8 @@ def finish(
                 "run_id": recorded.run_id,
                 "superseded": recorded.superseded,
                 "decision_ids": {k[1]: v for k, v in recorded.decision_ids.items()},
+                # what this review found about earlier decisions (lifecycle.confirm)
+                "followup_lines": followup_lines(recorded.followups, recorded.unchanged_of),
             }
         )
         paths = report.write(doc, decisions, payloads, written, stage, c, plot_data)
@@ -318,6 +322,7 @@ def summary_lines(finished: Finished) -> list[str]:
     from infra_review.reporting.links import decisions_page_url, report_url
 
     lines = [x.summary_en for x in finished.decisions]
+    lines += finished.written.get("followup_lines") or []
     path = finished.report.get("path")
     if finished.report.get("markdown"):
         lines += ["dry run report:", finished.report["markdown"]]

@@ -6,6 +6,8 @@ import argparse
 import getpass
 import json
 
+from infra_review.lifecycle.triggered import triggered_by
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -51,7 +53,7 @@ def _run(args: argparse.Namespace) -> int:
         args.quarter,
         servers,
         dry_run=args.dry_run,
-        triggered_by=f"cli:{getpass.getuser()}",
+        triggered_by=triggered_by(None, getpass.getuser()),  # the login
         workers=max(1, args.workers),
     )
     if args.json:

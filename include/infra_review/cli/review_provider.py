@@ -6,6 +6,8 @@ import argparse
 import getpass
 import json
 
+from infra_review.lifecycle.triggered import triggered_by
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -31,7 +33,7 @@ def _run(args: argparse.Namespace) -> int:
         args.quarter,
         providers,
         dry_run=args.dry_run,
-        triggered_by=f"cli:{getpass.getuser()}",
+        triggered_by=triggered_by(None, getpass.getuser()),  # the login
     )
     if args.json:
         print(json.dumps(review.to_json(), indent=2, ensure_ascii=False, default=str))

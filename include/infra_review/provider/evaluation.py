@@ -74,6 +74,7 @@ class ProviderReview:
     run_id: int | None = None
     report_path: str | None = None
     superseded: list[int] = field(default_factory=list)
+    followup_lines: list[str] = field(default_factory=list)  # lifecycle.confirm.summary_lines
 
     @property
     def decision(self) -> str:
@@ -94,6 +95,7 @@ class ProviderReview:
                 "run_id": self.run_id,
                 "run_key": self.run_key,
                 "superseded": self.superseded,
+                "followup_lines": self.followup_lines,
                 "report_path": self.report_path,
                 "dry_run": self.dry_run,
                 "criteria_version": self.criteria.version,

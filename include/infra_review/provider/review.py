@@ -121,6 +121,8 @@ def run_review(
     criteria = load_criteria(criteria_path)
     config = load_providers(providers_path, fleet=fleet)
     selected = config.select(providers)
+    from infra_review.lifecycle.confirm import summary_lines
+
     with connection(url) as conn:
         evidence = load_evidence(conn, window, selected, fleet, lookback_months(criteria))
         evaluation = evaluate(window, config, criteria, fleet, selected, evidence)
@@ -158,6 +160,7 @@ def run_review(
         run_id=recorded.run_id,
         report_path=str(report_path),
         superseded=recorded.superseded,
+        followup_lines=summary_lines(recorded.followups, recorded.unchanged_of),
     )
 
 

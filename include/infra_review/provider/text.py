@@ -75,6 +75,7 @@ def format_review(review) -> str:
             f"  recorded as review run {review.run_id}"
             + (f", superseding decision(s) {superseded}" if superseded else "")
         )
+        out += [f"  {line}" for line in review.followup_lines]
     return "\n".join(out)
 
 
@@ -89,6 +90,7 @@ def summary_lines(review) -> list[str]:
         lines.append(f"Report: {report_url(summary['report_path']) or summary['report_path']}")
         lines.append(f"Decisions page: {decisions_page_url()}")
     lines.append(f"RU: {summary['summary_ru']}")
+    lines += summary.get("followup_lines") or []
     for card in summary["scorecards"]:
         lines.append(
             f"{card['provider']:<24} {card['role']:<11} total {card['weighted_total']:6.1f}  "

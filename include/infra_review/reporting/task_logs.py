@@ -3,7 +3,10 @@ verdict and criteria (the CLI's evidence sentence per criterion), instead of a d
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+log = logging.getLogger("airflow.task")  # the name task logs show, as in infra_review.airflow
 
 
 def plan_lines(plan: dict[str, Any]) -> list[str]:
@@ -61,7 +64,6 @@ def evaluate_server(plan: dict[str, Any], server: str) -> dict[str, Any]:
 
 def logged(payload: dict[str, Any], subject: str | None = None) -> dict[str, Any]:
     """Log an evaluation's lines and return it unchanged (a DAG task's one-liner)."""
-    from infra_review.airflow import log_summary
-
-    log_summary(evaluation_lines(payload, subject))
+    for line in evaluation_lines(payload, subject):
+        log.info("%s", line)  # the task log shows the logging module's records
     return payload
