@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from infra_review.capacity.decide import Decision
+from infra_review.criteria.readable import readable, rule_params
 from infra_review.criteria.registry import criterion_class
 from infra_review.criteria.registry import explain_both as explain
 from infra_review.criteria.result import CriterionResult, Outcome
@@ -44,12 +45,18 @@ _HOURLY_P95 = """
     GROUP BY 1, 2 ORDER BY 1, 2"""
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+def shown_cells(v) -> tuple[str, str]:
+    """(observed, threshold) with units, a duration criterion's duration after a slash:
+    ('92 % / 30 h', '> 85 % / > 24 h')."""
+
+    def val(x, unit):
+        return "-" if x is None else f"{round(x, 2):g} {unit}".strip()
+
+    seen, limit = val(v.observed, v.unit), f"{v.comparator} {val(v.threshold, v.unit)}"
+    if v.duration_unit:
+        seen += f" / {val(v.duration_observed, v.duration_unit)}"
+        limit += f" / {v.duration_comparator} {val(v.duration_threshold, v.duration_unit)}"
+    return seen, limit
 
 
 def markdown(
@@ -116,12 +123,14 @@ def markdown(
         "| subject | criterion | result | observed | threshold | evidence | доказательства |",
         "|---|---|---|---|---|---|---|",
     ]
+    params = rule_params(None, plan["criteria"].get("sha256"))  # values in the text's unit
     for x in decisions:
         for r in x.results:
             en, ru = explain(r)
+            seen, limit = shown_cells(readable(r, params.get(r.criterion_id)))
             lines.append(
-                f"| {x.subject} | {r.criterion_id} | {_MARK[r.outcome]} | {_fmt(r.observed)} | "
-                f"{_fmt(r.threshold)} | {en.replace('|', '/')} | {ru.replace('|', '/')} |"
+                f"| {x.subject} | {r.criterion_id} | {_MARK[r.outcome]} | {seen} | "
+                f"{limit} | {en.replace('|', '/')} | {ru.replace('|', '/')} |"
             )
     lines += [
         "",
