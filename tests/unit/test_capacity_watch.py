@@ -13,6 +13,7 @@ import pytest
 
 from infra_review.capacity import trends
 from infra_review.capacity.criteria.common import SeriesInput, ServerInputs
+from infra_review.capacity.records import _forecast_text
 from infra_review.criteria.rules import load_criteria
 from infra_review.quarter import Quarter
 from infra_review.timeseries.runs import clean_series, to_datetime
@@ -102,6 +103,10 @@ def test_a_rising_level_still_gives_watch_before_it_is_met():
     fc = forecast_of("ram.sustained", server(series("ram_used_pct", rising)))
     assert fc["within_horizon"] is True and fc["already_beyond"] is False
     assert Q3.end < pd.Timestamp(fc["crossing"]) < trends.horizon_end(Q3.start)
+    assert fc["statistic_ru"] == "суточный максимум уровня, державшегося более 24 ч"
+    en, ru = _forecast_text(fc)
+    assert "daily highest level held for more than 24 h" in en and "reaches 85" in en
+    assert "тренд (суточный максимум уровня, державшегося более 24 ч) ram_used_pct" in ru
 
 
 def test_stalled_n8n_minutes_do_not_feed_the_queue_forecast():

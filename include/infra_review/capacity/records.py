@@ -44,17 +44,18 @@ def _forecast_text(fc: dict[str, Any]) -> tuple[str, str]:
     slope = fc.get("slope_per_day")
     slope_txt = f"{slope:+.3g}/day" if slope is not None else ""
     slope_ru = f"{slope:+.3g}/день" if slope is not None else ""
+    stat_ru = fc.get("statistic_ru") or fc.get("statistic")
     if fc.get("already_beyond"):
         return (
             f"the {fc.get('statistic')} trend of {what} ({slope_txt}) is already at "
             f"{fc['fitted_at_end']:.3g} against {fc['threshold']:g}",
-            f"тренд {fc.get('statistic')} {what} ({slope_ru}) уже на уровне "
+            f"тренд ({stat_ru}) {what} ({slope_ru}) уже на уровне "
             f"{fc['fitted_at_end']:.3g} при пороге {rus.number(fc['threshold'], 3)}",
         )
     return (
         f"the {fc.get('statistic')} trend of {what} ({slope_txt}) reaches {fc['threshold']:g} "
         f"around {when}",
-        f"тренд {fc.get('statistic')} {what} ({slope_ru}) достигнет {rus.number(fc['threshold'], 3)} "
+        f"тренд ({stat_ru}) {what} ({slope_ru}) достигнет {rus.number(fc['threshold'], 3)} "
         f"около {when}",
     )
 

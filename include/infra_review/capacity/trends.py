@@ -85,16 +85,21 @@ def _quantity(
     held_txt = ("more than " if strict else "") + (
         f"{held / 3600:g} h" if held >= 3600 else f"{held / 60:g} min"
     )
+    held_ru = ("более " if strict else "") + (
+        f"{held / 3600:g} ч" if held >= 3600 else f"{held / 60:g} мин"
+    )
     tolerance = float(param(rule, "gap_tolerance_intervals", defaults, 2))
     if rule.id in ("ram.sustained", "cpu.sustained"):
         interval = interval_of(s, inp)
         daily = _held(ts_us, values, held, interval, tolerance, origin, strict)
-        return daily, f"daily highest level held for {held_txt}", {}
+        ru = f"суточный максимум уровня, державшегося {held_ru}"
+        return daily, f"daily highest level held for {held_txt}", {"statistic_ru": ru}
     if rule.id == "cpu.api_latency":
         q = float(rule.params.get("percentile", 95)) / 100
         hourly = bucket_quantile(ts_us, values, q, HOUR_US)
         daily = _held(hourly.start_us, hourly.value, held, 3600, 1, origin, strict)
-        return daily, f"daily highest hourly p{q * 100:g} held for {held_txt}", {}
+        ru = f"суточный максимум часового p{q * 100:g}, державшегося {held_ru}"
+        return daily, f"daily highest hourly p{q * 100:g} held for {held_txt}", {"statistic_ru": ru}
     if rule.id == "cpu.n8n_queue":
         # the stalled samples were left out (N8nQueue.forecast_samples): they are holes,
         # so no level is held across a stall
@@ -102,7 +107,8 @@ def _quantity(
         daily = _held(ts_us, values, held, interval, tolerance, origin, strict)
         left_out = round((len(s.data) - len(ts_us)) * interval / 60, 3)
         text = f"daily highest level held for {held_txt}, stalled minutes excluded"
-        return daily, text, {"stalled_minutes_excluded": left_out}
+        ru = f"суточный максимум уровня, державшегося {held_ru}, без минут простоя"
+        return daily, text, {"stalled_minutes_excluded": left_out, "statistic_ru": ru}
     return None
 
 
