@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from infra_review.capacity import trends
-from infra_review.capacity.criteria import cpu, ram
+from infra_review.capacity.criteria import cpu, cpu_queue, ram
 from infra_review.capacity.criteria.common import SeriesInput, ServerInputs
 from infra_review.criteria.result import Outcome
 from infra_review.criteria.rules import load_criteria
@@ -252,28 +252,28 @@ def queue(
 
 def test_n8n_queue_15_minutes_busy():
     rule = CRITERIA["cpu.n8n_queue"]
-    assert cpu.n8n_queue(rule, queue(slice(100, 114)), D).outcome is Outcome.NOT_MET
-    met = cpu.n8n_queue(rule, queue(slice(100, 115)), D)
+    assert cpu_queue.n8n_queue(rule, queue(slice(100, 114)), D).outcome is Outcome.NOT_MET
+    met = cpu_queue.n8n_queue(rule, queue(slice(100, 115)), D)
     assert met.outcome is Outcome.MET and met.observed == 15.0
     assert met.evidence["incident"] is False
 
 
 def test_n8n_stalled_minutes_are_excluded_and_flagged():
     rule = CRITERIA["cpu.n8n_queue"]
-    stalled = cpu.n8n_queue(rule, queue(slice(100, 160), active_zero=slice(100, 160)), D)
+    stalled = cpu_queue.n8n_queue(rule, queue(slice(100, 160), active_zero=slice(100, 160)), D)
     assert stalled.outcome is Outcome.NOT_MET
     assert stalled.evidence["stalled_minutes"] == 60.0
     assert stalled.evidence["incident"] is True
     assert stalled.evidence["stalled_episodes"][0]["duration_s"] == 3600
     # a stall in the middle of a busy stretch splits it: 10 + 10 busy minutes, not 25
-    split = cpu.n8n_queue(rule, queue(slice(100, 125), active_zero=slice(110, 115)), D)
+    split = cpu_queue.n8n_queue(rule, queue(slice(100, 125), active_zero=slice(110, 115)), D)
     assert split.outcome is Outcome.NOT_MET and split.observed == 10.0
     assert split.evidence["stalled_minutes"] == 5.0
 
 
 def test_n8n_without_active_series_counts_every_minute_and_says_so():
     rule = CRITERIA["cpu.n8n_queue"]
-    r = cpu.n8n_queue(rule, queue(slice(100, 160), with_active=False), D)
+    r = cpu_queue.n8n_queue(rule, queue(slice(100, 160), with_active=False), D)
     assert r.outcome is Outcome.MET
     assert r.evidence["stalls_distinguishable"] is False
     assert "could not be told apart" in r.evidence["note"]
@@ -294,7 +294,7 @@ def test_misaligned_waiting_and_active_are_joined_by_time_and_stalls_found():
         series("n8n_queue_active", active[:-1], "jobs", ts=late[:-1]),  # last one: next quarter
         services=("n8n",),
     )
-    r = cpu.n8n_queue(rule, inp, D)
+    r = cpu_queue.n8n_queue(rule, inp, D)
     assert r.outcome is Outcome.NOT_MET
     assert r.evidence["stalled_minutes"] == 30.0 and r.evidence["incident"] is True
     assert r.evidence["stalls_distinguishable"] is True
@@ -311,15 +311,15 @@ def test_active_samples_further_than_one_cadence_are_unmatched_and_counted():
         series("n8n_queue_active", np.zeros(len(far) - 1), "jobs", ts=far[:-1]),
         services=("n8n",),
     )
-    r = cpu.n8n_queue(rule, inp, D)
+    r = cpu_queue.n8n_queue(rule, inp, D)
     assert r.evidence["minutes_unmatched"] > 0 and r.evidence["match_tolerance_s"] == 60
 
 
 def test_n8n_not_applicable_or_missing():
     rule = CRITERIA["cpu.n8n_queue"]
-    na = cpu.n8n_queue(rule, server(services=("redis",)), D)
+    na = cpu_queue.n8n_queue(rule, server(services=("redis",)), D)
     assert na.outcome is Outcome.NOT_MET and na.evidence["applicable"] is False
-    missing = cpu.n8n_queue(rule, server(services=("n8n", "n8n-worker")), D)
+    missing = cpu_queue.n8n_queue(rule, server(services=("n8n", "n8n-worker")), D)
     assert missing.outcome is Outcome.INSUFFICIENT_DATA
 
 

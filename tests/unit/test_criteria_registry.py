@@ -27,7 +27,8 @@ def test_each_capacity_criterion_is_one_class_in_its_groups_module():
     for group, ids in CAPACITY.items():
         for criterion_id in ids:
             cls = classes[criterion_id]
-            assert cls.__module__ == f"infra_review.capacity.criteria.{group}"
+            # one module per group (the n8n queue has a module of its own in the cpu group)
+            assert cls.__module__.startswith(f"infra_review.capacity.criteria.{group}")
             assert cls.review == "capacity"
 
 

@@ -26,6 +26,7 @@ from infra_review.russian import reason_ru
 CRITERIA_MODULES: list[str] = [
     "infra_review.capacity.criteria.ram",
     "infra_review.capacity.criteria.cpu",
+    "infra_review.capacity.criteria.cpu_queue",
     "infra_review.capacity.criteria.server",
     "infra_review.provider.criteria.financial",
     "infra_review.provider.criteria.technical",

@@ -1,0 +1,238 @@
+"""The n8n queue criterion of one server (seed 02.04.04, CPU group: "Очереди задач в n8n
+>100 элементов"), apart from ``cpu`` for size: waiting jobs above the threshold counted only
+while jobs are active (joined as-of), stalled minutes as an incident."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from infra_review import russian as rus
+from infra_review.capacity.criteria.common import (
+    EVIDENCE_LIST_LIMIT,
+    Part,
+    ServerInputs,
+    combine,
+    dur,
+    gate_part,
+    interval_of,
+    no_series,
+    not_applicable,
+    param,
+    series_evidence,
+    span,
+)
+from infra_review.criteria.registry import Criterion, Param, Plot, register
+from infra_review.criteria.result import CriterionResult
+from infra_review.criteria.rules import Rule
+from infra_review.timeseries.runs import (
+    US_PER_S,
+    asof_match,
+    compare,
+    find_runs,
+    hole_after_s,
+)
+
+
+def _uses_n8n(inp: ServerInputs) -> bool:
+    return any(s.split("-")[0] == "n8n" for s in inp.services)
+
+
+def n8n_queue(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> CriterionResult:
+    """Runs of minutes with more than 100 waiting AND jobs active; stalled minutes (waiting
+    but nothing active) are excluded, listed, and reported as an incident, not capacity."""
+    metric = rule.params["metric"]
+    active_metric = rule.params.get("active_metric", "n8n_queue_active")
+    threshold = float(rule.params["threshold"])
+    duration = rule.duration()
+    inclusive = rule.params.get("duration_comparator", ">=") == ">="
+    tolerance = float(param(rule, "gap_tolerance_intervals", defaults, 2))
+    common = {
+        "metric": metric,
+        "active_metric": active_metric,
+        "value_threshold": threshold,
+        "duration_threshold_min": round(duration.total_seconds() / 60, 3),
+        "duration_comparator": ">=" if inclusive else ">",
+        "gap_tolerance_intervals": tolerance,
+    }
+    waiting = inp.of(metric)
+    if not waiting:
+        if _uses_n8n(inp):
+            return no_series(rule, inp, metric, common)
+        return not_applicable(
+            rule,
+            inp,
+            f"{inp.server} runs no n8n (fleet.yaml) and has no {metric} series",
+            None,
+            common,
+        )
+    actives = {s.label: s for s in inp.of(active_metric)}
+    parts = []
+    for s in waiting:
+        kind, reasons = gate_part(s)
+        interval = interval_of(s, inp)
+        over = compare(s.data.values, rule.params.get("comparator", ">"), threshold)
+        active = actives.get(s.label)
+        ev = {
+            **series_evidence(s),
+            "interval_s": interval,
+            "gap_tolerance_s": tolerance * interval,
+            "hole_after_s": hole_after_s(interval, tolerance),
+        }
+        if active is None:
+            known = np.zeros(len(s.data), dtype=bool)
+            working = np.zeros(len(s.data), dtype=bool)
+            ev["active_series"] = None
+            ev["stalls_distinguishable"] = False
+            ev["note"] = (
+                f"no {active_metric} series: every minute above the threshold counts, and "
+                "stalled workers could not be told apart from a busy queue"
+            )
+        else:
+            # as-of: the active sample nearest in time, within one cadence of the waiting one
+            pos, known = asof_match(
+                s.data.ts_us, active.data.ts_us, int(round(interval * US_PER_S))
+            )
+            working = np.zeros(len(s.data), dtype=bool)
+            working[known] = active.data.values[pos[known]] > 0
+            ev["active_series"] = {
+                "label": active.label,
+                "samples": len(active.data),
+                "gate": active.gate,
+            }
+            ev["stalls_distinguishable"] = bool(known.any())
+            ev["minutes_unmatched"] = round(int((~known).sum()) * interval / 60, 3)
+            ev["match_tolerance_s"] = interval
+        busy = over & (working | ~known)
+        stalled = over & known & ~working
+        runs = find_runs(
+            s.data.ts_us,
+            busy,
+            interval_s=interval,
+            gap_tolerance_intervals=tolerance,
+            values=s.data.values,
+        )
+        stalls = find_runs(
+            s.data.ts_us,
+            stalled,
+            interval_s=interval,
+            gap_tolerance_intervals=tolerance,
+            values=s.data.values,
+        )
+        long_enough = runs.longer_than(duration, inclusive=inclusive)
+        longest = runs.longest_index()
+        ev.update(
+            {
+                "minutes_above": round(int(over.sum()) * interval / 60, 3),
+                "minutes_counted": round(int(busy.sum()) * interval / 60, 3),
+                "minutes_active_unknown": round(int((over & ~known).sum()) * interval / 60, 3)
+                if active is not None
+                else None,
+                "stalled_minutes": round(int(stalled.sum()) * interval / 60, 3),
+                "stalled_episodes": stalls.records(limit=EVIDENCE_LIST_LIMIT),
+                "stalled_episode_count": len(stalls),
+                "incident": bool(stalled.any()),
+                "longest_run": runs.record(longest) if longest is not None else None,
+                "qualifying_runs": runs.records(long_enough, EVIDENCE_LIST_LIMIT),
+            }
+        )
+        observed = runs.duration_us[longest] / US_PER_S / 60 if longest is not None else 0.0
+        parts.append(Part(s.label, bool(long_enough.any()), observed, ev, kind, reasons))
+    result = combine(rule, inp, parts, round(duration.total_seconds() / 60, 3), common)
+    stalled_total = sum(p.evidence["stalled_minutes"] for p in parts)
+    result.evidence["stalled_minutes_total"] = stalled_total
+    result.evidence["incident"] = stalled_total > 0
+    return result
+
+
+def _queue(r: CriterionResult, ev: dict) -> tuple[str, str]:
+    thr, need = ev["value_threshold"], ev["duration_threshold_min"]
+    run = ev.get("longest_run")
+    stalled = ev.get("stalled_minutes_total", ev.get("stalled_minutes", 0)) or 0
+    if run:
+        en = (
+            f"more than {thr:g} jobs waiting with workers active for {dur(run, 'en')} in a row "
+            f"({span(run)}); the criterion needs at least {need:g} min"
+        )
+        ru = (
+            f"более {rus.number(thr, 3)} задач в очереди при активных воркерах {dur(run, 'ru')} подряд "
+            f"({span(run)}); критерий: не менее {rus.number(need, 3)} мин"
+        )
+    else:
+        en = f"never more than {thr:g} jobs waiting while workers were active"
+        ru = f"в очереди ни разу не было более {rus.number(thr, 3)} задач при активных воркерах"
+    if stalled:
+        en += f"; {stalled:g} min stalled (waiting, none active) not counted"
+        ru += f"; {rus.number(stalled, 3)} мин простоя (очередь стоит, активных нет) не учтены"
+    if ev.get("stalls_distinguishable") is False:
+        en += "; no n8n_queue_active series, so stalls could not be told apart"
+        ru += "; нет ряда n8n_queue_active, простой не отличить от нагрузки"
+    return en, ru
+
+
+@register
+class N8nQueue(Criterion):
+    """n8n waiting jobs above the threshold while workers are active."""
+
+    id = "cpu.n8n_queue"
+    forecast = True
+    review = "capacity"
+    scope = "server"
+    params = (
+        Param("metric", "text"),
+        Param("comparator", "comparator", required=False, default=">"),
+        Param("threshold"),
+        Param("duration", "duration"),
+        Param("duration_comparator", "comparator", required=False, default=">="),
+        Param("active_metric", "text", required=False, default="n8n_queue_active"),
+        Param("gap_tolerance_intervals", required=False, default=2),
+    )
+    plot = Plot("n8n_queue_waiting", "max")
+
+    def evaluate(self, inputs) -> CriterionResult:
+        return n8n_queue(self.rule, inputs, self.defaults)
+
+    @classmethod
+    def forecast_samples(cls, rule: Rule, inputs: ServerInputs, series) -> tuple[Any, Any]:
+        """The waiting samples without the stalled ones (over the threshold with no job
+        active, joined as-of): a stall is an incident to fix, not a trend of load."""
+        ts_us, values = series.data.ts_us, series.data.values
+        active_metric = rule.params.get("active_metric", "n8n_queue_active")
+        active = next((a for a in inputs.of(active_metric) if a.label == series.label), None)
+        if active is None or not len(ts_us):
+            return ts_us, values
+        interval = interval_of(series, inputs)
+        pos, known = asof_match(ts_us, active.data.ts_us, int(round(interval * US_PER_S)))
+        idle = np.zeros(len(ts_us), dtype=bool)
+        idle[known] = active.data.values[pos[known]] <= 0
+        over = compare(values, rule.params.get("comparator", ">"), float(rule.params["threshold"]))
+        keep = ~(over & idle)
+        return ts_us[keep], values[keep]
+
+    @classmethod
+    def incident(cls, result: CriterionResult) -> dict[str, Any] | None:
+        """Stalled minutes (jobs waiting, none active): fix the workers, do not buy CPU."""
+        r = result
+        if not r.evidence.get("incident"):
+            return None
+        minutes = r.evidence.get("stalled_minutes_total") or 0
+        episodes = [
+            e
+            for s in (r.evidence.get("series") or [r.evidence])
+            for e in s.get("stalled_episodes", [])
+        ]
+        return {
+            "kind": "n8n_queue_stalled",
+            "criterion_id": r.criterion_id,
+            "stalled_minutes": minutes,
+            "episodes": episodes[:20],
+            "text_en": f"n8n queue stalled for {minutes:g} min (jobs waiting, none "
+            "active): an incident to fix (workers), not capacity to buy",
+            "text_ru": f"очередь n8n стояла {rus.number(minutes, 3)} мин (задачи ждут, активных "
+            "нет): инцидент для исправления (воркеры), а не нехватка мощности",
+        }
+
+    @classmethod
+    def texts(cls, result: CriterionResult) -> tuple[str, str]:
+        return _queue(result, result.evidence)
