@@ -287,10 +287,7 @@ def plot_criterion(
         if stat == "max":
             ax.fill_between(hours, part["min"], part["max"], alpha=0.25, lw=0)
         ax.plot(hours, part[stat], lw=0.7, label=f"{name}, hourly {stat}")
-    threshold = ev.get("value_threshold", ev.get("threshold_pct"))
-    if r.criterion_id == "ram.degradation":
-        prev = (ev.get("previous") or {}).get("p95")
-        threshold = prev * ev["ratio_threshold"] if prev else None
+    threshold = criterion_class(r.criterion_id).plot_threshold(ev)
     if threshold is not None:
         ax.axhline(threshold, color="crimson", ls="--", lw=1, label=f"threshold {threshold:g}")
     runs = [x for s in (ev.get("series") or [ev]) for x in s.get("qualifying_runs", [])]

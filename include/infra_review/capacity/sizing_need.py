@@ -8,6 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from infra_review.capacity.criteria.server import UpgradeLimit
+from infra_review.criteria.registry import registered
+
 ACTION_RESOURCE = {"upgrade_ram": "ram", "upgrade_cpu": "cpu"}
 SIZED_ACTIONS = ("upgrade_ram", "upgrade_cpu", "add_server")
 
@@ -19,13 +22,18 @@ class Resource:
     unit: str
     unit_ru: str
     metric: str
-    sustained: str  # the sustained criterion whose run peak is the basis
     label: str
+
+    @property
+    def sustained(self) -> str:
+        """The criterion of its group whose qualifying runs' peak is the basis
+        (``Criterion.sizing_basis``)."""
+        return next(c.id for c in registered().values() if c.group == self.name and c.sizing_basis)
 
 
 RESOURCES = {
-    "ram": Resource("ram", "ram_gb", "GB", "ГБ", "ram_used_pct", "ram.sustained", "RAM"),
-    "cpu": Resource("cpu", "cpu_cores", "cores", "ядер", "cpu_used_pct", "cpu.sustained", "CPU"),
+    "ram": Resource("ram", "ram_gb", "GB", "ГБ", "ram_used_pct", "RAM"),
+    "cpu": Resource("cpu", "cpu_cores", "cores", "ядер", "cpu_used_pct", "CPU"),
 }
 _EPS_DIGITS = 6
 
@@ -47,10 +55,9 @@ def basis(resource: Resource, met: list[dict[str, Any]], stats: dict[str, Any]) 
     dicts); ``stats``: the server's ``fleet_stats`` (p95 %, trend slope, planned)."""
     part = stats.get(resource.name) or {}
     candidates: list[tuple[float, str, str]] = []
+    basis_id = resource.sustained
     for r in met:
-        peaks = (
-            _run_peaks(r.get("evidence") or {}) if r["criterion_id"] == resource.sustained else []
-        )
+        peaks = _run_peaks(r.get("evidence") or {}) if r["criterion_id"] == basis_id else []
         if peaks:
             candidates.append((max(peaks), r["criterion_id"], "peak of the qualifying runs"))
         elif part.get("p95_pct") is not None:
@@ -143,7 +150,7 @@ def cost_change(
 def target_utilisation(rules: dict[str, Any], defaults: dict[str, Any]) -> float:
     """criteria.yaml ``server.upgrade_limit.target_utilisation`` (the same target as the
     fleet's upgrade limit), else ``defaults.target_utilisation``, else 0.8."""
-    rule = rules.get("server.upgrade_limit")
+    rule = rules.get(UpgradeLimit.id)
     params = getattr(rule, "params", None) or {}
     return float(params.get("target_utilisation", defaults.get("target_utilisation", 0.8)))
 

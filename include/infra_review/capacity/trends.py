@@ -24,9 +24,10 @@ from infra_review.capacity.criteria.common import (
     missing_gate,
     param,
 )
+from infra_review.capacity.criteria.cpu import Complaints
 from infra_review.capacity.criteria.ram import RamPlanned, planned_in_horizon
 from infra_review.capacity.criteria.server import BothLoaded, FleetInputs, current_servers
-from infra_review.criteria.registry import criterion_class
+from infra_review.criteria.registry import Criterion, criterion_class
 from infra_review.criteria.rules import Rule, parse_duration
 from infra_review.quarter import Quarter
 from infra_review.timeseries.runs import US_PER_S, compare, hole_after_s
@@ -69,6 +70,7 @@ def _held(
 
 
 def _quantity(
+    cls: type[Criterion],
     rule: Rule,
     s: SeriesInput,
     ts_us: np.ndarray,
@@ -77,10 +79,11 @@ def _quantity(
     defaults: dict[str, Any],
     origin: int,
 ) -> tuple[Buckets, str, dict[str, Any]] | None:
-    """The daily quantity a forecast criterion judges (from the samples its criterion gives
-    to forecasts: ``Criterion.forecast_samples``), its name, and what was left out."""
+    """The daily quantity a forecast criterion judges (its ``trend``, from the samples its
+    criterion gives to forecasts: ``Criterion.forecast_samples``), its name, and what was
+    left out."""
     held = rule.duration().total_seconds()
-    default_cmp = ">" if rule.id.endswith(".sustained") else ">="
+    default_cmp = cls.param_default("duration_comparator")
     strict = rule.params.get("duration_comparator", default_cmp) == ">"
     held_txt = ("more than " if strict else "") + (
         f"{held / 3600:g} h" if held >= 3600 else f"{held / 60:g} min"
@@ -89,18 +92,18 @@ def _quantity(
         f"{held / 3600:g} ч" if held >= 3600 else f"{held / 60:g} мин"
     )
     tolerance = float(param(rule, "gap_tolerance_intervals", defaults, 2))
-    if rule.id in ("ram.sustained", "cpu.sustained"):
+    if cls.trend == "held_level":
         interval = interval_of(s, inp)
         daily = _held(ts_us, values, held, interval, tolerance, origin, strict)
         ru = f"суточный максимум уровня, державшегося {held_ru}"
         return daily, f"daily highest level held for {held_txt}", {"statistic_ru": ru}
-    if rule.id == "cpu.api_latency":
+    if cls.trend == "held_hourly_percentile":
         q = float(rule.params.get("percentile", 95)) / 100
         hourly = bucket_quantile(ts_us, values, q, HOUR_US)
         daily = _held(hourly.start_us, hourly.value, held, 3600, 1, origin, strict)
         ru = f"суточный максимум часового p{q * 100:g}, державшегося {held_ru}"
         return daily, f"daily highest hourly p{q * 100:g} held for {held_txt}", {"statistic_ru": ru}
-    if rule.id == "cpu.n8n_queue":
+    if cls.trend == "held_level_while_active":
         # the stalled samples were left out (N8nQueue.forecast_samples): they are holes,
         # so no level is held across a stall
         interval = interval_of(s, inp)
@@ -126,7 +129,7 @@ def forecasts(
     out = []
     for rule_id, rule in rules.items():
         cls = criterion_class(rule_id)
-        if cls is None or not cls.forecast:
+        if cls is None or cls.trend is None:
             continue
         threshold = float(rule.params["threshold"])
         comparator = rule.params.get("comparator", ">")
@@ -136,7 +139,7 @@ def forecasts(
             ts_us, values = cls.forecast_samples(rule, inp, s)
             if not len(ts_us):
                 continue
-            found = _quantity(rule, s, ts_us, values, inp, defaults, origin)
+            found = _quantity(cls, rule, s, ts_us, values, inp, defaults, origin)
             if found is None:
                 continue
             daily, statistic, extra = found
@@ -244,7 +247,7 @@ def fleet_stats(
             )
             entry["trend_slope_per_day"] = fc.slope_per_day
         stats[key] = entry
-    complaints_rule = rules.get("cpu.complaints")
+    complaints_rule = rules.get(Complaints.id)
     category = complaints_rule.params.get("category", "slow") if complaints_rule else "slow"
     stats["unattributed_complaints"] = [
         {k: c.get(k) for k in ("ts", "service", "server", "category", "text", "unattributed")}

@@ -1,8 +1,9 @@
 """Each criterion's numbers in the unit of its own text, for people and BI tools.
 
 A criterion computes in whatever unit is handy (hours of a run, a share 0..1, a ratio); its
-text speaks of "1 hour", "100 items", "2 seconds", "150%". ``limits(criterion_id, params)``
-gives the threshold, comparator and unit from the criteria.yaml rule, and, for a criterion
+text speaks of "1 hour", "100 items", "2 seconds", "150%". Each criterion's class says which
+(``unit``, ``scale``, ``duration_unit``, ``shown_threshold``/``shown_comparator``, or its own
+``limits``/``shown_observed``); ``limits(criterion_id, params)`` gives the threshold, comparator and unit from the criteria.yaml rule, and, for a criterion
 that also asks "for how long" (or "in how many hours"), that second condition apart;
 ``observed(result)`` gives the result's values in the same units. The reporting catalog and
 each stored result use the same ``limits``, so ``reporting.criteria`` and
@@ -12,7 +13,7 @@ result's evidence JSON; views round for display.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from infra_review.criteria.result import CriterionResult, Outcome
@@ -62,7 +63,8 @@ class Readable:
         return asdict(self)
 
 
-def _num(value: Any, scale: float = 1.0) -> float | None:
+def num(value: Any, scale: float = 1.0) -> float | None:
+    """``value`` as a float times ``scale``; None for None, a bool or text."""
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -71,112 +73,73 @@ def _num(value: Any, scale: float = 1.0) -> float | None:
         return None
 
 
-def _hours(params: dict) -> float | None:
-    return (
-        parse_duration(params["duration"]).total_seconds() / 3600 if "duration" in params else None
+_PER_UNIT_S = {"h": 3600, "min": 60}
+
+
+def level(
+    params: dict,
+    unit: str,
+    scale: float = 1.0,
+    default: float | None = None,
+    comparator: str = ">",
+    duration_unit: str | None = None,
+) -> Limits:
+    """A "level above X" criterion's limits (``Criterion.limits``); with ``duration_unit``
+    also its "for how long" from ``duration`` and ``duration_comparator``."""
+    lim = Limits(
+        num(params.get("threshold", default), scale), params.get("comparator", comparator), unit
+    )
+    if duration_unit is None:
+        return lim
+    duration = (
+        parse_duration(params["duration"]).total_seconds() / _PER_UNIT_S[duration_unit]
+        if "duration" in params
+        else None
+    )
+    return replace(
+        lim,
+        duration_threshold=duration,
+        duration_comparator=params.get("duration_comparator", ">"),
+        duration_unit=duration_unit,
     )
 
 
-def _minutes(params: dict) -> float | None:
-    return parse_duration(params["duration"]).total_seconds() / 60 if "duration" in params else None
+def held(result: CriterionResult) -> tuple[float | None, float | None]:
+    """A "level for how long" result: the longest run's peak (else the worst hour's p95),
+    and the duration it observed."""
+    ev = result.evidence or {}
+    run = ev.get("longest_run") if isinstance(ev.get("longest_run"), dict) else {}
+    peak = num(run.get("peak"))
+    if peak is None and isinstance(ev.get("worst_hour"), dict):
+        peak = num(ev["worst_hour"].get("p95_s"))
+    duration = None if result.outcome is Outcome.INSUFFICIENT_DATA else num(result.observed)
+    return peak, duration
 
 
-def _level(params: dict, unit: str, scale: float = 1.0, default: float | None = None) -> Limits:
-    return Limits(
-        _num(params.get("threshold", default), scale), params.get("comparator", ">"), unit
-    )
+def _criterion(criterion_id: str):
+    from infra_review.criteria.registry import criterion_class
 
-
-def _sustained(params: dict, unit: str, duration: float | None, duration_unit: str) -> Limits:
-    return Limits(
-        _num(params.get("threshold")),
-        params.get("comparator", ">"),
-        unit,
-        duration,
-        params.get("duration_comparator", ">"),
-        duration_unit,
-    )
-
-
-# criterion id -> limits from its params (the unit is the one its text speaks)
-_LIMITS = {
-    "ram.sustained": lambda p: _sustained(p, "%", _hours(p), "h"),
-    "cpu.sustained": lambda p: _sustained(p, "%", _hours(p), "h"),
-    "cpu.api_latency": lambda p: _sustained(p, "s", _hours(p), "h"),
-    "cpu.n8n_queue": lambda p: _sustained(p, "items", _minutes(p), "min"),
-    "ram.swap": lambda p: Limits(
-        _num(p.get("share_of_hours", 0.1), 100), p.get("share_comparator", ">"), "% of hours"
-    ),
-    "ram.degradation": lambda p: _level(p, "×"),
-    "ram.planned": lambda p: _level(p, "%"),
-    "cpu.complaints": lambda p: Limits(
-        _num(p.get("threshold")), p.get("comparator", ">="), "complaints"
-    ),
-    "server.both_loaded": lambda p: Limits(
-        _num(p.get("threshold")),
-        p.get("comparator", ">"),
-        "%",
-        _num(p.get("share_of_hours", 0.9), 100),
-        p.get("share_comparator", ">="),
-        "% of hours",
-    ),
-    "server.geo": lambda p: Limits(0.0, ">", "regions"),
-    "server.isolation": lambda p: Limits(0.0, ">", "violations"),
-    "server.upgrade_limit": lambda p: _level(p, "%", 100, 1.0),
-    "fin.tco": lambda p: _level(p, "%", 100),
-    "fin.predictable": lambda p: _level(p, "%", 100),
-    "fin.transparency": lambda p: _level(p, "%", 100),
-    "fin.hidden_fees": lambda p: Limits(
-        _num(p.get("threshold", 0)), p.get("comparator", "=="), "lines"
-    ),
-    "tech.sla": lambda p: _level(p, "%"),
-    "tech.modern": lambda p: _level(p, "%", 100),
-    "tech.support": lambda p: Limits(_num(p.get("threshold")), p.get("comparator", "<="), "h"),
-    "tech.automation": lambda p: Limits(100.0, ">=", "%"),
-    "strat.jurisdiction": lambda p: Limits(100.0, ">=", "%"),
-    "strat.reputation": lambda p: _level(p, "/5"),
-    "strat.stability": lambda p: _level(p, "/5"),
-    "strat.roadmap": lambda p: _level(p, "/5"),
-}
-
-# criterion id -> how much the stored ``observed`` is scaled to reach the unit above
-_SCALE = {
-    "ram.swap": 100,
-    "server.upgrade_limit": 100,
-    "fin.tco": 100,
-    "fin.predictable": 100,
-    "fin.transparency": 100,
-    "tech.modern": 100,
-    "tech.automation": 100,
-    "strat.jurisdiction": 100,
-}
-_DURATION = ("ram.sustained", "cpu.sustained", "cpu.api_latency", "cpu.n8n_queue")
+    return criterion_class(criterion_id)
 
 
 def limits(criterion_id: str, params: dict[str, Any] | None) -> Limits:
-    """Threshold, comparator and unit of a criterion from its criteria.yaml params."""
+    """Threshold, comparator and unit of a criterion from its criteria.yaml params (the
+    criterion's ``limits``; an unknown id gets its threshold and comparator, no unit)."""
     params = dict(params or {})
-    make = _LIMITS.get(criterion_id)
-    if make is not None:
-        return make(params)
-    return Limits(_num(params.get("threshold")), str(params.get("comparator") or ">"), "")
+    cls = _criterion(criterion_id)
+    if cls is not None:
+        return cls.limits(params)
+    return Limits(num(params.get("threshold")), str(params.get("comparator") or ">"), "")
 
 
 def observed(result: CriterionResult) -> tuple[float | None, float | None]:
     """(observed level, observed duration or share) in the units of ``limits``."""
-    ev, cid = result.evidence or {}, result.criterion_id
-    if ev.get("applicable") is False:
+    if (result.evidence or {}).get("applicable") is False:
         return None, None
-    if cid in _DURATION:
-        run = ev.get("longest_run") if isinstance(ev.get("longest_run"), dict) else {}
-        level = _num(run.get("peak"))
-        if level is None and isinstance(ev.get("worst_hour"), dict):
-            level = _num(ev["worst_hour"].get("p95_s"))
-        duration = None if result.outcome is Outcome.INSUFFICIENT_DATA else _num(result.observed)
-        return level, duration
-    if cid == "server.both_loaded":
-        return None, _num(result.observed, 100)
-    return _num(result.observed, _SCALE.get(cid, 1)), None
+    cls = _criterion(result.criterion_id)
+    if cls is None:
+        return num(result.observed), None
+    return cls.shown_observed(result)
 
 
 def readable(result: CriterionResult, params: dict[str, Any] | None) -> Readable:

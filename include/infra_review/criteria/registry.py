@@ -17,6 +17,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from infra_review.criteria import readable as shown
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import CriteriaSet, Rule, parse_duration
 from infra_review.errors import InputError
@@ -80,10 +81,23 @@ class Criterion:
 
     id: ClassVar[str]
     review: ClassVar[str]  # capacity | provider
+    group: ClassVar[str] = ""  # its criteria.yaml group: ram | cpu | server | financial ...
     scope: ClassVar[str]  # what one result is about: server | fleet | provider
     params: ClassVar[tuple[Param, ...]] = ()
     plot: ClassVar[Plot | None] = None
-    forecast: ClassVar[bool] = False  # `watch` fits the trend of its series against its threshold
+    # what `watch` fits a trend of against the threshold (capacity/trends.py), or None:
+    # held_level | held_hourly_percentile | held_level_while_active
+    trend: ClassVar[str | None] = None
+    sizing_basis: ClassVar[bool] = False  # its runs' peaks are the basis of sizing its group
+
+    # how people read it (criteria/readable.py): the unit of its text, the factor from the
+    # stored observed and threshold to that unit, the unit of "for how long" if it asks,
+    # and the threshold and comparator shown when its params name none
+    unit: ClassVar[str] = ""
+    scale: ClassVar[float] = 1.0
+    duration_unit: ClassVar[str | None] = None  # h | min
+    shown_threshold: ClassVar[float | None] = None
+    shown_comparator: ClassVar[str] = ">"
 
     def __init__(self, rule: Rule, defaults: dict[str, Any] | None = None) -> None:
         self.rule = rule
@@ -121,8 +135,37 @@ class Criterion:
             return self.rule.params[key]
         if key in self.defaults:
             return self.defaults[key]
-        spec = next((p for p in self.params if p.name == key), None)
+        return self.param_default(key)
+
+    @classmethod
+    def param_default(cls, key: str) -> Any:
+        """The Param's default (None for a key it does not take)."""
+        spec = next((p for p in cls.params if p.name == key), None)
         return spec.default if spec else None
+
+    @classmethod
+    def limits(cls, params: dict[str, Any]) -> shown.Limits:
+        """Threshold, comparator and unit of its text from its criteria.yaml params."""
+        return shown.level(
+            params,
+            cls.unit,
+            cls.scale,
+            cls.shown_threshold,
+            cls.shown_comparator,
+            cls.duration_unit,
+        )
+
+    @classmethod
+    def shown_observed(cls, result: CriterionResult) -> tuple[float | None, float | None]:
+        """(observed level, observed duration or share) in the units of ``limits``."""
+        if cls.duration_unit is not None:
+            return shown.held(result)
+        return shown.num(result.observed, cls.scale), None
+
+    @classmethod
+    def plot_threshold(cls, evidence: dict[str, Any]) -> float | None:
+        """The level its plot draws as the threshold line."""
+        return evidence.get("value_threshold", evidence.get("threshold_pct"))
 
     # --- behaviour ----------------------------------------------------------------------------
 

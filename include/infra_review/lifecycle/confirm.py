@@ -18,9 +18,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from infra_review.criteria.registry import criterion_class
+
+# action -> (fleet.yaml size key, the group of its criteria (``Criterion.group``), names)
 RESOURCE = {
-    "upgrade_ram": ("ram_gb", "ram.", "RAM", "GB", "ОЗУ", "ГБ"),
-    "upgrade_cpu": ("cpu_cores", "cpu.", "CPU", "cores", "ЦП", "ядер"),
+    "upgrade_ram": ("ram_gb", "ram", "RAM", "GB", "ОЗУ", "ГБ"),
+    "upgrade_cpu": ("cpu_cores", "cpu", "CPU", "cores", "ЦП", "ядер"),
 }
 
 
@@ -89,9 +92,12 @@ def _outcomes(results: list[dict[str, Any]], subject: str | None, ids: list[str]
     return {c: found.get(c, "missing") for c in ids}
 
 
-def _criteria(prev: Mapping[str, Any], prefix: str | None = None) -> list[str]:
+def _criteria(prev: Mapping[str, Any], group: str | None = None) -> list[str]:
+    """The decision's criteria (of ``group`` only, if given)."""
     ids = list((prev.get("confirmation") or {}).get("criteria") or prev.get("criteria_met") or [])
-    return [c for c in ids if prefix is None or c.startswith(prefix)]
+    if group is None:
+        return ids
+    return [c for c in ids if getattr(criterion_class(c), "group", None) == group]
 
 
 def _num(x: Any) -> str:
@@ -113,11 +119,11 @@ def _judge_triggers(outcomes: dict[str, str]) -> tuple[list[str], list[str]]:
 def _upgrade(
     prev: Mapping[str, Any], action: str, review: NewReview
 ) -> tuple[bool, dict, str, str]:
-    key, prefix, name_en, unit_en, name_ru, unit_ru = RESOURCE[action]
+    key, group, name_en, unit_en, name_ru, unit_ru = RESOURCE[action]
     subject = prev["subject"]
     before = ((prev.get("context") or {}).get("metadata") or {}).get(key)
     after = (review.servers.get(subject) or {}).get(key)
-    outcomes = _outcomes(review.results, subject, _criteria(prev, prefix))
+    outcomes = _outcomes(review.results, subject, _criteria(prev, group))
     met, unknown = _judge_triggers(outcomes)
     more = before is not None and after is not None and float(after) > float(before)
     ok = more and not met and not unknown and bool(outcomes)

@@ -18,6 +18,8 @@ from infra_review.provider.costs import (
     projected_tco,
 )
 from infra_review.provider.criteria import Context, Criterion, bind
+from infra_review.provider.criteria.financial import FinPredictable, FinTco
+from infra_review.provider.criteria.technical import TechSla
 from infra_review.provider.inputs import InvoiceLine, ProbeCount, ReviewWindow, Ticket
 from infra_review.provider.model import Probe, Provider, ProviderConfig
 from infra_review.provider.money import Converter, Rate
@@ -120,7 +122,7 @@ def provider_probes(provider: Provider, fleet: Fleet) -> tuple[Probe, ...]:
 
 def lookback_months(criteria: CriteriaSet) -> int:
     bound = bind(criteria)
-    return max(int(bound[c].p["lookback_months"]) for c in ("fin.tco", "fin.predictable"))
+    return max(int(bound[c].p["lookback_months"]) for c in (FinTco.id, FinPredictable.id))
 
 
 def probe_counts_for(
@@ -157,7 +159,7 @@ def evaluate(
     bound = bind(criteria)
     floor = float(criteria.defaults.get("coverage_floor", 0.90))
     converter = Converter(evidence.rates, config.reporting_currency)
-    tco_c, pred_c = bound["fin.tco"], bound["fin.predictable"]
+    tco_c, pred_c = bound[FinTco.id], bound[FinPredictable.id]
     tco_months = window.lookback(int(tco_c.p["lookback_months"]))
     pred_months = window.lookback(int(pred_c.p["lookback_months"]))
     years = float(tco_c.p["amortisation_years"])
@@ -229,7 +231,7 @@ def evaluate(
                 req.critical,
                 reference=reference,
                 annual_cost=annual,
-                tco_ratio=by_id["fin.tco"].observed if "fin.tco" in by_id else None,
+                tco_ratio=by_id[FinTco.id].observed if FinTco.id in by_id else None,
                 currency=config.reporting_currency,
                 monthly_costs={f"{m:%Y-%m}": round(v, 2) for m, v in sorted(monthly[p.id].items())},
             )
@@ -238,7 +240,7 @@ def evaluate(
             "invoice_months": len(actual[p.id].by_month),
             "tickets": sum(1 for t in evidence.tickets if t.provider == p.id),
             "probe_series": len(probes),
-            "probe_coverage": by_id["tech.sla"].evidence.get("coverage"),
+            "probe_coverage": by_id[TechSla.id].evidence.get("coverage"),
             "insufficient": [
                 r.criterion_id for r in results if r.outcome is Outcome.INSUFFICIENT_DATA
             ],

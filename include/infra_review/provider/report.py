@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infra_review.criteria.result import CriterionResult, Outcome
+from infra_review.provider.criteria.financial import FinHiddenFees, FinPredictable
+from infra_review.provider.criteria.technical import TechSla, TechSupport
 
 if TYPE_CHECKING:
     from infra_review.provider.evaluation import ProviderReview
@@ -224,7 +226,7 @@ def _sla_section(add, review: ProviderReview) -> None:
     add("")
     add("| provider | uptime | downtime | allowed at 99.5% | coverage | contract | outcome |")
     add("|---|---|---|---|---|---|---|")
-    for r in _results(review, "tech.sla"):
+    for r in _results(review, TechSla.id):
         e = r.evidence
         uptime = f"{e['uptime_pct']:.3f}%" if e.get("uptime_pct") is not None else "–"
         cov = f"{e['coverage']:.1%}" if e.get("coverage") is not None else "–"
@@ -238,7 +240,7 @@ def _sla_section(add, review: ProviderReview) -> None:
 
 def _fees_section(add, review: ProviderReview) -> None:
     rows: list[dict[str, Any]] = []
-    for r in _results(review, "fin.hidden_fees"):
+    for r in _results(review, FinHiddenFees.id):
         for fee in r.evidence.get("hidden_fees", []):
             rows.append({"provider": r.subject, **fee})
     add("### fin.hidden_fees: hidden fees and price deviations")
@@ -264,7 +266,7 @@ def _fees_section(add, review: ProviderReview) -> None:
     add("")
     changes = [
         {"provider": r.subject, **c}
-        for r in _results(review, "fin.predictable")
+        for r in _results(review, FinPredictable.id)
         for c in r.evidence.get("price_changes", [])
     ]
     add("### fin.predictable: unit price changes")
@@ -281,7 +283,7 @@ def _fees_section(add, review: ProviderReview) -> None:
             )
     usage = [
         f"{r.subject} {u['item']} {u['month']}: {u['from']:g} -> {u['to']:g}"
-        for r in _results(review, "fin.predictable")
+        for r in _results(review, FinPredictable.id)
         for u in r.evidence.get("usage_changes", [])
     ]
     if usage:
@@ -293,7 +295,7 @@ def _fees_section(add, review: ProviderReview) -> None:
 def _support_section(add, review: ProviderReview) -> None:
     add("### tech.support: first response")
     add("")
-    for r in _results(review, "tech.support"):
+    for r in _results(review, TechSupport.id):
         e = r.evidence
         if e.get("median_first_response_h") is None and r.outcome is Outcome.INSUFFICIENT_DATA:
             add(f"- {r.subject}: {e.get('reason')}")

@@ -25,6 +25,7 @@ from typing import Any
 from infra_review import russian as rus
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import Rule
+from infra_review.provider.criteria.financial import FinTco
 from infra_review.provider.model import GROUPS
 from infra_review.provider.reasons import driver as _driver
 from infra_review.provider.reasons import named as _named
@@ -236,10 +237,10 @@ def recommend(current: Scorecard, alternatives: list[Scorecard]) -> Recommendati
         confirmation = {
             "en": f"Next quarter {best.provider} still meets every financial and technical "
             f"criterion with its own invoices, probes and tickets (a pilot account), and its "
-            f"TCO ratio stays below {best.results['fin.tco'].threshold}.",
+            f"TCO ratio stays below {best.results[FinTco.id].threshold}.",
             "ru": f"В следующем квартале {best.provider} по-прежнему выполняет все финансовые и "
             "технические критерии по собственным счетам, пробам и тикетам (пилотный аккаунт), "
-            f"а TCO остаётся ниже {rus.percent(best.results['fin.tco'].threshold, 0)} текущих "
+            f"а TCO остаётся ниже {rus.percent(best.results[FinTco.id].threshold, 0)} текущих "
             "затрат.",
             "watch": [f"{best.provider}:{c}" for g in GATING_GROUPS for c in best.groups[g]],
         }

@@ -4,6 +4,7 @@ CLI and the demo print it)."""
 from __future__ import annotations
 
 from infra_review.criteria.result import Outcome
+from infra_review.provider.criteria.financial import FinHiddenFees
 
 
 def format_review(review) -> str:
@@ -61,7 +62,7 @@ def format_review(review) -> str:
         f"{f['currency']}"
         + (f" (expected {f['expected']:g}, +{f['excess']:g})" if f.get("expected") else "")
         for c in cards
-        if (r := c.results.get("fin.hidden_fees")) is not None
+        if (r := c.results.get(FinHiddenFees.id)) is not None
         for f in r.evidence.get("hidden_fees", [])
     ]
     if fees:

@@ -49,7 +49,10 @@ class CpuSustained(Criterion):
     """CPU above the threshold for more than the duration in a row (gap rule)."""
 
     id = "cpu.sustained"
-    forecast = True
+    group = "cpu"
+    trend = "held_level"
+    sizing_basis = True
+    unit, duration_unit = "%", "h"
     review = "capacity"
     scope = "server"
     params = SUSTAINED_PARAMS
@@ -162,7 +165,9 @@ class ApiLatency(Criterion):
     """Hourly p95 API latency above the threshold for the duration."""
 
     id = "cpu.api_latency"
-    forecast = True
+    group = "cpu"
+    trend = "held_hourly_percentile"
+    unit, duration_unit = "s", "h"
     review = "capacity"
     scope = "server"
     params = (
@@ -250,6 +255,8 @@ class Complaints(Criterion):
     """Complaints tagged slow about the server in the window."""
 
     id = "cpu.complaints"
+    group = "cpu"
+    unit, shown_comparator = "complaints", ">="
     review = "capacity"
     scope = "server"
     params = (

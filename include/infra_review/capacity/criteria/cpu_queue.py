@@ -176,7 +176,9 @@ class N8nQueue(Criterion):
     """n8n waiting jobs above the threshold while workers are active."""
 
     id = "cpu.n8n_queue"
-    forecast = True
+    group = "cpu"
+    trend = "held_level_while_active"
+    unit, duration_unit = "items", "min"
     review = "capacity"
     scope = "server"
     params = (

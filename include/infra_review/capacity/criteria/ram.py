@@ -39,7 +39,10 @@ class RamSustained(Criterion):
     """RAM above the threshold for more than the duration in a row (gap rule)."""
 
     id = "ram.sustained"
-    forecast = True
+    group = "ram"
+    trend = "held_level"
+    sizing_basis = True
+    unit, duration_unit = "%", "h"
     review = "capacity"
     scope = "server"
     params = SUSTAINED_PARAMS
@@ -115,6 +118,8 @@ class RamSwap(Criterion):
     """Swapping in more than a share of the hours."""
 
     id = "ram.swap"
+    group = "ram"
+    unit, scale = "% of hours", 100
     review = "capacity"
     scope = "server"
     params = (
@@ -125,6 +130,14 @@ class RamSwap(Criterion):
         Param("share_comparator", "comparator", required=False, default=">"),
     )
     plot = Plot("swap_io_pages_per_s", "mean")
+
+    @classmethod
+    def limits(cls, params):
+        """Shown as the share of hours that swap: "> 10 % of hours"."""
+        share = params.get("share_of_hours", 0.1)
+        return super().limits(
+            {"threshold": share, "comparator": params.get("share_comparator", ">")}
+        )
 
     def evaluate(self, inputs) -> CriterionResult:
         return swap_hours(self.rule, inputs, self.defaults)
@@ -196,6 +209,8 @@ class RamDegradation(Criterion):
     """This quarter's p95 latency against the previous quarter's."""
 
     id = "ram.degradation"
+    group = "ram"
+    unit = "×"
     review = "capacity"
     scope = "server"
     params = (
@@ -206,6 +221,12 @@ class RamDegradation(Criterion):
         Param("api_services", "list", required=False, default=list(API_SERVICES)),
     )
     plot = Plot("api_latency_s", "p95")
+
+    @classmethod
+    def plot_threshold(cls, evidence):
+        """The previous quarter's p95 times the ratio threshold."""
+        prev = (evidence.get("previous") or {}).get("p95")
+        return prev * evidence["ratio_threshold"] if prev else None
 
     def evaluate(self, inputs) -> CriterionResult:
         return degradation(self.rule, inputs, self.defaults)
@@ -295,6 +316,8 @@ class RamPlanned(Criterion):
     """p95 RAM in use plus the planned services, as a share of installed RAM."""
 
     id = "ram.planned"
+    group = "ram"
+    unit = "%"
     review = "capacity"
     scope = "server"
     params = (

@@ -5,12 +5,13 @@ plan sizes; each criterion is one class with its parameters and texts."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from infra_review import russian as rus
 from infra_review.capacity.criteria.common import param
+from infra_review.criteria.readable import Limits, num
 from infra_review.criteria.registry import Criterion, Param, register
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import Rule
@@ -139,6 +140,8 @@ class BothLoaded(Criterion):
     """Every current server's load above the threshold in most of its hours."""
 
     id = "server.both_loaded"
+    group = "server"
+    unit = "%"
     review = "capacity"
     scope = "fleet"
     params = (
@@ -147,6 +150,20 @@ class BothLoaded(Criterion):
         Param("share_of_hours"),
         Param("share_comparator", "comparator", required=False, default=">="),
     )
+
+    @classmethod
+    def limits(cls, params: dict[str, Any]) -> Limits:
+        """The load level, and the share of hours above it as the second condition."""
+        return replace(
+            super().limits(params),
+            duration_threshold=num(params.get("share_of_hours", 0.9), 100),
+            duration_comparator=params.get("share_comparator", ">="),
+            duration_unit="% of hours",
+        )
+
+    @classmethod
+    def shown_observed(cls, result: CriterionResult) -> tuple[float | None, float | None]:
+        return None, num(result.observed, 100)
 
     def evaluate(self, inputs) -> CriterionResult:
         return both_loaded(self.rule, inputs, self.defaults)
@@ -196,6 +213,8 @@ class Geo(Criterion):
     """A required region with no server."""
 
     id = "server.geo"
+    group = "server"
+    unit, shown_threshold = "regions", 0.0
     review = "capacity"
     scope = "fleet"
     params = (Param("declared", "text", required=False),)
@@ -260,6 +279,8 @@ class Isolation(Criterion):
     """An isolated data class sharing its host."""
 
     id = "server.isolation"
+    group = "server"
+    unit, shown_threshold = "violations", 0.0
     review = "capacity"
     scope = "fleet"
     params = (Param("declared", "text", required=False),)
@@ -391,6 +412,8 @@ class UpgradeLimit(Criterion):
     """Projected need above the provider's largest plan."""
 
     id = "server.upgrade_limit"
+    group = "server"
+    unit, scale, shown_threshold = "%", 100, 1.0
     review = "capacity"
     scope = "fleet"
     params = (

@@ -38,6 +38,7 @@ class FinTco(Criterion):
     for the same fleet. The current provider's own cost is the reference, not a result."""
 
     id = "fin.tco"
+    unit, scale = "%", 100
     group = "financial"
     reference_for_current = True
     params = (
@@ -121,6 +122,7 @@ class FinPredictable(Criterion):
     threshold in the look-back; usage changes are reported apart and do not count."""
 
     id = "fin.predictable"
+    unit, scale = "%", 100
     group = "financial"
     params = (COMPARATOR, THRESHOLD, LOOKBACK, MIN_MONTHS)
 
@@ -211,6 +213,7 @@ class FinTransparency(Criterion):
     to an item, a quantity and its expected amount; the part above it is unexplained."""
 
     id = "fin.transparency"
+    unit, scale = "%", 100
     group = "financial"
     params = (COMPARATOR, THRESHOLD)
 
@@ -288,6 +291,7 @@ class FinHiddenFees(Criterion):
     ``tolerance_pct``, each listed with its amount and month. Credits are listed apart."""
 
     id = "fin.hidden_fees"
+    unit, shown_threshold, shown_comparator = "lines", 0, "=="
     group = "financial"
     params = (
         COMPARATOR,

@@ -27,6 +27,7 @@ class StratJurisdiction(Criterion):
     """Data centres in every jurisdiction the team requires (for example KZ)."""
 
     id = "strat.jurisdiction"
+    unit, scale, shown_threshold, shown_comparator = "%", 100, 1.0, ">="
     group = "strategic"
     params = (
         Param("declared", str, "requirements.jurisdictions", "where the rule is declared"),
@@ -106,6 +107,7 @@ class _Scored(Criterion):
 
     key = ""
     group = "strategic"
+    unit = "/5"
     params = (COMPARATOR, THRESHOLD, MAX_AGE)
 
     @classmethod

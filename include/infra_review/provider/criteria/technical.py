@@ -31,6 +31,7 @@ class TechSla(Criterion):
     """Measured uptime from probes above 99.5%, and the contractual SLA above 99.5% too."""
 
     id = "tech.sla"
+    unit = "%"
     group = "technical"
     params = (COMPARATOR, THRESHOLD, Param("metric", str, "probe_up", "the probe metric"))
 
@@ -189,6 +190,7 @@ class TechModern(Criterion):
     """Share of the checklist the provider supports."""
 
     id = "tech.modern"
+    unit, scale = "%", 100
     group = "technical"
     params = (
         COMPARATOR,
@@ -243,6 +245,7 @@ class TechSupport(Criterion):
     """Median first response (hours) of tickets opened in the quarter, at most 4 h."""
 
     id = "tech.support"
+    unit, shown_comparator = "h", "<="
     group = "technical"
     params = (COMPARATOR, THRESHOLD)
 
@@ -325,6 +328,7 @@ class TechAutomation(Criterion):
     """An API and a Terraform provider (criteria.yaml ``requires``) both exist."""
 
     id = "tech.automation"
+    unit, scale, shown_threshold, shown_comparator = "%", 100, 1.0, ">="
     group = "technical"
     params = (Param("requires", list, doc="automation features that must exist"), MAX_AGE)
 
