@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from infra_review.capacity.criteria import server as cf
+from infra_review.capacity.criteria import server_limit
 from infra_review.capacity.criteria.common import SeriesInput, ServerInputs
 from infra_review.capacity.criteria.server import FleetInputs
 from infra_review.capacity.records import decide_server
@@ -93,7 +94,7 @@ def test_a_stray_server_outside_fleet_yaml_is_listed_and_never_decides_the_fleet
     stray["load"] = {"gate_passed": False, "reasons": ["1 sample"], "hours": 1, "hours_above": 0}
     stray["ram"] = stray["cpu"] = {"gate_passed": False}
     for rule_id in ("server.both_loaded", "server.upgrade_limit"):
-        with_stray = cf.BothLoaded if rule_id == "server.both_loaded" else cf.UpgradeLimit
+        with_stray = cf.BothLoaded if rule_id == "server.both_loaded" else server_limit.UpgradeLimit
         r = with_stray(RULES[rule_id], D).evaluate(fleet(*loaded, stray))
         alone = with_stray(RULES[rule_id], D).evaluate(fleet(*loaded))
         assert r.outcome == alone.outcome and r.observed == alone.observed, rule_id
@@ -145,7 +146,7 @@ def test_upgrade_limit_compares_need_with_the_largest_plan():
     rule = RULES["server.upgrade_limit"]
     # p95 RAM 60% of 16 GB = 9.6 GB in use, / 0.8 target = 12 GB; CPU 50% of 4 = 2 / 0.8 = 2.5
     small = load_server("a", 0)
-    r = cf.upgrade_limit(rule, fleet(small), D)
+    r = server_limit.upgrade_limit(rule, fleet(small), D)
     assert r.outcome is Outcome.NOT_MET
     entry = r.evidence["servers"][0]
     assert entry["need_ram_gb"] == pytest.approx(12.0)
@@ -153,15 +154,17 @@ def test_upgrade_limit_compares_need_with_the_largest_plan():
     assert entry["best_plan"] == "m" and entry["best_ratio"] == pytest.approx(0.75)
     assert entry["largest_plan"]["plan"] == "m"
     planned = {**small, "planned": {"services": ["clickhouse"], "ram_gb": 0.8, "cpu_cores": 0.0}}
-    assert cf.upgrade_limit(rule, fleet(planned), D).observed == pytest.approx(13 / 16)
+    assert server_limit.upgrade_limit(rule, fleet(planned), D).observed == pytest.approx(13 / 16)
     boundary = {**small, "planned": {"services": ["ml"], "ram_gb": 3.2, "cpu_cores": 0.0}}
-    at = cf.upgrade_limit(rule, fleet(boundary), D)  # (9.6 + 3.2) / 0.8 = 16 GB = the plan
+    at = server_limit.upgrade_limit(
+        rule, fleet(boundary), D
+    )  # (9.6 + 3.2) / 0.8 = 16 GB = the plan
     assert at.observed == 1.0 and at.outcome is Outcome.NOT_MET  # "above" the largest plan
     big = {**small, "planned": {"services": ["ml"], "ram_gb": 3.3, "cpu_cores": 0.0}}
-    over = cf.upgrade_limit(rule, fleet(big), D)  # 16.125 GB > 16 GB
+    over = server_limit.upgrade_limit(rule, fleet(big), D)  # 16.125 GB > 16 GB
     assert over.outcome is Outcome.MET and over.evidence["over_limit"] == ["a"]
     assert over.observed == pytest.approx(16.125 / 16)
-    unknown = cf.upgrade_limit(rule, fleet(small, plans={}), D)
+    unknown = server_limit.upgrade_limit(rule, fleet(small, plans={}), D)
     assert unknown.outcome is Outcome.INSUFFICIENT_DATA
     assert unknown.evidence["insufficient"]["kind"] == "metadata"
 

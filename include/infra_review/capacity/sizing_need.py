@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from infra_review.capacity.criteria.server import UpgradeLimit
+from infra_review.capacity.criteria.server_limit import UpgradeLimit
 from infra_review.criteria.registry import registered
 
 ACTION_RESOURCE = {"upgrade_ram": "ram", "upgrade_cpu": "cpu"}

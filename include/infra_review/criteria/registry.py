@@ -29,6 +29,7 @@ CRITERIA_MODULES: list[str] = [
     "infra_review.capacity.criteria.cpu",
     "infra_review.capacity.criteria.cpu_queue",
     "infra_review.capacity.criteria.server",
+    "infra_review.capacity.criteria.server_limit",
     "infra_review.provider.criteria.financial",
     "infra_review.provider.criteria.technical",
     "infra_review.provider.criteria.strategic",

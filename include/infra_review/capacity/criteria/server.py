@@ -1,5 +1,5 @@
 """Fleet criteria (seed 02.04.04, "Критерии добавления нового сервера"): server.both_loaded,
-server.geo, server.isolation, server.upgrade_limit. Pure functions over per-server numbers
+server.geo, server.isolation (server.upgrade_limit in ``server_limit.py``). Pure functions over per-server numbers
 (``capacity.trends.fleet_stats``), the declared requirements of fleet.yaml and the providers'
 plan sizes; each criterion is one class with its parameters and texts."""
 
@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from infra_review import russian as rus
-from infra_review.capacity.criteria.common import param
 from infra_review.criteria.readable import Limits, num
 from infra_review.criteria.registry import Criterion, Param, register
 from infra_review.criteria.result import CriterionResult, Outcome
@@ -32,7 +31,7 @@ class FleetInputs:
     plans_source: dict[str, Any] = field(default_factory=dict)
 
 
-def _result(
+def fleet_result(
     rule: Rule,
     fin: FleetInputs,
     outcome: Outcome,
@@ -40,6 +39,7 @@ def _result(
     threshold: float | None,
     evidence: dict[str, Any],
 ) -> CriterionResult:
+    """The fleet's result of a fleet criterion over the review's window."""
     return CriterionResult(
         rule.id,
         FLEET_SUBJECT,
@@ -116,7 +116,7 @@ def both_loaded(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> Crite
         }
     else:
         outcome = Outcome.MET
-    return _result(rule, fin, outcome, observed, share_limit, evidence)
+    return fleet_result(rule, fin, outcome, observed, share_limit, evidence)
 
 
 def _both_loaded(r: CriterionResult, ev: dict) -> tuple[str, str]:
@@ -190,7 +190,7 @@ def geo(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> CriterionResu
     if not required:
         evidence["note"] = "no region requirement is declared"
     outcome = Outcome.MET if missing else Outcome.NOT_MET
-    return _result(rule, fin, outcome, float(len(missing)), 0.0, evidence)
+    return fleet_result(rule, fin, outcome, float(len(missing)), 0.0, evidence)
 
 
 def _geo(r: CriterionResult, ev: dict) -> tuple[str, str]:
@@ -253,7 +253,7 @@ def isolation(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> Criteri
     if not isolated:
         evidence["note"] = "no isolated data class is declared"
     outcome = Outcome.MET if violations else Outcome.NOT_MET
-    return _result(rule, fin, outcome, float(len(violations)), 0.0, evidence)
+    return fleet_result(rule, fin, outcome, float(len(violations)), 0.0, evidence)
 
 
 def _isolation(r: CriterionResult, ev: dict) -> tuple[str, str]:
@@ -291,140 +291,3 @@ class Isolation(Criterion):
     @classmethod
     def texts(cls, result: CriterionResult) -> tuple[str, str]:
         return _isolation(result, result.evidence)
-
-
-def upgrade_limit(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> CriterionResult:
-    """Projected need of a server above the largest plan its provider offers.
-
-    Need = (projected p95 in use + planned services) / target utilisation, for RAM (GB) and
-    CPU (cores); the projection is the larger of this quarter's p95 and its linear trend at
-    the end of the forecast horizon. Observed is the best plan's ratio need/plan (the larger
-    of RAM and CPU): above 1.0, no plan of the provider holds the server.
-    """
-    threshold = float(rule.params.get("threshold", 1.0))
-    target = float(param(rule, "target_utilisation", defaults, 0.8))
-    per_server = []
-    met, sound, lacking = [], [], []
-    for s in current_servers(fin):
-        entry: dict[str, Any] = {
-            "server": s["server"],
-            "provider": s.get("provider"),
-            "plan": s.get("plan"),
-        }
-        per_server.append(entry)
-        reasons, kind = [], None
-        ram, cpu = s.get("ram") or {}, s.get("cpu") or {}
-        for key, part in (("ram_used_pct", ram), ("cpu_used_pct", cpu)):
-            if not part.get("gate_passed"):
-                reasons.append(f"{key} failed the gate or is missing")
-                kind = "gate"
-        if s.get("ram_gb") is None or s.get("cpu_cores") is None:
-            reasons.append("installed RAM or CPU cores unknown (fleet.yaml ram_gb, cpu_cores)")
-            kind = kind or "metadata"
-        plans = fin.plans.get(s.get("provider") or "", [])
-        if not plans:
-            reasons.append(f"no plan sizes known for provider {s.get('provider')!r}")
-            kind = kind or "metadata"
-        if kind is None:
-            planned = s.get("planned") or {}
-            need_ram = (
-                ram["projected_p95_pct"] / 100 * s["ram_gb"] + planned.get("ram_gb", 0.0)
-            ) / target
-            need_cpu = (
-                cpu["projected_p95_pct"] / 100 * s["cpu_cores"] + planned.get("cpu_cores", 0.0)
-            ) / target
-            ratios = [(max(need_ram / p["ram_gb"], need_cpu / p["cpu_cores"]), p) for p in plans]
-            best_ratio, best = min(ratios, key=lambda x: x[0])
-            largest = max(plans, key=lambda p: (p["ram_gb"], p["cpu_cores"]))
-            entry.update(
-                {
-                    "need_ram_gb": round(need_ram, 3),
-                    "need_cpu_cores": round(need_cpu, 3),
-                    "projected_ram_p95_pct": round(ram["projected_p95_pct"], 3),
-                    "projected_cpu_p95_pct": round(cpu["projected_p95_pct"], 3),
-                    "planned": planned,
-                    "best_plan": best["plan"],
-                    "best_ratio": best_ratio,
-                    "largest_plan": largest,
-                }
-            )
-            sound.append(entry)
-            if compare_scalar(best_ratio, rule.params.get("comparator", ">"), threshold):
-                met.append(entry)
-        else:
-            entry.update({"insufficient": kind, "reasons": reasons})
-            lacking.append(entry)
-    observed = max((e["best_ratio"] for e in sound), default=None)
-    evidence: dict[str, Any] = {
-        "target_utilisation": target,
-        "plans_source": fin.plans_source,
-        "servers": per_server,
-        "unlisted_servers": unlisted_servers(fin),
-        "over_limit": [e["server"] for e in met],
-    }
-    if met:
-        outcome = Outcome.MET
-    elif lacking or not per_server:
-        outcome = Outcome.INSUFFICIENT_DATA
-        kinds = {e["insufficient"] for e in lacking}
-        evidence["insufficient"] = {
-            "kind": "gate" if "gate" in kinds or not per_server else "metadata",
-            "reasons": [f"{e['server']}: {r}" for e in lacking for r in e["reasons"]]
-            or ["no server to size"],
-        }
-    else:
-        outcome = Outcome.NOT_MET
-    return _result(rule, fin, outcome, observed, threshold, evidence)
-
-
-def _upgrade_limit(r: CriterionResult, ev: dict) -> tuple[str, str]:
-    sized = [s for s in ev.get("servers", []) if "best_ratio" in s]
-    if not sized:
-        return "no server could be sized", "ни один сервер не удалось оценить"
-    worst = max(sized, key=lambda s: s["best_ratio"])
-    largest = worst["largest_plan"]
-    base_en = (
-        f"{worst['server']} needs {worst['need_ram_gb']:.1f} GB RAM and "
-        f"{worst['need_cpu_cores']:.1f} cores at {ev['target_utilisation']:.0%} utilisation"
-    )
-    base_ru = (
-        f"{worst['server']} нужно {rus.number(worst['need_ram_gb'])} ГБ RAM и "
-        f"{rus.number(worst['need_cpu_cores'])} ядра CPU при загрузке "
-        f"{rus.percent(ev['target_utilisation'], 0)}"
-    )
-    if r.outcome is Outcome.MET:
-        return (
-            f"{base_en}: more than the provider's largest plan {largest['plan']} "
-            f"({largest['ram_gb']:g} GB, {largest['cpu_cores']:g} cores)",
-            f"{base_ru}: больше крупнейшего тарифа провайдера {largest['plan']} "
-            f"({rus.number(largest['ram_gb'])} ГБ, "
-            f"{rus.count(largest['cpu_cores'], 'ядро', 'ядра', 'ядер')})",
-        )
-    return (
-        f"{base_en}: plan {worst['best_plan']} holds it (ratio {worst['best_ratio']:.2f})",
-        f"{base_ru}: тариф {worst['best_plan']} достаточен (потребность — "
-        f"{rus.percent(worst['best_ratio'], 0)} его объёма)",
-    )
-
-
-@register
-class UpgradeLimit(Criterion):
-    """Projected need above the provider's largest plan."""
-
-    id = "server.upgrade_limit"
-    group = "server"
-    unit, scale, shown_threshold = "%", 100, 1.0
-    review = "capacity"
-    scope = "fleet"
-    params = (
-        Param("comparator", "comparator", required=False, default=">"),
-        Param("threshold"),
-        Param("target_utilisation", required=False, default=0.8),
-    )
-
-    def evaluate(self, inputs) -> CriterionResult:
-        return upgrade_limit(self.rule, inputs, self.defaults)
-
-    @classmethod
-    def texts(cls, result: CriterionResult) -> tuple[str, str]:
-        return _upgrade_limit(result, result.evidence)
