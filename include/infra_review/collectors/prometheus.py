@@ -1,10 +1,8 @@
 """Prometheus HTTP API (``/api/v1/query_range``): the real samples of [start, end).
 
-Each canonical metric is a PromQL expression with a default that fits node_exporter and
-blackbox_exporter, overridable per source in fleet.yaml, so a team changes queries without
-code. Expressions are ``string.Template`` text (``${instance}``, ``${server}``,
-``${rate_window}``, ``${probe_job}``, ``${n8n_job}`` and any ``vars``), because PromQL's own
-braces would clash with ``str.format``.
+The queries (PromQL per canonical metric, overridable in fleet.yaml) are in
+``prometheus_queries.py``, the HTTP client and the paging in ``prometheus_client.py``; this
+module turns their answers into samples. Every name callers used is still importable here.
 
 Only real samples are stored. ``query_range`` fills every step from the newest sample in its
 5-minute lookback, so a hole of up to 5 minutes, the minutes after a target died, and a
@@ -23,285 +21,42 @@ the interval that holds its own time, so adjacent intervals never share one.
 
 from __future__ import annotations
 
-import logging
-import math
-import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from string import Template
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from infra_review.collectors.common import (
-    SourceUnavailable,
-    empty_frame,
-    http_credentials,
-    seconds,
-    with_retries,
+from infra_review.collectors.common import empty_frame, seconds
+from infra_review.collectors.prometheus_client import MAX_POINTS, PrometheusClient, pages
+from infra_review.collectors.prometheus_queries import (
+    DEFAULT_QUERIES,
+    OPTIONAL_QUERIES,
+    Query,
+    queries,
+    sample_of,
+    step_seconds,
 )
 from infra_review.errors import InputError
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "DEFAULT_QUERIES",
+    "LOOKBACK_S",
+    "MAX_POINTS",
+    "OPTIONAL_QUERIES",
+    "PrometheusClient",
+    "Query",
+    "check_window",
+    "collect",
+    "pages",
+    "queries",
+    "real_samples",
+    "sample_of",
+    "samples_in",
+    "step_seconds",
+]
 
-MAX_POINTS = 11_000
 LOOKBACK_S = 300.0  # Prometheus's --query.lookback-delta (5m by default); ``lookback`` overrides
-
-
-@dataclass(frozen=True)
-class Query:
-    metric: str
-    expr: str
-    label: str | None = None  # a result label whose value becomes our ``label`` column
-    label_value: str = ""  # or a constant label
-    # the vector selector whose raw samples the expression reads: their own timestamps say
-    # which steps hold a real sample (a computed value is stamped with the step time)
-    sample: str = ""
-
-
-DEFAULT_QUERIES: dict[str, Query] = {
-    q.metric: q
-    for q in (
-        Query(
-            "ram_used_pct",
-            '100 * (1 - node_memory_MemAvailable_bytes{instance="${instance}"}'
-            ' / node_memory_MemTotal_bytes{instance="${instance}"})',
-            sample='node_memory_MemAvailable_bytes{instance="${instance}"}',
-        ),
-        Query(
-            "cpu_used_pct",
-            "100 * (1 - avg by (instance) ("
-            'rate(node_cpu_seconds_total{instance="${instance}",mode="idle"}[${rate_window}])))',
-            sample='node_cpu_seconds_total{instance="${instance}",mode="idle"}',
-        ),
-        Query(
-            "swap_io_pages_per_s",
-            'sum by (instance) (rate(node_vmstat_pswpin{instance="${instance}"}[${rate_window}])'
-            ' + rate(node_vmstat_pswpout{instance="${instance}"}[${rate_window}]))',
-            sample='node_vmstat_pswpin{instance="${instance}"}',
-        ),
-        Query(
-            "api_latency_s",
-            'probe_duration_seconds{job="${probe_job}",server="${server}"}',
-            label="instance",
-            sample='probe_duration_seconds{job="${probe_job}",server="${server}"}',
-        ),
-        Query(
-            "probe_up",
-            'probe_success{job="${probe_job}",server="${server}"}',
-            label="instance",
-            sample='probe_success{job="${probe_job}",server="${server}"}',
-        ),
-    )
-}
-# Collected only when listed (n8n exports them from its main instance with
-# N8N_METRICS=true and N8N_METRICS_INCLUDE_QUEUE_METRICS=true). n8n's active count is Bull's
-# getJobCounts().active, which keeps counting a dead worker's jobs: only the n8n_redis source
-# (lock keys) tells stalled jobs from live ones.
-OPTIONAL_QUERIES: dict[str, Query] = {
-    "n8n_queue_waiting": Query(
-        "n8n_queue_waiting",
-        'sum(n8n_scaling_mode_queue_jobs_waiting{job="${n8n_job}"})',
-        label_value="jobs",
-        sample='n8n_scaling_mode_queue_jobs_waiting{job="${n8n_job}"}',
-    ),
-    "n8n_queue_active": Query(
-        "n8n_queue_active",
-        'sum(n8n_scaling_mode_queue_jobs_active{job="${n8n_job}"})',
-        label_value="jobs",
-        sample='n8n_scaling_mode_queue_jobs_active{job="${n8n_job}"}',
-    ),
-}
-
-
-def step_seconds(source: dict[str, Any]) -> float:
-    """The query step: ``step`` if set, else the server's scrape interval."""
-    step = seconds(source.get("step"), source.get("scrape_interval_s", 60), "step")
-    if step <= 0:
-        raise InputError("step must be positive", field="step")
-    return step
-
-
-def queries(server: str, source: dict[str, Any]) -> list[Query]:
-    """The source's metric queries with templates filled in; ``metrics`` in fleet.yaml
-    overrides the defaults per metric (a string, ``{expr, label}``, true, or null to skip)."""
-    from infra_review.metrics import METRICS
-
-    step = step_seconds(source)
-    variables = {
-        "server": server,
-        "instance": source.get("instance") or f"{server}:9100",
-        "rate_window": f"{int(max(4 * step, 60))}s",
-        "probe_job": "blackbox",
-        "n8n_job": "n8n",
-        **{str(k): str(v) for k, v in (source.get("vars") or {}).items()},
-    }
-    chosen: dict[str, Query] = dict(DEFAULT_QUERIES)
-    configured = source.get("metrics") or {}
-    if not isinstance(configured, dict):
-        raise InputError("metrics must be a mapping: metric -> expr", field="metrics")
-    for metric, spec in configured.items():
-        if metric not in METRICS:
-            raise InputError(
-                f"unknown metric {metric!r}; known: {sorted(METRICS)}", field="metrics"
-            )
-        if spec is None or spec is False:
-            chosen.pop(metric, None)
-            continue
-        base = DEFAULT_QUERIES.get(metric) or OPTIONAL_QUERIES.get(metric)
-        if spec is True or spec == "default":
-            if base is None:
-                raise InputError(f"no default query for {metric}", field=f"metrics.{metric}")
-            chosen[metric] = base
-        elif isinstance(spec, str):
-            chosen[metric] = Query(metric, spec, sample=sample_of(metric, spec, None))
-        elif isinstance(spec, dict) and "expr" in spec:
-            chosen[metric] = Query(
-                metric,
-                str(spec["expr"]),
-                label=spec.get("label"),
-                label_value=str(spec.get("label_value") or ""),
-                sample=sample_of(metric, str(spec["expr"]), spec.get("sample")),
-            )
-        else:
-            raise InputError(
-                "expected an expression, {expr, label, sample}, true or null",
-                field=f"metrics.{metric}",
-            )
-    filled = []
-    for q in chosen.values():
-        try:
-            expr = Template(q.expr).substitute(variables)
-            sample = Template(q.sample).substitute(variables)
-        except (KeyError, ValueError) as exc:
-            raise InputError(
-                f"template variable {exc} in the {q.metric} query is not defined; "
-                f"known: {sorted(variables)} (add it under vars:)",
-                field=f"metrics.{q.metric}",
-            ) from exc
-        filled.append(Query(q.metric, expr, q.label, q.label_value, sample))
-    return filled
-
-
-# a bare vector selector, template variables (``${server}``) allowed in its matchers
-_SELECTOR = re.compile(r"^\s*[A-Za-z_:][A-Za-z0-9_:]*\s*(\{(?:[^{}]|\$\{\w+\})*\})?\s*$")
-
-
-def sample_of(metric: str, expr: str, sample: Any) -> str:
-    """The selector whose raw samples time a configured expression: ``sample`` if given, else
-    the expression itself when it is a bare selector. Any other expression needs ``sample``,
-    because Prometheus stamps a computed value with the step time, hiding lookback repeats."""
-    if sample:
-        if not _SELECTOR.match(str(sample)):
-            raise InputError(
-                f'sample must be a vector selector such as name{{label="value"}}, got {sample!r}',
-                field=f"metrics.{metric}.sample",
-            )
-        return str(sample).strip()
-    if _SELECTOR.match(expr):
-        return expr.strip()
-    raise InputError(
-        "a computed expression needs sample: the selector of the series it reads, for "
-        'example node_memory_MemAvailable_bytes{instance="${instance}"}, so only real '
-        "samples are stored",
-        field=f"metrics.{metric}.sample",
-    )
-
-
-def pages(
-    start: datetime, end: datetime, step_s: float, max_points: int
-) -> list[tuple[float, float]]:
-    """(first, last) evaluation times, in epoch seconds, of pages of at most ``max_points``
-    steps covering ``start + k*step < end``."""
-    first = start.timestamp()
-    count = math.ceil((end.timestamp() - first) / step_s)
-    out = []
-    for offset in range(0, max(count, 0), max_points):
-        last_k = min(offset + max_points, count) - 1
-        out.append((first + offset * step_s, first + last_k * step_s))
-    return out
-
-
-class PrometheusClient:
-    """A thin ``query_range`` client with timeouts, auth and retries with backoff."""
-
-    def __init__(self, source: dict[str, Any]) -> None:
-        import requests
-
-        url = source.get("url")
-        if not url and source.get("conn_id"):
-            from infra_review.collectors.common import airflow_connection
-
-            conn = airflow_connection(str(source["conn_id"]))
-            scheme = (conn.extra or {}).get("scheme", "http")
-            url = f"{scheme}://{conn.host}:{conn.port or 9090}"
-        if not url:
-            raise InputError("a prometheus source needs url (or conn_id)", field="url")
-        self.url = str(url).rstrip("/")
-        self.timeout = seconds(source.get("timeout"), 30, "timeout")
-        self.attempts = int(source.get("attempts", 4))
-        self.backoff = seconds(source.get("backoff"), 2, "backoff")
-        headers, basic = http_credentials(source)
-        self.session = requests.Session()
-        self.session.headers.update(headers)
-        if basic:
-            self.session.auth = basic
-        self._requests = requests
-
-    def query_range(self, expr: str, first: float, last: float, step: float) -> list[dict]:
-        """``expr`` evaluated at ``first, first + step, ... last``."""
-        params = {"query": expr, "start": f"{first:.3f}", "end": f"{last:.3f}", "step": f"{step:g}"}
-        return self._matrix("query_range", params)
-
-    def raw_samples(self, selector: str, first: float, last: float, lookback: float) -> list[dict]:
-        """The stored samples of ``selector`` from ``first - lookback`` to ``last``, with their
-        own timestamps (a range-vector instant query: raw data, no lookback filling)."""
-        span = max(math.ceil(last - first + lookback), 1)
-        return self._matrix("query", {"query": f"{selector}[{span}s]", "time": f"{last:.3f}"})
-
-    def _matrix(self, endpoint: str, params: dict[str, str]) -> list[dict]:
-        requests = self._requests
-        expr = params["query"]
-
-        class Retryable(Exception):
-            pass
-
-        def call() -> list[dict]:
-            try:
-                response = self.session.post(
-                    f"{self.url}/api/v1/{endpoint}", data=params, timeout=self.timeout
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                raise Retryable(f"{type(exc).__name__}: {exc}") from exc
-            if response.status_code >= 500 or response.status_code == 429:
-                raise Retryable(f"HTTP {response.status_code}: {response.text[:200]}")
-            try:
-                body = response.json()
-            except ValueError as exc:
-                raise SourceUnavailable(
-                    f"Prometheus at {self.url} answered HTTP {response.status_code} "
-                    f"without JSON: {response.text[:200]}"
-                ) from exc
-            if response.status_code != 200 or body.get("status") != "success":
-                raise InputError(
-                    f"Prometheus rejected the query ({response.status_code} "
-                    f"{body.get('errorType')}): {body.get('error')}; query: {expr}"
-                )
-            for warning in body.get("warnings") or []:
-                log.warning("Prometheus warning for %s: %s", expr, warning)
-            data = body["data"]
-            if data.get("resultType") != "matrix":
-                raise InputError(f"expected a range vector result, got {data.get('resultType')}")
-            return data["result"]
-
-        return with_retries(
-            f"Prometheus {endpoint} at {self.url}",
-            call,
-            attempts=self.attempts,
-            backoff_s=self.backoff,
-            retry_on=(Retryable,),
-        )
 
 
 def real_samples(
