@@ -3,8 +3,10 @@
 A criterion is one class in one module of its group (``capacity/criteria/ram.py`` ...):
 its id, the parameters it reads from criteria.yaml (checked when the file is bound, so a
 missing or misspelt key fails naming it), ``evaluate(inputs) -> CriterionResult``,
-``texts(result) -> (en, ru)`` for ``explain``, and its plot if it has one. The decision
-rules, the reports, the CLI and the views reach a criterion only through this registry.
+``texts(result) -> (en, ru)`` for ``explain``, its plot if it has one, and the facts other
+steps read off it (the unit its text speaks and how its numbers scale to it, the trend
+``watch`` fits, its group, whether it is the sizing basis). The decision rules, the reports,
+the CLI and the views reach a criterion only through this registry (or its class's ``id``).
 
 Adding a criterion: a ``@register``-ed subclass of ``Criterion`` in its group's module (list
 the module in ``CRITERIA_MODULES`` if it is new), its test, and its entry in criteria.yaml.
