@@ -208,7 +208,9 @@ def test_offsets_and_daylight_saving_are_utc_durations():
         epoch_us(utc.tz_localize(None))
 
 
-def test_quarter_boundaries_cut_runs_to_the_window():
+def test_a_series_read_without_a_look_back_is_judged_from_the_window_start():
+    """What the look-back is for (tests/unit/test_capacity_window_edges.py): without it, a
+    run over the edge is seen in parts by both reviews."""
     # 30 h above from 2026-06-30 14:00 to 2026-07-01 20:00: 20 h of it in Q3
     ts = pd.date_range("2026-06-29T00:00Z", "2026-07-05T00:00Z", freq="1min", inclusive="left")
     values = np.where(

@@ -10,6 +10,7 @@ stored with the review, so a recomputation can tell whether the samples changed 
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from infra_review.capacity.criteria.common import (
     CAPACITY_METRICS,
     SeriesInput,
     ServerInputs,
+    lookbacks,
     missing_gate,
 )
 from infra_review.errors import InputError
@@ -94,23 +96,65 @@ def fingerprint(data: CleanSeries) -> dict[str, Any]:
     digest = hashlib.blake2b(digest_size=16)
     digest.update(np.ascontiguousarray(data.ts_us).tobytes())
     digest.update(np.ascontiguousarray(data.values).tobytes())
-    return {
+    out = {
         "samples": len(data),
         "first": to_datetime(data.ts_us[0]).isoformat() if len(data) else None,
         "last": to_datetime(data.ts_us[-1]).isoformat() if len(data) else None,
         "blake2b": digest.hexdigest(),
     }
+    if data.lookback_from_us is not None:  # the rows read before the window, apart
+        back = hashlib.blake2b(digest_size=16)
+        back.update(np.ascontiguousarray(data.lookback_ts_us).tobytes())
+        back.update(np.ascontiguousarray(data.lookback_values).tobytes())
+        out["lookback"] = {
+            "from": to_datetime(data.lookback_from_us).isoformat(),
+            "samples": data.lookback_samples,
+            "blake2b": back.hexdigest(),
+        }
+    return out
 
 
-def read_server_series(conn, server: str, quarter: Quarter) -> dict[tuple[str, str], CleanSeries]:
-    """The server's capacity series in the window, read once, as numpy arrays per series."""
-    raw = read_series(
-        conn, quarter.start, quarter.end, servers=[server], metrics=list(CAPACITY_METRICS)
-    )
+def read_server_series(
+    conn,
+    server: str,
+    quarter: Quarter,
+    lookback: dict[str, timedelta] | None = None,
+) -> dict[tuple[str, str], CleanSeries]:
+    """The server's capacity series in the window, read once, as numpy arrays per series.
+
+    ``lookback`` (``read_lookback``): per metric, how far before the window to read as well,
+    so that a run criterion judges a run over the window's start whole. Those rows are kept
+    apart in each ``CleanSeries`` (its look-back); the window's rows, and so coverage, are
+    the same as without it. Nothing after the window is read."""
+    back = {m: t for m, t in (lookback or {}).items() if t > timedelta(0)}
+    start = quarter.start - max(back.values(), default=timedelta(0))
+    raw = read_series(conn, start, quarter.end, servers=[server], metrics=list(CAPACITY_METRICS))
     return {
-        (metric, label): clean_series(ts_us, values, quarter.start, quarter.end)
+        (metric, label): clean_series(
+            ts_us,
+            values,
+            quarter.start,
+            quarter.end,
+            quarter.start - back[metric] if metric in back else None,
+        )
         for (_, metric, label), (ts_us, values) in raw.items()
     }
+
+
+def read_lookback(
+    rules: dict[str, Any],
+    defaults: dict[str, Any],
+    metadata: dict[str, Any],
+    cadence: dict[tuple[str, str], int] | None = None,
+) -> dict[str, timedelta]:
+    """Per metric, the look-back the server's run criteria ask for (``common.lookbacks``),
+    at the coarsest interval known before reading: fleet.yaml's and the series' recorded
+    cadences (a coarser measured cadence is covered by the look-back's slack of an hour)."""
+    interval = max(
+        [float(metadata.get("scrape_interval_s") or DEFAULT_INTERVAL_S)]
+        + [float(c) for c in (cadence or {}).values() if c]
+    )
+    return lookbacks(rules, defaults, interval)
 
 
 def counts_from_series(

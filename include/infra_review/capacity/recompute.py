@@ -57,7 +57,13 @@ def recompute_run(conn, run_id: int) -> dict[str, Any]:
     verdict = WindowVerdict.from_dict(verdict_doc)
     payloads, changed = [], []
     for server, stored in sorted(inputs["per_server"].items()):
-        series = d.read_server_series(conn, server, quarter)
+        cadence = {
+            tuple(k.split("|", 1)): v["cadence_s"]
+            for k, v in stored["fingerprints"].items()
+            if v.get("cadence_s")
+        }
+        lookback = d.read_lookback(rules, defaults, stored["metadata"], cadence)
+        series = d.read_server_series(conn, server, quarter, lookback)
         now = {f"{m}|{lab}": d.fingerprint(data) for (m, lab), data in series.items()}
         then = {
             k: {x: y for x, y in v.items() if x != "cadence_s"}
@@ -68,11 +74,6 @@ def recompute_run(conn, run_id: int) -> dict[str, Any]:
                 changed.append(
                     {"server": server, "series": key, "stored": then.get(key), "now": now.get(key)}
                 )
-        cadence = {
-            tuple(k.split("|", 1)): v["cadence_s"]
-            for k, v in stored["fingerprints"].items()
-            if v.get("cadence_s")
-        }
         payloads.append(
             evaluate_server_inputs(
                 server,

@@ -86,17 +86,20 @@ def as_plan(review: ReviewPlan | dict) -> ReviewPlan:
 def read_server(
     review: ReviewPlan, server: str, conn, criteria: CriteriaSet, fleet: Fleet
 ) -> dict[str, Any]:
-    """Everything one server's criteria read: its window (one COPY), the previous quarter's
-    latency p95, complaints, planned services, series cadences and quarantined rows."""
+    """Everything one server's criteria read: its window (one COPY, with the look-back its
+    run criteria ask for before the window), the previous quarter's latency p95,
+    complaints, planned services, series cadences and quarantined rows."""
     if server not in review.servers:
         raise InputError(f"{server!r} is not among the review's servers", field="servers")
     quarter = review.quarter
     metadata = d.server_metadata(fleet, server)
     rules = capacity_rules(criteria)
     percentile = float(rules[RamDegradation.id].params.get("percentile", 95))
+    cadence = d.series_cadence(conn, server)
+    lookback = d.read_lookback(rules, criteria.defaults, metadata, cadence)
     return {
         "metadata": metadata,
-        "series": d.read_server_series(conn, server, quarter),
+        "series": d.read_server_series(conn, server, quarter, lookback),
         "previous": d.previous_latency(
             conn, server, quarter, metadata["scrape_interval_s"], review.coverage_floor, percentile
         ),
@@ -104,7 +107,7 @@ def read_server(
             d.read_complaints(conn, quarter), fleet, server, review.servers
         ),
         "planned": d.read_planned(conn),
-        "cadence": d.series_cadence(conn, server),
+        "cadence": cadence,
         "quarantined": quarantined(
             conn, quarter.start, quarter.end, servers=[server], metrics=list(CAPACITY_METRICS)
         ),

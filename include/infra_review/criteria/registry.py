@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import importlib
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from infra_review.criteria import readable as shown
@@ -182,6 +183,11 @@ class Criterion:
             f"observed {result.observed}, threshold {result.threshold}",
             f"наблюдалось {result.observed}, порог {result.threshold}",
         )
+
+    def lookback(self, interval_s: float) -> dict[str, timedelta]:
+        """Per metric it judges, how far before the window the review must read so that a
+        run over the window's start is judged whole (run criteria); none by default."""
+        return {}
 
     @classmethod
     def forecast_samples(cls, rule: Rule, inputs: Any, series: Any) -> tuple[Any, Any]:

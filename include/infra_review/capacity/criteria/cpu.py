@@ -4,7 +4,7 @@ parameters from criteria.yaml, ``evaluate(ServerInputs)`` and its English and Ru
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -18,17 +18,25 @@ from infra_review.capacity.criteria.common import (
     ServerInputs,
     combine,
     dur,
+    edge_evidence,
+    edge_runs,
+    edge_texts,
     gate_part,
     hours,
     interval_of,
     label_of,
+    lookback_evidence,
+    lookback_for,
     not_applicable,
+    run_samples,
     series_evidence,
     span,
     sustained,
+    sustained_lookback,
     sustained_texts,
     unmeasured_apis,
     unmeasured_parts,
+    window_start_us,
 )
 from infra_review.criteria.registry import Criterion, Param, Plot, register
 from infra_review.criteria.result import CriterionResult, Outcome
@@ -61,6 +69,11 @@ class CpuSustained(Criterion):
     def evaluate(self, inputs) -> CriterionResult:
         return sustained(self.rule, inputs, self.defaults)
 
+    def lookback(self, interval_s: float) -> dict[str, timedelta]:
+        return {
+            self.rule.params["metric"]: sustained_lookback(self.rule, self.defaults, interval_s)
+        }
+
     @classmethod
     def texts(cls, result: CriterionResult) -> tuple[str, str]:
         return sustained_texts(result, result.evidence)
@@ -90,20 +103,27 @@ def api_latency(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crit
     for s in series:
         kind, reasons = gate_part(s)
         interval = interval_of(s, inp)
-        hourly = bucket_quantile(s.data.ts_us, s.data.values, q, HOUR_US)
+        # the hours read back before the window continue a run of slow hours into it
+        ts, values = run_samples(s, inp)
+        start_us = window_start_us(inp)
+        hourly = bucket_quantile(ts, values, q, HOUR_US)
         above = compare(hourly.value, rule.params.get("comparator", ">"), threshold)
+        own_hours = hourly.start_us >= start_us  # the window's hours
         # the samples themselves above the threshold: a slow hour may hold 4 slow minutes
-        slow = compare(s.data.values, rule.params.get("comparator", ">"), threshold)
+        slow = compare(values, rule.params.get("comparator", ">"), threshold)
         runs = find_runs(
             hourly.start_us, above, interval_s=3600, gap_tolerance_intervals=1, values=hourly.value
         )
-        long_enough = runs.longer_than(duration, inclusive=inclusive)
-        longest = runs.longest_index()
-        worst = int(np.argmax(hourly.value)) if len(hourly) else None
+        edges = edge_runs(hourly.start_us, runs, duration, inclusive, s, inp)
+        found, longest = edge_evidence(edges)
+        window_hours = np.flatnonzero(own_hours)
+        worst = (
+            int(window_hours[np.argmax(hourly.value[window_hours])]) if len(window_hours) else None
+        )
         ev = {
             **series_evidence(s),
-            "hours_with_data": len(hourly),
-            "hours_above": int(above.sum()),
+            "hours_with_data": int(own_hours.sum()),
+            "hours_above": int((above & own_hours).sum()),
             "worst_hour": (
                 {
                     "hour": to_datetime(hourly.start_us[worst]).isoformat(),
@@ -113,12 +133,13 @@ def api_latency(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crit
                 else None
             ),
             "interval_s": interval,
-            "minutes_slow": _minutes(slow, interval),
-            "longest_run": _with_slow_minutes(runs, longest, s, slow, interval),
-            "qualifying_runs": runs.records(long_enough, EVIDENCE_LIST_LIMIT),
+            "minutes_slow": _minutes(slow & (ts >= start_us), interval),
+            "lookback": lookback_evidence(s, inp),
+            **found,
+            "longest_run": _with_slow_minutes(edges, longest, ts, slow, interval),
         }
         observed = hours(runs.duration_us[longest] / US_PER_S) if longest is not None else 0.0
-        parts.append(Part(s.label, bool(long_enough.any()), observed, ev, kind, reasons))
+        parts.append(Part(s.label, bool(edges.counted.any()), observed, ev, kind, reasons))
     return combine(rule, inp, parts, hours(duration.total_seconds()), common)
 
 
@@ -127,36 +148,38 @@ def _minutes(mask: np.ndarray, interval_s: float) -> float:
     return round(int(mask.sum()) * interval_s / 60, 3)
 
 
-def _with_slow_minutes(runs, i, s, slow: np.ndarray, interval_s: float) -> dict | None:
+def _with_slow_minutes(edges, i, ts: np.ndarray, slow: np.ndarray, interval_s: float):
     """The run of slow hours with the minutes actually slow inside it (hours judged apart
     from minutes measured: one slow hour may hold only a few slow samples)."""
     if i is None:
         return None
-    start = runs.start_us[i]
-    inside = (s.data.ts_us >= start) & (s.data.ts_us < start + runs.duration_us[i])
-    return {**runs.record(i), "minutes_slow": _minutes(slow & inside, interval_s)}
+    start = edges.runs.start_us[i]
+    inside = (ts >= start) & (ts < start + edges.runs.duration_us[i])
+    return {**edges.record(i), "minutes_slow": _minutes(slow & inside, interval_s)}
 
 
 def _latency(r: CriterionResult, ev: dict) -> tuple[str, str]:
     thr, need = ev["value_threshold"], ev["duration_threshold_h"]
     run = ev.get("longest_run")
+    edge_en, edge_ru = edge_texts(ev, f"{need:g} h", f"{rus.number(need, 3)} ч")
     if not run:
         worst = (ev.get("worst_hour") or {}).get("p95_s")
         w = f" (worst hour {worst:.2f} s)" if worst is not None else ""
         wr = f" (худший час {rus.number(worst, 2)} с)" if worst is not None else ""
         return (
-            f"hourly p95 API latency never above {thr:g} s{w}",
-            f"часовой p95 времени ответа API ни разу не выше {rus.number(thr, 3)} с{wr}",
+            f"hourly p95 API latency never above {thr:g} s{w}{edge_en}",
+            f"часовой p95 времени ответа API ни разу не выше {rus.number(thr, 3)} с{wr}{edge_ru}",
         )
     slow = run.get("minutes_slow")
     en_slow = f"; {slow:g} min of samples were above {thr:g} s" if slow is not None else ""
     ru_slow = f"; замеров выше {thr:g} с: {slow:g} мин" if slow is not None else ""
     return (
         f"hourly p95 API latency{label_of(ev)} above {thr:g} s for {dur(run, 'en')} in a row, "
-        f"judged by the hour ({span(run)}){en_slow}; the criterion needs at least {need:g} h",
+        f"judged by the hour ({span(run)}){en_slow}; the criterion needs at least {need:g} h"
+        f"{edge_en}",
         f"часовой p95 времени ответа API{label_of(ev)} выше {rus.number(thr, 3)} с "
         f"{dur(run, 'ru')} подряд, по часам ({span(run)}){ru_slow}; критерий: не менее "
-        f"{rus.number(need, 3)} ч",
+        f"{rus.number(need, 3)} ч{edge_ru}",
     )
 
 
@@ -183,6 +206,10 @@ class ApiLatency(Criterion):
 
     def evaluate(self, inputs) -> CriterionResult:
         return api_latency(self.rule, inputs, self.defaults)
+
+    def lookback(self, interval_s: float) -> dict[str, timedelta]:
+        """Judged by the hour: runs of hours, one missing hour tolerated."""
+        return {self.rule.params["metric"]: lookback_for(self.rule.duration(), 3600, 1)}
 
     @classmethod
     def texts(cls, result: CriterionResult) -> tuple[str, str]:

@@ -4,6 +4,7 @@ while jobs are active (joined as-of), stalled minutes as an incident."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -15,13 +16,20 @@ from infra_review.capacity.criteria.common import (
     ServerInputs,
     combine,
     dur,
+    edge_evidence,
+    edge_runs,
+    edge_texts,
     gate_part,
     interval_of,
+    lookback_evidence,
     no_series,
     not_applicable,
     param,
+    run_samples,
     series_evidence,
     span,
+    sustained_lookback,
+    window_start_us,
 )
 from infra_review.criteria.registry import Criterion, Param, Plot, register
 from infra_review.criteria.result import CriterionResult
@@ -72,17 +80,21 @@ def n8n_queue(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Criter
     for s in waiting:
         kind, reasons = gate_part(s)
         interval = interval_of(s, inp)
-        over = compare(s.data.values, rule.params.get("comparator", ">"), threshold)
+        # both series with their look-back: a busy stretch over the window's start is whole
+        ts, values = run_samples(s, inp)
+        own = ts >= window_start_us(inp)  # the window's samples: minutes are counted there
+        over = compare(values, rule.params.get("comparator", ">"), threshold)
         active = actives.get(s.label)
         ev = {
             **series_evidence(s),
             "interval_s": interval,
             "gap_tolerance_s": tolerance * interval,
             "hole_after_s": hole_after_s(interval, tolerance),
+            "lookback": lookback_evidence(s, inp),
         }
         if active is None:
-            known = np.zeros(len(s.data), dtype=bool)
-            working = np.zeros(len(s.data), dtype=bool)
+            known = np.zeros(len(ts), dtype=bool)
+            working = np.zeros(len(ts), dtype=bool)
             ev["active_series"] = None
             ev["stalls_distinguishable"] = False
             ev["note"] = (
@@ -91,54 +103,53 @@ def n8n_queue(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Criter
             )
         else:
             # as-of: the active sample nearest in time, within one cadence of the waiting one
-            pos, known = asof_match(
-                s.data.ts_us, active.data.ts_us, int(round(interval * US_PER_S))
-            )
-            working = np.zeros(len(s.data), dtype=bool)
-            working[known] = active.data.values[pos[known]] > 0
+            active_ts, active_values = run_samples(active, inp)
+            pos, known = asof_match(ts, active_ts, int(round(interval * US_PER_S)))
+            working = np.zeros(len(ts), dtype=bool)
+            working[known] = active_values[pos[known]] > 0
             ev["active_series"] = {
                 "label": active.label,
                 "samples": len(active.data),
                 "gate": active.gate,
             }
-            ev["stalls_distinguishable"] = bool(known.any())
-            ev["minutes_unmatched"] = round(int((~known).sum()) * interval / 60, 3)
+            ev["stalls_distinguishable"] = bool((known & own).any())
+            ev["minutes_unmatched"] = round(int((~known & own).sum()) * interval / 60, 3)
             ev["match_tolerance_s"] = interval
         busy = over & (working | ~known)
         stalled = over & known & ~working
         runs = find_runs(
-            s.data.ts_us,
+            ts,
             busy,
             interval_s=interval,
             gap_tolerance_intervals=tolerance,
-            values=s.data.values,
+            values=values,
         )
         stalls = find_runs(
-            s.data.ts_us,
+            ts,
             stalled,
             interval_s=interval,
             gap_tolerance_intervals=tolerance,
-            values=s.data.values,
+            values=values,
         )
-        long_enough = runs.longer_than(duration, inclusive=inclusive)
-        longest = runs.longest_index()
+        stalls_here = stalls.end_us >= window_start_us(inp)  # whole, when inside the window
+        edges = edge_runs(ts, runs, duration, inclusive, s, inp)
+        found, longest = edge_evidence(edges)
         ev.update(
             {
-                "minutes_above": round(int(over.sum()) * interval / 60, 3),
-                "minutes_counted": round(int(busy.sum()) * interval / 60, 3),
-                "minutes_active_unknown": round(int((over & ~known).sum()) * interval / 60, 3)
+                "minutes_above": round(int((over & own).sum()) * interval / 60, 3),
+                "minutes_counted": round(int((busy & own).sum()) * interval / 60, 3),
+                "minutes_active_unknown": round(int((over & ~known & own).sum()) * interval / 60, 3)
                 if active is not None
                 else None,
-                "stalled_minutes": round(int(stalled.sum()) * interval / 60, 3),
-                "stalled_episodes": stalls.records(limit=EVIDENCE_LIST_LIMIT),
-                "stalled_episode_count": len(stalls),
-                "incident": bool(stalled.any()),
-                "longest_run": runs.record(longest) if longest is not None else None,
-                "qualifying_runs": runs.records(long_enough, EVIDENCE_LIST_LIMIT),
+                "stalled_minutes": round(int((stalled & own).sum()) * interval / 60, 3),
+                "stalled_episodes": stalls.records(stalls_here, limit=EVIDENCE_LIST_LIMIT),
+                "stalled_episode_count": int(stalls_here.sum()),
+                "incident": bool((stalled & own).any()),
+                **found,
             }
         )
         observed = runs.duration_us[longest] / US_PER_S / 60 if longest is not None else 0.0
-        parts.append(Part(s.label, bool(long_enough.any()), observed, ev, kind, reasons))
+        parts.append(Part(s.label, bool(edges.counted.any()), observed, ev, kind, reasons))
     result = combine(rule, inp, parts, round(duration.total_seconds() / 60, 3), common)
     stalled_total = sum(p.evidence["stalled_minutes"] for p in parts)
     result.evidence["stalled_minutes_total"] = stalled_total
@@ -162,6 +173,8 @@ def _queue(r: CriterionResult, ev: dict) -> tuple[str, str]:
     else:
         en = f"never more than {thr:g} jobs waiting while workers were active"
         ru = f"в очереди ни разу не было более {rus.number(thr, 3)} задач при активных воркерах"
+    edge_en, edge_ru = edge_texts(ev, f"{need:g} min", f"{rus.number(need, 3)} мин")
+    en, ru = en + edge_en, ru + edge_ru
     if stalled:
         en += f"; {stalled:g} min stalled (waiting, none active) not counted"
         ru += f"; {rus.number(stalled, 3)} мин простоя (очередь стоит, активных нет) не учтены"
@@ -194,6 +207,14 @@ class N8nQueue(Criterion):
 
     def evaluate(self, inputs) -> CriterionResult:
         return n8n_queue(self.rule, inputs, self.defaults)
+
+    def lookback(self, interval_s: float) -> dict[str, timedelta]:
+        """The waiting series and the active one it is joined with, read back alike."""
+        back = sustained_lookback(self.rule, self.defaults, interval_s)
+        return {
+            self.rule.params["metric"]: back,
+            self.rule.params.get("active_metric", "n8n_queue_active"): back,
+        }
 
     @classmethod
     def forecast_samples(cls, rule: Rule, inputs: ServerInputs, series) -> tuple[Any, Any]:

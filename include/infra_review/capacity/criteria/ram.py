@@ -23,6 +23,7 @@ from infra_review.capacity.criteria.common import (
     not_applicable,
     series_evidence,
     sustained,
+    sustained_lookback,
     sustained_texts,
     unmeasured_apis,
     unmeasured_parts,
@@ -50,6 +51,11 @@ class RamSustained(Criterion):
 
     def evaluate(self, inputs) -> CriterionResult:
         return sustained(self.rule, inputs, self.defaults)
+
+    def lookback(self, interval_s: float) -> dict[str, timedelta]:
+        return {
+            self.rule.params["metric"]: sustained_lookback(self.rule, self.defaults, interval_s)
+        }
 
     @classmethod
     def texts(cls, result: CriterionResult) -> tuple[str, str]:
