@@ -6,11 +6,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from infra_review.collect import cadence, intervals, plan_jobs
 from infra_review.collectors.common import SourceUnavailable, http_credentials, with_retries
-from infra_review.collectors.prometheus import MAX_POINTS, pages, queries
+from infra_review.collectors.prometheus import (
+    MAX_POINTS,
+    evaluation_pages,
+    pages,
+    queries,
+    real_samples,
+)
 from infra_review.errors import InputError
 from infra_review.fleet import load_fleet
 
@@ -306,3 +313,38 @@ def test_a_bare_selector_keeps_every_raw_sample_of_the_window_once():
     ts, vals = samples_in(times, values, start, start + timedelta(seconds=120))
     assert ts.tolist() == [round((t0 + d) * 1000) for d in (1.5, 58.2, 119.9)]
     assert vals.tolist() == [1.0, 2.0, 3.0]
+
+
+def _evaluate(raw: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """What Prometheus answers for a computed expression over ``raw``: at each evaluation,
+    the value of the newest sample (here the sample's own time, so it can be traced)."""
+    index = np.searchsorted(raw, at, side="right") - 1
+    return raw[np.clip(index, 0, None)]
+
+
+def test_jittered_samples_within_one_step_are_all_kept_for_a_computed_expression():
+    # scrapes jittered around the 60 s grid, one missed: 120.5 and 179.5 share a step
+    raw = np.array([0.0, 120.5, 179.5, 240.0, 300.0])
+    samples = [{"metric": {}, "values": [[t, "1"] for t in raw]}]
+    found = evaluation_pages(samples, 0.0, 300.0, 60.0, MAX_POINTS)
+    ((first, last, fine),) = found
+    assert fine == 59.0 and first == 0.0 and last >= 300.0  # up to the next page's first step
+    at = np.arange(first, last + fine / 2, fine)
+    ts_ms, _ = real_samples(at, _evaluate(raw, at), raw, 0.0, 360.0)
+    assert list(ts_ms) == [0, 120500, 179500, 240000, 300000]
+    # the coarse grid alone loses 120.5 (the counterexample this guards against)
+    coarse = np.arange(0.0, 361.0, 60.0)
+    ts_ms, _ = real_samples(coarse, _evaluate(raw, coarse), raw, 0.0, 360.0)
+    assert 120500 not in ts_ms
+
+
+def test_evaluation_is_no_finer_than_a_quarter_step_and_paged_under_the_cap():
+    raw = [0.0, 1.0, 60.0, 120.0]  # two samples 1 s apart: the grid stops at 15 s
+    samples = [{"metric": {}, "values": [[t, "1"] for t in raw]}]
+    found = evaluation_pages(samples, 0.0, 600.0, 60.0, 10)
+    assert {fine for _, _, fine in found} == {15.0}
+    points = sum(round((b - a) / 15.0) + 1 for a, b, _ in found)
+    assert points == 44 and all(round((b - a) / 15.0) + 1 <= 10 for a, b, _ in found)
+    # regular samples at the step: the page is asked as before
+    regular = [{"metric": {}, "values": [[t, "1"] for t in (0.0, 60.0, 120.0)]}]
+    assert evaluation_pages(regular, 0.0, 600.0, 60.0, 10) == [(0.0, 600.0, 60.0)]

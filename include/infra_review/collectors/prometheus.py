@@ -11,6 +11,8 @@ window reaching into the future all come back as repeats. Each query therefore n
 samples (a range-vector query, so their own timestamps): a point is kept once, at its
 sample's own time, and a step with no sample within the lookback is dropped. (PromQL's
 ``timestamp()`` would say the same, but Prometheus 2.42 evaluates it some 50 times slower.)
+A computed expression is evaluated on a grid as fine as its samples' spacing (down to a
+quarter step), so two jittered samples within one step are both kept (``evaluation_pages``).
 A window ending after ``clock.now()`` is refused.
 
 Prometheus refuses more than 11,000 points per series in one query, so a long range is
@@ -21,6 +23,7 @@ the interval that holds its own time, so adjacent intervals never share one.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,6 +51,7 @@ __all__ = [
     "Query",
     "check_window",
     "collect",
+    "evaluation_pages",
     "pages",
     "queries",
     "real_samples",
@@ -85,6 +89,33 @@ def real_samples(
     first = np.r_[True, seen[1:] != seen[:-1]] if len(seen) else np.empty(0, bool)
     keep = first & (seen >= start) & (seen < end)
     return np.round(seen[keep] * 1000).astype("int64"), vals[keep].astype("float64")
+
+
+def evaluation_pages(
+    samples: list[dict], first: float, last: float, step: float, max_points: int
+) -> list[tuple[float, float, float]]:
+    """(first, last, step) of the ``query_range`` calls that evaluate a computed expression
+    over the page ``first..last`` (and up to the next page's first step).
+
+    One evaluation keeps only the newest sample before it, so two samples within one step
+    (scrapes jittered around the grid) would lose the older one. The evaluation step is
+    therefore the smallest spacing of the page's raw samples, no finer than a quarter of
+    ``step`` (which bounds the extra points to 4x): every sample then is the newest at some
+    evaluation, while its spacing is at least a quarter of the step."""
+    times = np.unique(
+        np.array([float(t) for series in samples for t, _ in series["values"]], dtype="float64")
+    )
+    gaps = np.diff(times)
+    gaps = gaps[gaps > 0]
+    fine = min(step, max(step / 4, float(gaps.min()))) if len(gaps) else step
+    if fine >= step:
+        return [(first, last, step)]
+    count = math.ceil((last + step - first) / fine - 1e-9)  # up to the next page's first step
+    out = []
+    for offset in range(0, count, max_points):
+        last_k = min(offset + max_points, count) - 1
+        out.append((first + offset * fine, first + last_k * fine, fine))
+    return out
 
 
 def samples_in(
@@ -139,17 +170,25 @@ def collect(server: str, source: dict[str, Any], start: datetime, end: datetime)
         raw: dict[str, list[np.ndarray]] = {}
         for first, last in grid:
             samples = client.raw_samples(q.sample, first, last, lookback)
-            page = samples if direct else client.query_range(q.expr, first, last, step)
-            keys = [key_of(series["metric"]) for series in page]
-            if len(set(keys)) != len(keys):
-                raise InputError(
-                    f"the {q.metric} query returns several series with the same label; "
-                    "aggregate them in PromQL (sum by/max by) or choose another label: "
-                    f"{q.expr}",
-                    field=f"metrics.{q.metric}",
-                )
-            for key, series in zip(keys, page, strict=True):
-                values.setdefault(key, []).append(np.array(series["values"], dtype="float64"))
+            answers = (
+                [samples]
+                if direct
+                else [
+                    client.query_range(q.expr, a, b, s)
+                    for a, b, s in evaluation_pages(samples, first, last, step, max_points)
+                ]
+            )
+            for page in answers:
+                keys = [key_of(series["metric"]) for series in page]
+                if len(set(keys)) != len(keys):
+                    raise InputError(
+                        f"the {q.metric} query returns several series with the same label; "
+                        "aggregate them in PromQL (sum by/max by) or choose another label: "
+                        f"{q.expr}",
+                        field=f"metrics.{q.metric}",
+                    )
+                for key, series in zip(keys, page, strict=True):
+                    values.setdefault(key, []).append(np.array(series["values"], dtype="float64"))
             if direct:
                 continue
             # several series per key (one per CPU): any of them holds a sample
