@@ -208,3 +208,18 @@ def test_a_failing_channel_is_retried_and_never_fails_the_review(db, smtp, bot, 
     monkeypatch.setenv("AIRFLOW_CONN_INFRA_REVIEW_SMTP", json.dumps(conn))
     out = notify_review(run_id, conn=db, attempts=2, backoff_s=0)
     assert out["channels"]["email"] == "failed" and out["message"] is not None
+
+
+def test_sent_from_inside_a_running_event_loop(db, smtp, bot):
+    """The Telegram hook's asyncio.run cannot start in a thread whose event loop is running
+    (an async caller, or a library that left its loop running): the message still goes."""
+    import asyncio
+
+    run_id = _review(db, "r1", [_rec("app-1", "upgrade_ram")])
+
+    async def caller() -> dict:
+        return notify_review(run_id, conn=db, backoff_s=0)
+
+    out = asyncio.run(caller())
+    assert out["channels"] == {"telegram": "sent", "email": "sent"}
+    assert len(bot.calls) == 1 and len(smtp) == 1

@@ -12,6 +12,7 @@ a secrets backend, or ``AIRFLOW_CONN_INFRA_REVIEW_*`` variables).
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 
 EMAIL_CONN_ID = "infra_review_smtp"
@@ -30,6 +31,22 @@ def _telegram_hook(conn_id: str):
             return telegram.Bot(self.token, base_url=extra.get("base_url") or DEFAULT_BOT_API)
 
     return BotApiHook(telegram_conn_id=conn_id)
+
+
+def outside_event_loop(call: Callable[[], Any]) -> Any:
+    """Run ``call`` where no event loop is running. The Telegram hook sends with
+    ``asyncio.run``, which refuses to start inside a running loop (an async caller, or a
+    library that left its loop running in this thread): a thread of its own has none."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
 
 
 def telegram_notifier(text: str, telegram_conn_id: str = TELEGRAM_CONN_ID):
@@ -51,7 +68,8 @@ def telegram_notifier(text: str, telegram_conn_id: str = TELEGRAM_CONN_ID):
             hook = _telegram_hook(self.telegram_conn_id)
             for chunk in telegram_chunks(self.text):
                 # the hook sends HTML; the text is plain, so escape it
-                hook.send_message({"text": html.escape(chunk, quote=False)})
+                text = html.escape(chunk, quote=False)
+                outside_event_loop(lambda text=text: hook.send_message({"text": text}))
 
     return TelegramNotifier(text, telegram_conn_id)
 
