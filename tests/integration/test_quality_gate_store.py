@@ -40,7 +40,10 @@ def test_bad_rows_are_quarantined_with_reasons_and_good_rows_load_once(tmp_path,
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     start, end = now - timedelta(hours=1), now + timedelta(hours=1)
     path = _csv(tmp_path, start, now + timedelta(minutes=30))
-    job = {"server": "app-1", "source": {"type": "csv", "path": str(path), "scrape_interval_s": 60}}
+    # the export states its cadence, so the batch gate checks the spacing (an export that
+    # does not is never held to the fleet's interval: csv_samples.promised_cadence)
+    source = {"type": "csv", "path": str(path), "scrape_interval_s": 60, "cadence": 60}
+    job = {"server": "app-1", "source": source}
     gate = QualityGate(docs_dir=tmp_path / "docs")
     first = run_job(job, start, end, gate=gate)
     assert (first["rows_in"], first["rows_written"], first["rows_quarantined"]) == (36, 30, 6)
