@@ -76,11 +76,13 @@ def source_label(job: dict[str, Any]) -> str:
     return f"{source['type']}:{source['name']}" if source.get("name") else source["type"]
 
 
-def cadence(job: dict[str, Any]) -> tuple[float | None, float]:
+def cadence(job: dict[str, Any]) -> tuple[float | None, float | None]:
     """(cadence for the batch gate, cadence to record for the series) in seconds.
 
     History sources promise their step; present-time sources one reading per run, so the
-    batch expects one sample per series and the window expects one per schedule tick.
+    batch expects one sample per series and the window expects one per schedule tick. A CSV
+    export promises only the cadence its source states (``csv_samples.promised_cadence``);
+    the review measures the rest from the samples.
     """
     from infra_review.collectors import SNAPSHOT_TYPES
     from infra_review.collectors.common import seconds
@@ -93,6 +95,11 @@ def cadence(job: dict[str, Any]) -> tuple[float | None, float]:
     if kind == "prometheus":
         step = step_seconds(source)
         return step, step
+    if kind == "csv":
+        from infra_review.collectors.csv_samples import promised_cadence
+
+        stated = promised_cadence(source)
+        return stated, stated
     step = seconds(source.get("cadence"), source.get("scrape_interval_s", 60), "cadence")
     return step, step
 
@@ -200,7 +207,8 @@ def run_job(
         with conn.cursor() as cur:
             store_results(cur, result)
             series = result.good[["server", "metric", "label"]].drop_duplicates()
-            set_cadence(cur, series.itertuples(index=False, name=None), series_cadence)
+            if series_cadence:
+                set_cadence(cur, series.itertuples(index=False, name=None), series_cadence)
     summary = result.summary()
     if quarantined:
         log.warning("%s: %d row(s) quarantined", key, quarantined)

@@ -247,7 +247,7 @@ def test_in_memory_gate_agrees_with_the_database_counts(quarter_url):
             series = d.read_server_series(conn, server, q)
             cadence = d.series_cadence(conn, server)
             in_memory = coverage_verdict(
-                d.counts_from_series(server, series, cadence), q.start, q.end, fleet, 0.9, held
+                d.counts_from_series(server, series, cadence, q), q.start, q.end, fleet, 0.9, held
             )
             assert in_memory.series == [s for s in from_db.series if s.server == server]
 

@@ -40,7 +40,10 @@ def test_bad_rows_are_quarantined_with_reasons_and_good_rows_load_once(tmp_path,
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     start, end = now - timedelta(hours=1), now + timedelta(hours=1)
     path = _csv(tmp_path, start, now + timedelta(minutes=30))
-    job = {"server": "app-1", "source": {"type": "csv", "path": str(path), "scrape_interval_s": 60}}
+    # the export states its cadence, so the batch gate checks the spacing (an export that
+    # does not is never held to the fleet's interval: csv_samples.promised_cadence)
+    source = {"type": "csv", "path": str(path), "scrape_interval_s": 60, "cadence": 60}
+    job = {"server": "app-1", "source": source}
     gate = QualityGate(docs_dir=tmp_path / "docs")
     first = run_job(job, start, end, gate=gate)
     assert (first["rows_in"], first["rows_written"], first["rows_quarantined"]) == (36, 30, 6)
@@ -139,7 +142,9 @@ def test_window_gate_with_gx_stores_its_verdict(db, db_url, tmp_path, monkeypatc
         )
         ((key, success, results, docs),) = cur.fetchall()
     assert key == f"review:{start.isoformat()}/{end.isoformat()}" and success is False
-    assert results[0]["metric"] == "ram_used_pct" and results[0]["coverage"] == pytest.approx(0.8)
+    # coverage over time: the last sample stands for one cadence and a half (30 s past 80%)
+    assert results[0]["metric"] == "ram_used_pct"
+    assert results[0]["coverage"] == pytest.approx(0.8, abs=1 / 1440)
     assert docs.startswith("file://")
 
 

@@ -244,7 +244,7 @@ def review(case: Case, series: Series) -> dict[str, Any]:
         for metric, (ts, values) in series.items()
     }
     cadence: dict[tuple[str, str], int] = {}  # imported samples record none
-    counts = d.counts_from_series(SERVER, cleaned, cadence)
+    counts = d.counts_from_series(SERVER, cleaned, cadence, QUARTER)
     verdict = coverage_verdict(counts, QUARTER.start, QUARTER.end, fleet, FLOOR)
     with clock.frozen(NOW):
         payload = evaluate_server_inputs(

@@ -214,8 +214,8 @@ def test_the_look_back_is_kept_apart_from_the_window_and_its_coverage():
     assert np.array_equal(plain.ts_us, with_back.ts_us) and len(plain) == len(with_back)
     assert with_back.lookback_samples == 25 * 60 and plain.lookback_samples == 0
     cadence = {("ram_used_pct", ""): 60}
-    assert d.counts_from_series("app-1", {("ram_used_pct", ""): plain}, cadence) == (
-        d.counts_from_series("app-1", {("ram_used_pct", ""): with_back}, cadence)
+    assert d.counts_from_series("app-1", {("ram_used_pct", ""): plain}, cadence, Q2) == (
+        d.counts_from_series("app-1", {("ram_used_pct", ""): with_back}, cadence, Q2)
     )
     fp = d.fingerprint(with_back)
     assert fp["samples"] == len(plain) and fp["lookback"]["samples"] == 25 * 60

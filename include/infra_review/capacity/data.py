@@ -5,6 +5,14 @@ things (previous quarter's latency p95, complaints, planned services) from param
 queries.
 Every series gets a fingerprint (count, first and last timestamp, a hash of its values),
 stored with the review, so a recomputation can tell whether the samples changed since.
+
+Cadence and coverage: each series' cadence is measured from the timestamps just read
+(``quality.window.measure_series``, numpy in the same pass, no second read) and judged
+over time; the gap rule of every criterion then uses that measured cadence
+(``SeriesInput.interval_s``), never fleet.yaml's ``scrape_interval_s``, which is only the
+fallback for a series too thin to measure and the cross-check the verdict's notes report.
+The measurement is frozen in the stored verdict, not written to ``series.cadence_s``
+(see ``quality.window``).
 """
 
 from __future__ import annotations
@@ -24,13 +32,20 @@ from infra_review.capacity.criteria.common import (
 )
 from infra_review.errors import InputError
 from infra_review.fleet import Fleet
-from infra_review.quality.window import DEFAULT_INTERVAL_S, Counts, WindowVerdict
+from infra_review.quality.window import (
+    DEFAULT_INTERVAL_S,
+    Counts,
+    WindowVerdict,
+    measure_series,
+)
 from infra_review.quarter import Quarter
 from infra_review.store.samples import read_series
 from infra_review.timeseries.runs import CleanSeries, clean_series, to_datetime
 
 
 def interval_of(fleet: Fleet, server: str) -> int:
+    """The server's configured scrape interval (fleet.yaml): a default and a cross-check for
+    its series' measured cadence, never used for a series' gaps or coverage."""
     s = fleet.servers.get(server)
     return s.scrape_interval_s if s else DEFAULT_INTERVAL_S
 
@@ -85,10 +100,28 @@ def gate_of(verdict: WindowVerdict, server: str, metric: str, label: str) -> dic
                 "expected": s.expected,
                 "floor": verdict.floor,
                 "reasons": list(s.reasons),
+                **_cadence_of(s),
             }
     return {
         **missing_gate(server, f"{metric}{{{label}}}" if label else metric),
         "floor": verdict.floor,
+    }
+
+
+def _cadence_of(s) -> dict[str, Any]:
+    """The measured cadence of a series' verdict, for its gate evidence (absent from a
+    verdict stored before cadences were measured)."""
+    if s.cadence_s is None:
+        return {}
+    return {
+        "cadence_s": s.cadence_s,
+        "gap_cadence_s": s.gap_cadence_s,
+        "cadence_source": s.cadence_source,
+        "configured_s": s.configured_s,
+        "covered_h": s.covered_h,
+        "window_h": s.window_h,
+        "cadence_changes": list(s.cadence_changes),
+        "notes": list(s.notes),
     }
 
 
@@ -158,18 +191,31 @@ def read_lookback(
 
 
 def counts_from_series(
-    server: str, series: dict[tuple[str, str], CleanSeries], cadence: dict[tuple[str, str], int]
+    server: str,
+    series: dict[tuple[str, str], CleanSeries],
+    cadence: dict[tuple[str, str], int],
+    quarter: Quarter,
 ) -> Counts:
-    """``quality.window.series_counts`` from series already read, so a one-process review
-    judges coverage without a second pass over the rows (NaN rows count: they are stored)."""
+    """``quality.window.series_counts`` from series already read: each series' cadence and
+    covered time measured from its timestamps in the quarter (numpy, O(n)), so a one-process
+    review judges coverage without a second pass over the rows. ``cadence`` is what the
+    collectors recorded (``series_cadence``): the fallback for a series too thin to measure,
+    and the cross-check."""
     return {
-        (server, metric, label): (len(data) + data.nan_dropped, cadence.get((metric, label)))
+        (server, metric, label): measure_series(
+            data.ts_us,
+            quarter.start,
+            quarter.end,
+            nan_rows=data.nan_dropped,
+            recorded_s=cadence.get((metric, label)),
+        )
         for (metric, label), data in series.items()
     }
 
 
 def series_cadence(conn, server: str) -> dict[tuple[str, str], int]:
-    """Seconds between samples that each series' collector promised (series.cadence_s)."""
+    """Seconds between samples that each series' collector promised (series.cadence_s):
+    the fallback and cross-check for the cadence measured from the samples."""
     with conn.cursor() as cur:
         cur.execute(
             """SELECT metric, label, cadence_s FROM infra_review.series
@@ -182,35 +228,39 @@ def series_cadence(conn, server: str) -> dict[tuple[str, str], int]:
 def previous_latency(
     conn, server: str, quarter: Quarter, interval_s: int, floor: float, percentile: float = 95
 ) -> dict[str, dict[str, Any]]:
-    """Per endpoint: the previous quarter's p95 latency, its samples and coverage verdict."""
+    """Per endpoint: the previous quarter's p95 latency, its samples and coverage verdict.
+
+    One binary COPY of the previous quarter's latency rows; the p95 is PostgreSQL's
+    ``percentile_cont`` (linear between closest ranks, numpy's default) and coverage is over
+    time at each series' measured cadence, as in the window's gate. ``interval_s`` (the
+    server's configured interval) is the cadence assumed for a series too thin to measure.
+    """
     prev = quarter.previous()
-    with conn.cursor() as cur:
-        cur.execute(
-            """SELECT r.label, count(*),
-                      percentile_cont(%(q)s) WITHIN GROUP (ORDER BY s.value)
-               FROM infra_review.samples s JOIN infra_review.series r USING (series_id)
-               WHERE r.server = %(server)s AND r.metric = 'api_latency_s'
-                 AND s.ts >= %(start)s AND s.ts < %(end)s
-               GROUP BY r.label ORDER BY r.label""",
-            {"q": percentile / 100, "server": server, "start": prev.start, "end": prev.end},
-        )
-        rows = cur.fetchall()
-    expected = int((prev.end - prev.start).total_seconds() // interval_s)
+    raw = read_series(conn, prev.start, prev.end, servers=[server], metrics=["api_latency_s"])
+    window_s = (prev.end - prev.start).total_seconds()
     out = {}
-    for label, count, p95 in rows:
-        coverage = min(1.0, count / expected) if expected else 0.0
+    for (_, _, label), (ts_us, values) in sorted(raw.items()):
+        data = clean_series(ts_us, values, prev.start, prev.end)
+        if not len(data):
+            continue
+        seen = measure_series(
+            data.ts_us, prev.start, prev.end, nan_rows=data.nan_dropped, recorded_s=interval_s
+        )
+        coverage = min(1.0, seen.covered_s / window_s) if window_s else 0.0
         reasons = []
         if coverage < floor:
             reasons.append(
-                f"coverage {coverage:.1%} below the floor {floor:.0%} in {prev} "
-                f"({count} of {expected} expected samples)"
+                f"coverage {coverage:.1%} below the floor {floor:.0%} in {prev}: "
+                f"{seen.covered_s / 3600:.1f} of {window_s / 3600:.0f} h hold data at the "
+                f"series' cadence ({seen.samples} of {seen.expected} expected samples)"
             )
         out[label] = {
             "quarter": str(prev),
-            "p95": float(p95),
-            "samples": int(count),
-            "expected": expected,
+            "p95": float(np.percentile(data.values, percentile)),
+            "samples": seen.samples,
+            "expected": seen.expected,
             "coverage": coverage,
+            "cadence_s": seen.cadence_s,
             "passed": not reasons,
             "reasons": reasons,
         }
@@ -322,13 +372,16 @@ def build_inputs(
     cadence = cadence or {}
     by_metric: dict[str, list[SeriesInput]] = {}
     for (metric, label), data in sorted(series.items()):
+        gate = gate_of(verdict, server, metric, label)
         by_metric.setdefault(metric, []).append(
             SeriesInput(
                 metric,
                 label,
                 data,
-                gate_of(verdict, server, metric, label),
-                cadence.get((metric, label)),
+                gate,
+                # the measured cadence (the coarsest day's: the gap rule's interval); the
+                # recorded one only for a verdict stored before cadences were measured
+                gate.get("gap_cadence_s") or cadence.get((metric, label)),
             )
         )
     return ServerInputs(

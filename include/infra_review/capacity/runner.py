@@ -134,7 +134,7 @@ def evaluate_server(
     quarter = review.quarter
     with connection(url, conn) as c:
         raw = read_server(review, server, c, criteria, fleet)
-    counts = d.counts_from_series(server, raw["series"], raw["cadence"])
+    counts = d.counts_from_series(server, raw["series"], raw["cadence"], quarter)
     verdict = coverage_verdict(
         counts, quarter.start, quarter.end, fleet, review.coverage_floor, raw["quarantined"]
     )

@@ -6,6 +6,13 @@ this source takes the rows of the run's interval and lets the quality gate quara
 bad ones, so one bad row in an export does not block the rest. A timestamp without an
 offset still fails the whole task with the file and line: the row cannot even be placed
 in an interval, and a guessed time zone would shift it by hours.
+
+An export's interval is not assumed: unless the source states ``cadence:``, the batch gate
+checks no spacing and no cadence is recorded for its series, because the fleet's
+``scrape_interval_s`` says nothing about a CloudWatch or Grafana export (5-minute data
+checked against 60 s would be judged 20% complete, 15-second data would lose three samples
+in four as "wrong cadence"). The review measures each series' cadence from its samples
+(``timeseries.cadence``).
 """
 
 from __future__ import annotations
@@ -31,6 +38,15 @@ from infra_review.contracts import (
     text,
 )
 from infra_review.errors import InputError
+
+
+def promised_cadence(source: dict[str, Any]) -> float | None:
+    """Seconds between samples the source states (``cadence: 5m``), else None: never the
+    fleet's interval, which an export need not follow."""
+    from infra_review.collectors.common import seconds
+
+    value = source.get("cadence")
+    return None if value is None else seconds(value, 0, "cadence")
 
 
 def files(source: dict[str, Any]) -> list[Path]:

@@ -4,17 +4,29 @@ A series whose coverage is below the floor (criteria.yaml ``defaults.coverage_fl
 fails, and every criterion that needs it becomes ``insufficient_data`` instead of a silent
 decision on partial data.
 
-Expected samples come from the cadence the collector recorded for the series
-(``series.cadence_s``: the Prometheus step, or one per collect run for present-time
-sources), else from the server's scrape interval. Rows the batch gate quarantined in the
-window are counted in each verdict's reasons, so the evidence says why samples are missing.
-With ``engine="gx"`` the floor is checked by the Great Expectations coverage suite and the
+Coverage is over time, not a count (DESIGN.md, "Real monitoring data"): the share of the
+window that holds data at the series' own cadence, measured from its timestamps
+(``timeseries.cadence``: the median spacing per UTC day, so a change of scrape interval is
+followed). Each sample stands for the time to the next one, at most one cadence and a half,
+so twenty dense days in a quarter never pass the floor however many samples they hold, and
+a whole quarter of 5-minute data passes whatever interval fleet.yaml assumes.
+
+The cadence is measured at review time, from the rows the review reads anyway, and frozen
+with the verdict (``cadence_s``, ``gap_cadence_s``, ``cadence_changes``), not stored on the
+series: one number per series could not follow a mid-quarter change, and a stored value
+would go stale whenever a range is re-imported or re-collected. ``series.cadence_s`` (the
+Prometheus step, or one per collect run for present-time sources) and the server's
+``scrape_interval_s`` are defaults for a series too thin to measure (fewer than two samples)
+and cross-checks: a measured cadence more than 50% away from what the series' collector
+recorded (else from fleet.yaml's interval) is named in the verdict's ``notes``, and the
+measurement is still what counts. Rows the batch gate quarantined in the window are counted
+in a failing verdict's reasons, so the evidence says why samples are missing. With
+``engine="gx"`` the floor is checked by the Great Expectations coverage suite and the
 verdict is stored in ``quality_results`` (and Data Docs) under ``review:<start>/<end>``.
 
-The verdict needs sample counts only: no percentiles (those are ``summary.window_summary``'s,
-for people), because over a quarter of 1-minute samples their sorts cost about as much as
-reading the rows. ``coverage_verdict`` is pure, so the capacity review can also judge the
-counts of series it has just read, without a second pass over the rows.
+``coverage_verdict`` is pure: the capacity review judges the series it has just read
+(``measure_series`` on their timestamps, numpy, O(n)), without a second pass over the rows;
+``window_verdict`` reads the same rows itself (one binary COPY) and gives the same verdict.
 """
 
 from __future__ import annotations
@@ -23,11 +35,64 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from infra_review.fleet import Fleet
+import numpy as np
 
-# (server, metric, label) -> (samples in the window, the series' recorded cadence in s or None)
-Counts = dict[tuple[str, str, str], tuple[int, int | None]]
+from infra_review.fleet import Fleet
+from infra_review.timeseries import cadence as cad
+
 DEFAULT_INTERVAL_S = 60  # servers that only their samples registered (not in fleet.yaml)
+
+
+@dataclass(frozen=True)
+class SeriesTime:
+    """What the gate needs of one series in the window: its stored rows, the time they cover
+    at the series' measured cadence, and that cadence (pure numbers, JSON-able)."""
+
+    samples: int  # rows stored in the window (NaN rows included: they were stored)
+    covered_s: float  # seconds of the window holding data at the series' cadence
+    expected: int  # samples the window would hold at that cadence, day by day
+    cadence_s: float  # the typical measured cadence (or the fallback when unmeasurable)
+    gap_cadence_s: float  # the coarsest day's cadence: what the gap rule judges holes against
+    cadence_source: str  # measured | recorded | default
+    recorded_s: int | None = None  # the cadence the series' collector recorded, if any
+    cadence_changes: list[dict[str, Any]] = field(default_factory=list)
+
+
+# (server, metric, label) -> what the gate needs of that series
+Counts = dict[tuple[str, str, str], SeriesTime]
+
+
+def measure_series(
+    ts_us: np.ndarray,
+    start: datetime,
+    end: datetime,
+    *,
+    nan_rows: int = 0,
+    recorded_s: int | None = None,
+) -> SeriesTime:
+    """Pure: measure a series' cadence and covered time in [start, end) from its sorted,
+    unique timestamps without NaN (a ``CleanSeries``); samples outside the window are left
+    out. ``recorded_s`` (series.cadence_s) stands in only when fewer than two samples."""
+    start_us, end_us = _us(start), _us(end)
+    ts_us = np.asarray(ts_us, dtype=np.int64)
+    lo, hi = np.searchsorted(ts_us, [start_us, end_us], side="left")
+    inside = ts_us[lo:hi]
+    fallback, source = (recorded_s, "recorded") if recorded_s else (DEFAULT_INTERVAL_S, "default")
+    measured = cad.measure(inside, fallback_s=float(fallback), fallback_source=source)
+    return SeriesTime(
+        samples=int(len(inside) + nan_rows),
+        covered_s=cad.covered_s(inside, start_us, end_us, measured),
+        expected=cad.expected_samples(start_us, end_us, measured),
+        cadence_s=measured.typical_s,
+        gap_cadence_s=measured.longest_s,
+        cadence_source=measured.source,
+        recorded_s=int(recorded_s) if recorded_s else None,
+        cadence_changes=measured.changes() if measured.measured else [],
+    )
+
+
+def _us(moment: datetime) -> int:
+    return int(round(moment.timestamp() * 1_000_000))
 
 
 @dataclass(frozen=True)
@@ -41,6 +106,15 @@ class SeriesVerdict:
     passed: bool
     reasons: list[str] = field(default_factory=list)
     quarantined: int = 0
+    # measured from the series' own timestamps (None in verdicts stored before they were)
+    cadence_s: float | None = None
+    gap_cadence_s: float | None = None
+    cadence_source: str | None = None
+    configured_s: float | None = None  # what the measurement was cross-checked against
+    covered_h: float | None = None
+    window_h: float | None = None
+    cadence_changes: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # reported, never failing (cross-check)
 
 
 @dataclass(frozen=True)
@@ -80,6 +154,7 @@ class WindowVerdict:
             "expected": sum(s.expected for s in found),
             "floor": self.floor,
             "reasons": [r for s in found for r in s.reasons],
+            "notes": [n for s in found for n in s.notes],
         }
 
     @property
@@ -104,21 +179,29 @@ def series_counts(
     servers: list[str] | None = None,
     metrics: list[str] | None = None,
 ) -> Counts:
-    """Samples per series in [start, end), with each series' recorded cadence."""
+    """Each series with samples in [start, end), measured from its rows (one binary COPY):
+    the same numbers the capacity review measures from the rows it reads."""
+    from infra_review.store.samples import read_series
+    from infra_review.timeseries.runs import clean_series
+
     with conn.cursor() as cur:
         cur.execute(
-            """SELECT r.server, r.metric, r.label, r.cadence_s, c.n
-               FROM infra_review.series r
-               JOIN (SELECT s.series_id, count(*) AS n FROM infra_review.samples s
-                     WHERE s.series_id IN (
-                             SELECT series_id FROM infra_review.series
-                             WHERE (%(servers)s::text[] IS NULL OR server = ANY(%(servers)s))
-                               AND (%(metrics)s::text[] IS NULL OR metric = ANY(%(metrics)s)))
-                       AND s.ts >= %(start)s AND s.ts < %(end)s
-                     GROUP BY s.series_id) c USING (series_id)""",
-            {"servers": servers, "metrics": metrics, "start": start, "end": end},
+            """SELECT server, metric, label, cadence_s FROM infra_review.series
+               WHERE cadence_s IS NOT NULL
+                 AND (%(servers)s::text[] IS NULL OR server = ANY(%(servers)s))
+                 AND (%(metrics)s::text[] IS NULL OR metric = ANY(%(metrics)s))""",
+            {"servers": servers, "metrics": metrics},
         )
-        return {(srv, m, lab): (int(n), cad) for srv, m, lab, cad, n in cur.fetchall()}
+        recorded = {(srv, m, lab): int(c) for srv, m, lab, c in cur.fetchall()}
+    out = {}
+    for key, (ts_us, values) in read_series(
+        conn, start, end, servers=servers, metrics=metrics
+    ).items():
+        data = clean_series(ts_us, values, start, end)
+        out[key] = measure_series(
+            data.ts_us, start, end, nan_rows=data.nan_dropped, recorded_s=recorded.get(key)
+        )
+    return out
 
 
 def quarantined(
@@ -146,23 +229,61 @@ def quarantined(
 @dataclass(frozen=True)
 class _Coverage:
     key: tuple[str, str, str]
-    samples: int
-    expected: int
+    seen: SeriesTime
     coverage: float
+    window_s: float
+    configured_s: float | None
+    configured_from: str
+
+    @property
+    def samples(self) -> int:
+        return self.seen.samples
+
+    @property
+    def expected(self) -> int:
+        return self.seen.expected
 
 
 def _coverage(counts: Counts, start: datetime, end: datetime, fleet: Fleet) -> list[_Coverage]:
-    """Expected samples: the window over the recorded cadence (the collector's promise), else
-    over the server's scrape interval; sorted by (server, metric, label)."""
-    window_s = (end - start).total_seconds()
+    """Coverage over time: the covered seconds over the window's; each series is
+    cross-checked against its recorded cadence, else its server's scrape interval (none
+    for a server fleet.yaml does not list). Sorted by (server, metric, label)."""
+    window_s = max(1e-9, (end - start).total_seconds())
     out = []
     for key in sorted(counts):
-        samples, cadence = counts[key]
+        seen = counts[key]
         server = fleet.servers.get(key[0])
-        interval = cadence or (server.scrape_interval_s if server else DEFAULT_INTERVAL_S)
-        expected = max(1, int(window_s // interval))
-        out.append(_Coverage(key, samples, expected, min(1.0, samples / expected)))
+        if seen.recorded_s:
+            configured, source = float(seen.recorded_s), "the cadence its collector recorded"
+        elif server is not None:
+            configured, source = float(server.scrape_interval_s), "fleet.yaml's scrape_interval_s"
+        else:
+            configured, source = None, ""
+        coverage = min(1.0, seen.covered_s / window_s)
+        out.append(_Coverage(key, seen, coverage, window_s, configured, source))
     return out
+
+
+def _notes(row: _Coverage) -> list[str]:
+    seen = row.seen
+    if seen.cadence_source != "measured":
+        return [
+            f"cadence not measurable from {seen.samples} sample(s); "
+            f"{cad.describe_s(seen.cadence_s)} assumed ({seen.cadence_source})"
+        ]
+    notes = []
+    if row.configured_s and cad.disagrees(seen.cadence_s, row.configured_s):
+        notes.append(
+            f"measured cadence {cad.describe_s(seen.cadence_s)} differs from "
+            f"{row.configured_from} {cad.describe_s(row.configured_s)} by more than 50%; "
+            "the measured cadence is used"
+        )
+    if len(seen.cadence_changes) > 1:
+        steps = ", ".join(
+            f"{cad.describe_s(c['cadence_s'])} from {c['from']}" for c in seen.cadence_changes
+        )
+        notes.append(f"cadence changed in the window: {steps}")
+    return notes
 
 
 def _judge(
@@ -175,10 +296,13 @@ def _judge(
 ) -> WindowVerdict:
     verdicts = []
     for row, is_below in zip(rows, below, strict=True):
+        seen = row.seen
         reasons = []
         if is_below:
             reasons.append(
-                f"coverage {row.coverage:.1%} below the floor {floor:.0%} "
+                f"coverage {row.coverage:.1%} below the floor {floor:.0%}: "
+                f"{seen.covered_s / 3600:.1f} of {row.window_s / 3600:.0f} h hold data at the "
+                f"series' cadence of {cad.describe_s(seen.cadence_s)} "
                 f"({row.samples} of {row.expected} expected samples)"
             )
         q = quarantine.get(row.key, 0)
@@ -193,6 +317,14 @@ def _judge(
                 passed=not reasons,
                 reasons=reasons,
                 quarantined=q,
+                cadence_s=seen.cadence_s,
+                gap_cadence_s=seen.gap_cadence_s,
+                cadence_source=seen.cadence_source,
+                configured_s=row.configured_s,
+                covered_h=round(seen.covered_s / 3600, 6),
+                window_h=round(row.window_s / 3600, 6),
+                cadence_changes=list(seen.cadence_changes),
+                notes=_notes(row),
             )
         )
     return WindowVerdict(start=start, end=end, floor=floor, series=verdicts)
@@ -206,7 +338,8 @@ def coverage_verdict(
     floor: float,
     quarantine: dict[tuple[str, str, str], int] | None = None,
 ) -> WindowVerdict:
-    """Pure: the verdict per series from its counts; coverage below ``floor`` fails."""
+    """Pure: the verdict per series from what was measured of it (``measure_series``);
+    coverage over time below ``floor`` fails."""
     rows = _coverage(counts, start, end, fleet)
     return _judge(rows, [r.coverage < floor for r in rows], start, end, floor, quarantine or {})
 
@@ -223,8 +356,9 @@ def window_verdict(
     store: bool = False,
     fleet: Fleet | None = None,
 ) -> WindowVerdict:
-    """Coverage per series over [start, end); ``engine`` None (plain comparison), "gx" or
-    "pandas" runs the coverage suite; ``store`` upserts the verdict into quality_results."""
+    """Coverage over time per series over [start, end), each at its measured cadence;
+    ``engine`` None (plain comparison), "gx" or "pandas" runs the coverage suite; ``store``
+    upserts the verdict into quality_results."""
     if fleet is None:
         from infra_review.fleet import load_fleet
 

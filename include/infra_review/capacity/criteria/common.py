@@ -79,7 +79,7 @@ class SeriesInput:
     label: str
     data: CleanSeries
     gate: dict[str, Any]
-    interval_s: float | None = None  # the series' cadence when its collector recorded one
+    interval_s: float | None = None  # the series' measured cadence (quality.window)
 
     @property
     def passed(self) -> bool:
@@ -127,7 +127,7 @@ def hours(seconds: float) -> float:
 
 
 def interval_of(s: SeriesInput, inp: ServerInputs) -> float:
-    """Seconds between samples: the series' recorded cadence, else the server's interval."""
+    """Seconds between samples: the series' measured cadence, else the server's interval."""
     return float(s.interval_s or inp.interval_s)
 
 
