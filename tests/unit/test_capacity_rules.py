@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from infra_review.capacity.criteria.common import SeriesInput, ServerInputs, sustained
+from infra_review.capacity.criteria.common import SeriesInput, ServerInputs
+from infra_review.capacity.criteria.sustained import sustained
 from infra_review.capacity.evaluate import criteria_snapshot, rules_from_snapshot
 from infra_review.capacity.plan import capacity_rules
 from infra_review.criteria.result import Outcome

@@ -13,15 +13,11 @@ import pandas as pd
 import pytest
 
 from infra_review.capacity import data as d
-from infra_review.capacity.criteria.common import (
-    SeriesInput,
-    ServerInputs,
-    lookbacks,
-    sustained,
-)
+from infra_review.capacity.criteria.common import SeriesInput, ServerInputs
 from infra_review.capacity.criteria.cpu import ApiLatency, api_latency
 from infra_review.capacity.criteria.cpu_queue import n8n_queue
 from infra_review.capacity.criteria.ram import RamSustained
+from infra_review.capacity.criteria.sustained import lookbacks, sustained
 from infra_review.capacity.plan import capacity_rules
 from infra_review.criteria.result import Outcome
 from infra_review.criteria.rules import load_criteria

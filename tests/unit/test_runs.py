@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from infra_review.capacity.criteria.common import SeriesInput, ServerInputs, sustained
+from infra_review.capacity.criteria.common import SeriesInput, ServerInputs
+from infra_review.capacity.criteria.sustained import sustained
 from infra_review.criteria.result import Outcome
 from infra_review.criteria.rules import load_criteria
 from infra_review.errors import InputError

@@ -27,9 +27,9 @@ from infra_review.capacity.criteria.common import (
     CAPACITY_METRICS,
     SeriesInput,
     ServerInputs,
-    lookbacks,
     missing_gate,
 )
+from infra_review.capacity.criteria.sustained import lookbacks
 from infra_review.errors import InputError
 from infra_review.fleet import Fleet
 from infra_review.quality.window import (
@@ -180,7 +180,7 @@ def read_lookback(
     metadata: dict[str, Any],
     cadence: dict[tuple[str, str], int] | None = None,
 ) -> dict[str, timedelta]:
-    """Per metric, the look-back the server's run criteria ask for (``common.lookbacks``),
+    """Per metric, the look-back the server's run criteria ask for (``sustained.lookbacks``),
     at the coarsest interval known before reading: fleet.yaml's and the series' recorded
     cadences (a coarser measured cadence is covered by the look-back's slack of an hour)."""
     interval = max(

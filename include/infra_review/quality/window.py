@@ -39,6 +39,7 @@ import numpy as np
 
 from infra_review.fleet import Fleet
 from infra_review.timeseries import cadence as cad
+from infra_review.timeseries.runs import moment_us
 
 DEFAULT_INTERVAL_S = 60  # servers that only their samples registered (not in fleet.yaml)
 
@@ -73,7 +74,7 @@ def measure_series(
     """Pure: measure a series' cadence and covered time in [start, end) from its sorted,
     unique timestamps without NaN (a ``CleanSeries``); samples outside the window are left
     out. ``recorded_s`` (series.cadence_s) stands in only when fewer than two samples."""
-    start_us, end_us = _us(start), _us(end)
+    start_us, end_us = moment_us(start), moment_us(end)
     ts_us = np.asarray(ts_us, dtype=np.int64)
     lo, hi = np.searchsorted(ts_us, [start_us, end_us], side="left")
     inside = ts_us[lo:hi]
@@ -89,10 +90,6 @@ def measure_series(
         recorded_s=int(recorded_s) if recorded_s else None,
         cadence_changes=measured.changes() if measured.measured else [],
     )
-
-
-def _us(moment: datetime) -> int:
-    return int(round(moment.timestamp() * 1_000_000))
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,7 @@
 * a run's length is last-above minus first-above plus one interval (each sample stands for
   the interval it closes).
 
-Runs are judged whole across window edges (``judge_edges``): a review reads the criterion's
-duration plus some slack before its window (the look-back, kept apart in ``CleanSeries`` so
-coverage and every other statistic see the window only), a run that began before the window
-continues into it, and a run counts in the window in which it passes its duration (the
-sample at which an alert would fire), so consecutive reviews count each breach exactly once.
+Runs are judged whole across window edges in ``timeseries/edges.py``.
 
 Timestamps are converted to UTC epoch microseconds first, so daylight-saving time and input
 offsets never shift or stretch a run; input without a time zone is refused.
@@ -131,10 +127,14 @@ def clean_series(
     outside = 0
     before = None
     if window_start is not None or window_end is not None:
-        lo = 0 if window_start is None else np.searchsorted(ts_us, _us(window_start), "left")
-        hi = len(ts_us) if window_end is None else np.searchsorted(ts_us, _us(window_end), "left")
+        lo = 0 if window_start is None else np.searchsorted(ts_us, moment_us(window_start), "left")
+        hi = (
+            len(ts_us)
+            if window_end is None
+            else np.searchsorted(ts_us, moment_us(window_end), "left")
+        )
         if lookback_from is not None and window_start is not None:
-            back = min(int(np.searchsorted(ts_us, _us(lookback_from), "left")), int(lo))
+            back = min(int(np.searchsorted(ts_us, moment_us(lookback_from), "left")), int(lo))
             before = _clean(ts_us[back:lo], vals[back:lo])
             outside = len(ts_us) - (hi - back)
         else:
@@ -151,7 +151,7 @@ def clean_series(
         outside,
         before[0],
         before[1],
-        _us(lookback_from),
+        moment_us(lookback_from),
     )
 
 
@@ -172,7 +172,7 @@ def _clean(ts_us: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return ts_us, vals, nan_dropped, duplicates
 
 
-def _us(moment: datetime) -> int:
+def moment_us(moment: datetime) -> int:
     if moment.tzinfo is None:
         raise InputError(f"timestamp {moment.isoformat()} has no time zone offset")
     return int(epoch_us([moment])[0])
@@ -222,142 +222,6 @@ class Runs:
 
     def total_us(self) -> int:
         return int(self.duration_us.sum()) if len(self) else 0
-
-
-@dataclass(frozen=True)
-class EdgeRuns:
-    """Runs of a series read with a look-back, judged against the window [start, end).
-
-    A run *passes its duration* at the first of its samples at which its length (as
-    ``Runs.duration_us`` counts it) is more than the duration (at least, when inclusive): the
-    moment an alert would fire. It is *counted* in the window that holds that moment, so a
-    run over a window edge is counted by exactly one of two consecutive reviews; a run that
-    passed it before the window and goes on into it is *carried over* (listed, not counted
-    again). Runs that end before the window are the look-back's only and ignored.
-    """
-
-    runs: Runs
-    ts_us: np.ndarray  # the samples the runs were found in (look-back and window)
-    crossed_us: np.ndarray  # where ``crosses``: the sample at which the run passed its duration
-    crosses: np.ndarray
-    window_start_us: int
-    window_end_us: int
-    read_from_us: int  # where the read began: the look-back's start, else the window's
-
-    @property
-    def in_window(self) -> np.ndarray:
-        """Runs with a sample inside the window."""
-        return (self.runs.end_us >= self.window_start_us) & (
-            self.runs.start_us < self.window_end_us
-        )
-
-    @property
-    def counted(self) -> np.ndarray:
-        """Runs that passed their duration inside the window: this window's breaches."""
-        c = self.crossed_us
-        return self.crosses & (c >= self.window_start_us) & (c < self.window_end_us)
-
-    @property
-    def carried(self) -> np.ndarray:
-        """Runs that passed their duration before the window and go on into it."""
-        return self.crosses & (self.crossed_us < self.window_start_us) & self.in_window
-
-    @property
-    def own(self) -> np.ndarray:
-        """The runs this window judges: inside it and not counted by an earlier window."""
-        return self.in_window & ~self.carried
-
-    def in_window_us(self, i: int | None = None) -> np.ndarray | int:
-        """Each run's length inside the window (its samples from the window start on), or
-        run ``i``'s."""
-        if not len(self.runs) or not len(self.ts_us):
-            return np.zeros(len(self.runs), dtype=np.int64) if i is None else 0
-        first = np.searchsorted(self.ts_us, self.window_start_us, "left")
-        first_in = self.ts_us[min(int(first), len(self.ts_us) - 1)]
-        if i is not None:
-            start = max(int(self.runs.start_us[i]), int(first_in))
-            length = int(self.runs.end_us[i]) - start + self.runs.interval_us
-            inside = (
-                self.runs.end_us[i] >= self.window_start_us
-                and self.runs.start_us[i] < self.window_end_us
-            )
-            return length if inside and length > 0 else 0
-        start = np.maximum(self.runs.start_us, first_in)
-        length = self.runs.end_us - start + self.runs.interval_us
-        return np.where(self.in_window & (length > 0), length, 0)
-
-    def longest(self, mask: np.ndarray | None = None) -> int | None:
-        """The longest run among ``mask`` (default: ``own``), or None."""
-        idx = np.flatnonzero(self.own if mask is None else mask)
-        if not len(idx):
-            return None
-        return int(idx[np.argmax(self.runs.duration_us[idx])])
-
-    def record(self, i: int) -> dict[str, Any]:
-        """The whole run (look-back part included), where it passed its duration and in which
-        window it counts."""
-        out = self.runs.record(i)
-        crossed = bool(self.crosses[i])
-        at = int(self.crossed_us[i])
-        before = int(self.runs.start_us[i]) < self.window_start_us
-        out.update(
-            {
-                "threshold_crossed_at": to_datetime(at).isoformat() if crossed else None,
-                "began_before_window": before,
-                # the first sample read: the run may have begun earlier than the read shows
-                "start_unknown": bool(len(self.ts_us) and self.runs.start_us[i] == self.ts_us[0]),
-                # the last sample read: it may go on after the window (read no further)
-                "end_unknown": bool(len(self.ts_us) and self.runs.end_us[i] == self.ts_us[-1]),
-                "in_window_s": self.in_window_us(i) / US_PER_S,
-                "counted_in": (
-                    None
-                    if not crossed
-                    else "previous window"
-                    if at < self.window_start_us
-                    else "this window"
-                    if at < self.window_end_us
-                    else None
-                ),
-            }
-        )
-        return out
-
-    def records(self, mask: np.ndarray, limit: int = 20) -> list[dict[str, Any]]:
-        """The longest runs of ``mask`` first (up to ``limit``), in time order."""
-        idx = np.flatnonzero(mask)
-        idx = idx[np.argsort(-self.runs.duration_us[idx], kind="stable")][:limit]
-        return [self.record(int(i)) for i in sorted(idx, key=lambda i: self.runs.start_us[i])]
-
-
-def judge_edges(
-    ts_us: np.ndarray,
-    runs: Runs,
-    duration: timedelta,
-    *,
-    inclusive: bool,
-    window_start: datetime,
-    window_end: datetime,
-    read_from_us: int | None = None,
-) -> EdgeRuns:
-    """Where each run passed ``duration`` (strictly more, or at least when ``inclusive``) and
-    so which window counts it; ``ts_us`` are the samples ``runs`` was found in."""
-    ts_us = np.asarray(ts_us, dtype=np.int64)
-    target = runs.start_us + int(duration.total_seconds() * US_PER_S) - runs.interval_us
-    idx = np.searchsorted(ts_us, target, side="left" if inclusive else "right")
-    inside = idx < len(ts_us)
-    crossed = np.zeros(len(runs), dtype=np.int64)
-    crossed[inside] = np.maximum(ts_us[idx[inside]], runs.start_us[inside])
-    crosses = inside & (crossed <= runs.end_us)
-    start_us = _us(window_start)
-    return EdgeRuns(
-        runs,
-        ts_us,
-        crossed,
-        crosses,
-        start_us,
-        _us(window_end),
-        start_us if read_from_us is None else min(int(read_from_us), start_us),
-    )
 
 
 def hole_after_s(

@@ -18,15 +18,17 @@ from infra_review.capacity.criteria.common import (
     ServerInputs,
     combine,
     gate_part,
-    label_of,
     no_series,
     not_applicable,
     series_evidence,
+    unmeasured_apis,
+    unmeasured_parts,
+)
+from infra_review.capacity.criteria.sustained import (
+    label_of,
     sustained,
     sustained_lookback,
     sustained_texts,
-    unmeasured_apis,
-    unmeasured_parts,
 )
 from infra_review.criteria.registry import Criterion, Param, Plot, register
 from infra_review.criteria.result import CriterionResult
