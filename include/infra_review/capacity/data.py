@@ -8,9 +8,10 @@ stored with the review, so a recomputation can tell whether the samples changed 
 
 Cadence and coverage: each series' cadence is measured from the timestamps just read
 (``quality.window.measure_series``, numpy in the same pass, no second read) and judged
-over time; the gap rule of every criterion then uses that measured cadence
-(``SeriesInput.interval_s``), never fleet.yaml's ``scrape_interval_s``, which is only the
-fallback for a series too thin to measure and the cross-check the verdict's notes report.
+over time; the gap rule of every criterion then uses the measured cadence day by day
+(``SeriesInput.cadence``, measured over the look-back and the window: ``run_cadence``),
+never fleet.yaml's ``scrape_interval_s``, which is only the fallback for a series too thin
+to measure and the cross-check the verdict's notes report.
 The measurement is frozen in the stored verdict, not written to ``series.cadence_s``
 (see ``quality.window``).
 """
@@ -40,6 +41,7 @@ from infra_review.quality.window import (
 )
 from infra_review.quarter import Quarter
 from infra_review.store.samples import read_series
+from infra_review.timeseries import cadence as cad
 from infra_review.timeseries.runs import CleanSeries, clean_series, to_datetime
 
 
@@ -188,6 +190,14 @@ def read_lookback(
         + [float(c) for c in (cadence or {}).values() if c]
     )
     return lookbacks(rules, defaults, interval)
+
+
+def run_cadence(data: CleanSeries, fallback_s: float) -> cad.Cadence:
+    """The cadence per UTC day of the samples the run criteria judge: the look-back and the
+    window, measured alike (the gap rule follows a change of scrape interval day by day; a
+    look-back too thin to measure takes the cadence at the window's start)."""
+    ts_us = data.with_lookback()[0]
+    return cad.measure(ts_us, fallback_s=float(fallback_s), fallback_source="recorded")
 
 
 def counts_from_series(
@@ -370,19 +380,15 @@ def build_inputs(
 ) -> ServerInputs:
     """Pure: assemble the criteria's inputs from what was read (or what a review stored)."""
     cadence = cadence or {}
+    server_s = float(metadata.get("scrape_interval_s") or DEFAULT_INTERVAL_S)
     by_metric: dict[str, list[SeriesInput]] = {}
     for (metric, label), data in sorted(series.items()):
         gate = gate_of(verdict, server, metric, label)
+        # the measured cadence (the coarsest day's); the recorded one only for a verdict
+        # stored before cadences were measured
+        one = gate.get("gap_cadence_s") or cadence.get((metric, label))
         by_metric.setdefault(metric, []).append(
-            SeriesInput(
-                metric,
-                label,
-                data,
-                gate,
-                # the measured cadence (the coarsest day's: the gap rule's interval); the
-                # recorded one only for a verdict stored before cadences were measured
-                gate.get("gap_cadence_s") or cadence.get((metric, label)),
-            )
+            SeriesInput(metric, label, data, gate, one, run_cadence(data, one or server_s))
         )
     return ServerInputs(
         server=server,

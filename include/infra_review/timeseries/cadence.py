@@ -18,6 +18,13 @@ each series' cadence comes from its own spacing (DESIGN.md, "Real monitoring dat
   jitter never loses coverage and a hole loses its length); coverage is that covered time
   over the window. Twenty dense days in a 92-day quarter cover 22% of it, however many
   samples they hold.
+* **The gap rule follows the cadence too** (``gap_at``): a hole is judged against the
+  cadence of its day, except on the days around a change (the measured day before, the day
+  of and the day after a day whose cadence differs), where the coarser of them stands: a
+  day's median cannot say at which hour the change happened, and a stretch scraped every
+  5 min must never be split into single samples by the 60 s of the day it changed in. So a
+  series at 300 s then 60 s tolerates a missed 300 s scrape in its first part and splits at
+  a 3-minute hole in its second, more than a day from the change.
 * **The fleet's interval is a cross-check**, not the truth: ``disagrees`` says when the
   measured and configured cadence are more than 50% apart (the larger above 1.5 times the
   smaller), and the review reports it while it keeps using the measurement.
@@ -72,23 +79,40 @@ class Cadence:
 
     @property
     def longest_s(self) -> float:
-        """The coarsest day's cadence: the interval the gap rule judges holes against when
-        one number must stand for the whole series, so that a stretch scraped every 5 min
-        is never split into single samples by the 60 s of another stretch."""
+        """The coarsest day's cadence (reported with the gate's verdict as ``gap_cadence_s``);
+        the gap rule itself follows the cadence day by day (``gap_at``)."""
         return float(self.day_s.max()) if self.measured else self.fallback_s
 
     def at(self, ts_us: np.ndarray) -> np.ndarray:
         """The cadence in seconds in force at each of the sorted timestamps (its day's, else
         the nearest measured day's before it, else the first measured day's)."""
+        return self._per_sample(self.day_s, ts_us)
+
+    def gap_days(self) -> np.ndarray:
+        """Per measured day, the cadence its holes are judged against: the coarsest of the
+        day and its measured neighbours (the same as ``day_s`` where it did not change)."""
+        days = self.day_s
+        if len(days) < 2:
+            return days
+        out = days.copy()
+        np.maximum(out[1:], days[:-1], out=out[1:])
+        np.maximum(out[:-1], days[1:], out=out[:-1])
+        return out
+
+    def gap_at(self, ts_us: np.ndarray) -> np.ndarray:
+        """Per sorted timestamp, the interval its gap is judged against (``gap_days``)."""
+        return self._per_sample(self.gap_days(), ts_us)
+
+    def _per_sample(self, per_day: np.ndarray, ts_us: np.ndarray) -> np.ndarray:
         ts_us = np.asarray(ts_us, dtype=np.int64)
         if not self.measured or not len(ts_us):
             return np.full(len(ts_us), self.fallback_s)
         # one value per calendar day spanned, repeated over that day's samples: O(n) with no
         # per-sample search (a quarter's 132,480 samples in well under a millisecond)
         days = np.arange(int(_day_of(ts_us[:1])[0]), int(ts_us[-1]) + 1, DAY_US, dtype=np.int64)
-        idx = np.clip(np.searchsorted(self.day_us, days, side="right") - 1, 0, len(self.day_s) - 1)
+        idx = np.clip(np.searchsorted(self.day_us, days, side="right") - 1, 0, len(per_day) - 1)
         bounds = np.concatenate(([0], np.searchsorted(ts_us, days[1:]), [len(ts_us)]))
-        return np.repeat(self.day_s[idx], np.diff(bounds))
+        return np.repeat(per_day[idx], np.diff(bounds))
 
     def changes(self, limit: int = 20) -> list[dict[str, Any]]:
         """Where the cadence changed by more than ``DISAGREEMENT_RATIO`` from the day before:

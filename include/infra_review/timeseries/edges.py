@@ -66,21 +66,29 @@ class EdgeRuns:
 
     def in_window_us(self, i: int | None = None) -> np.ndarray | int:
         """Each run's length inside the window (its samples from the window start on), or
-        run ``i``'s."""
+        run ``i``'s. A run that began before the window is counted from the window's first
+        sample, which stands for the interval it closes."""
         if not len(self.runs) or not len(self.ts_us):
             return np.zeros(len(self.runs), dtype=np.int64) if i is None else 0
-        first = np.searchsorted(self.ts_us, self.window_start_us, "left")
-        first_in = self.ts_us[min(int(first), len(self.ts_us) - 1)]
+        first = min(
+            int(np.searchsorted(self.ts_us, self.window_start_us, "left")), len(self.ts_us) - 1
+        )
+        first_in = int(self.ts_us[first])
+        first_lead = self.runs.interval_at(first)
         if i is not None:
-            start = max(int(self.runs.start_us[i]), int(first_in))
-            length = int(self.runs.end_us[i]) - start + self.runs.interval_us
+            began_in = int(self.runs.start_us[i]) >= first_in
+            start = int(self.runs.start_us[i]) if began_in else first_in
+            lead = int(self.runs.lead_us[i]) if began_in else first_lead
+            length = int(self.runs.end_us[i]) - start + lead
             inside = (
                 self.runs.end_us[i] >= self.window_start_us
                 and self.runs.start_us[i] < self.window_end_us
             )
             return length if inside and length > 0 else 0
-        start = np.maximum(self.runs.start_us, first_in)
-        length = self.runs.end_us - start + self.runs.interval_us
+        began_in = self.runs.start_us >= first_in
+        start = np.where(began_in, self.runs.start_us, first_in)
+        lead = np.where(began_in, self.runs.lead_us, first_lead)
+        length = self.runs.end_us - start + lead
         return np.where(self.in_window & (length > 0), length, 0)
 
     def longest(self, mask: np.ndarray | None = None) -> int | None:
@@ -139,7 +147,8 @@ def judge_edges(
     """Where each run passed ``duration`` (strictly more, or at least when ``inclusive``) and
     so which window counts it; ``ts_us`` are the samples ``runs`` was found in."""
     ts_us = np.asarray(ts_us, dtype=np.int64)
-    target = runs.start_us + int(duration.total_seconds() * US_PER_S) - runs.interval_us
+    # the first sample at which last - first + lead (the run's length so far) passes it
+    target = runs.start_us + int(duration.total_seconds() * US_PER_S) - runs.lead_us
     idx = np.searchsorted(ts_us, target, side="left" if inclusive else "right")
     inside = idx < len(ts_us)
     crossed = np.zeros(len(runs), dtype=np.int64)

@@ -14,6 +14,14 @@
 * a run's length is last-above minus first-above plus one interval (each sample stands for
   the interval it closes).
 
+The interval is one number for the whole series, or one per sample (an array aligned with
+the timestamps: the cadence in force at each, so a series scraped every 5 min and then every
+minute is judged at 5 min in the first part and at 1 min in the second). Per sample, a gap
+is judged against the coarser interval of its two samples and a run's length adds the
+interval its first sample closes; an array of equal intervals gives exactly what the scalar
+gives. ``gap_interval_s`` judges holes against other intervals than the ones lengths count
+(the review's gap cadence, coarser on the days around a change of cadence).
+
 Runs are judged whole across window edges in ``timeseries/edges.py``.
 
 Timestamps are converted to UTC epoch microseconds first, so daylight-saving time and input
@@ -178,6 +186,9 @@ def moment_us(moment: datetime) -> int:
     return int(epoch_us([moment])[0])
 
 
+Interval = float | np.ndarray  # seconds: one for the series, or one per sample
+
+
 @dataclass(frozen=True)
 class Runs:
     """The runs found in one series; arrays are aligned, one element per run."""
@@ -186,11 +197,20 @@ class Runs:
     end_us: np.ndarray  # last sample of the run
     samples: np.ndarray
     peak: np.ndarray  # the most extreme value in the run (max, or min for < and <=)
-    interval_us: int
+    lead_us: np.ndarray  # the interval the run's first sample closes (its share of the length)
+    # the interval each sample closes: one for all (int), or per sample of the series the
+    # runs were found in (aligned with its timestamps)
+    intervals_us: int | np.ndarray = 0
 
     @property
     def duration_us(self) -> np.ndarray:
-        return self.end_us - self.start_us + self.interval_us
+        return self.end_us - self.start_us + self.lead_us
+
+    def interval_at(self, i: int) -> int:
+        """The interval (microseconds) that sample ``i`` of the series closes."""
+        if isinstance(self.intervals_us, np.ndarray):
+            return int(self.intervals_us[i])
+        return int(self.intervals_us)
 
     def __len__(self) -> int:
         return len(self.start_us)
@@ -224,6 +244,17 @@ class Runs:
         return int(self.duration_us.sum()) if len(self) else 0
 
 
+def interval_us(interval_s: Interval, n: int | None = None) -> int | np.ndarray:
+    """Seconds (a scalar, or an array with one per sample) as whole microseconds; an array
+    must hold ``n`` positive values when ``n`` is given."""
+    if np.ndim(interval_s) == 0:
+        return int(round(float(interval_s) * US_PER_S))
+    iv = np.rint(np.asarray(interval_s, dtype="float64") * US_PER_S).astype(np.int64)
+    if n is not None and len(iv) != n:
+        raise ValueError(f"{len(iv)} intervals for {n} timestamps")
+    return iv
+
+
 def hole_after_s(
     interval_s: float, gap_tolerance_intervals: float, slack_intervals: float = 0.5
 ) -> float:
@@ -235,26 +266,37 @@ def find_runs(
     ts_us: np.ndarray,
     mask: np.ndarray,
     *,
-    interval_s: float,
+    interval_s: Interval,
     gap_tolerance_intervals: float = 2,
     values: np.ndarray | None = None,
     peak: str = "max",
     slack_intervals: float = GAP_SLACK_INTERVALS,
+    gap_interval_s: Interval | None = None,
 ) -> Runs:
     """Runs of consecutive ``mask`` samples; ``ts_us`` sorted, unique, without NaN samples.
     Two samples further apart than ``gap_tolerance_intervals + slack_intervals`` intervals
-    are in different runs (``hole_after_s``)."""
+    are in different runs (``hole_after_s``).
+
+    ``interval_s`` is the interval each sample closes: one number, or an array aligned with
+    ``ts_us`` (the cadence in force at each sample). Holes are judged against
+    ``gap_interval_s`` (same forms) when given, else against ``interval_s``; per sample, a
+    gap is judged against the coarser interval of the two samples around it, so a change
+    of cadence never splits a run by itself."""
     ts_us = np.asarray(ts_us, dtype=np.int64)
     mask = np.asarray(mask, dtype=bool)
-    interval_us = int(round(interval_s * US_PER_S))
     n = len(ts_us)
+    lengths = interval_us(interval_s, n)
     if n == 0 or not mask.any():
         empty = np.array([], dtype=np.int64)
-        return Runs(empty, empty, empty, np.array([], dtype="float64"), interval_us)
-    max_gap = int(
-        round(hole_after_s(interval_s, gap_tolerance_intervals, slack_intervals) * US_PER_S)
-    )
-    close = np.diff(ts_us) <= max_gap  # sample i+1 continues what sample i started
+        return Runs(empty, empty, empty, np.array([], dtype="float64"), empty, lengths)
+    holes = lengths if gap_interval_s is None else interval_us(gap_interval_s, n)
+    factor = gap_tolerance_intervals + slack_intervals
+    spacing = np.diff(ts_us)
+    if isinstance(holes, np.ndarray):  # per sample: the coarser interval of the gap's two ends
+        max_gap = np.rint(np.maximum(holes[:-1], holes[1:]) * factor).astype(np.int64)
+    else:
+        max_gap = int(round(factor * holes))
+    close = spacing <= max_gap  # sample i+1 continues what sample i started
     joined = mask[1:] & mask[:-1] & close  # i and i+1 are in the same run
     starts = np.flatnonzero(mask & ~np.concatenate(([False], joined)))
     ends = np.flatnonzero(mask & ~np.concatenate((joined, [False])))
@@ -263,7 +305,8 @@ def find_runs(
     else:
         reduce = np.maximum if peak == "max" else np.minimum
         peaks = _peaks_within(np.asarray(values, dtype="float64"), starts, ends, reduce)
-    return Runs(ts_us[starts], ts_us[ends], ends - starts + 1, peaks, interval_us)
+    lead = lengths[starts] if isinstance(lengths, np.ndarray) else np.full(len(starts), lengths)
+    return Runs(ts_us[starts], ts_us[ends], ends - starts + 1, peaks, lead, lengths)
 
 
 def _peaks_within(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, reduce) -> np.ndarray:
@@ -292,11 +335,12 @@ def format_duration(seconds: float, lang: str = "en") -> str:
 
 
 def asof_match(
-    left_us: np.ndarray, right_us: np.ndarray, tolerance_us: int
+    left_us: np.ndarray, right_us: np.ndarray, tolerance_us: int | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each ``left`` time, the index of the nearest ``right`` time (both sorted) within
     ``tolerance_us`` (the earlier one on a tie), and whether there was one: two series
-    scraped a few seconds apart are joined by time, never by exact timestamp."""
+    scraped a few seconds apart are joined by time, never by exact timestamp. The tolerance
+    is one number or one per ``left`` time (the cadence in force there)."""
     left_us = np.asarray(left_us, dtype=np.int64)
     right_us = np.asarray(right_us, dtype=np.int64)
     if not len(right_us):

@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from infra_review.criteria.registry import Param
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import Rule
-from infra_review.timeseries.runs import (
-    CleanSeries,
-)
+from infra_review.timeseries.cadence import Cadence
+from infra_review.timeseries.runs import CleanSeries
 
 CAPACITY_METRICS = (
     "ram_used_pct",
@@ -63,6 +64,9 @@ class SeriesInput:
     data: CleanSeries
     gate: dict[str, Any]
     interval_s: float | None = None  # the series' measured cadence (quality.window)
+    # the cadence per day of the samples the run criteria judge (look-back and window), so
+    # the gap rule follows a change of scrape interval; None: ``interval_s`` throughout
+    cadence: Cadence | None = None
 
     @property
     def passed(self) -> bool:
@@ -110,8 +114,42 @@ def hours(seconds: float) -> float:
 
 
 def interval_of(s: SeriesInput, inp: ServerInputs) -> float:
-    """Seconds between samples: the series' measured cadence, else the server's interval."""
+    """Seconds between samples as one number: the series' measured cadence (the coarsest
+    day's), else the server's interval."""
     return float(s.interval_s or inp.interval_s)
+
+
+def intervals_of(
+    s: SeriesInput, inp: ServerInputs, ts_us: np.ndarray
+) -> tuple[float | np.ndarray, float | np.ndarray]:
+    """The cadence at each of the sorted timestamps ``ts_us`` of the series: (the interval
+    each sample closes, the interval its gap is judged against), per sample where the
+    measured cadence changed over the days read, else one number for both (the fast path)."""
+    c = s.cadence
+    if c is None or not c.measured:
+        one = interval_of(s, inp)
+        return one, one
+    if c.day_s.min() == c.day_s.max():
+        one = float(c.day_s[0])
+        return one, one
+    return c.at(ts_us), c.gap_at(ts_us)
+
+
+def at_start(intervals: float | np.ndarray, ts_us: np.ndarray, start_us: int) -> float:
+    """The interval in force at the window's start (its first sample's, else the last)."""
+    if np.ndim(intervals) == 0:
+        return float(intervals)
+    if not len(intervals):
+        return float("nan")
+    i = min(int(np.searchsorted(ts_us, start_us, "left")), len(intervals) - 1)
+    return float(intervals[i])
+
+
+def minutes_of(mask: np.ndarray, intervals: float | np.ndarray) -> float:
+    """Minutes of data ``mask`` marks, each sample standing for the interval it closes."""
+    if np.ndim(intervals) == 0:
+        return round(int(np.count_nonzero(mask)) * float(intervals) / 60, 3)
+    return round(float(np.asarray(intervals)[mask].sum()) / 60, 3)
 
 
 def series_evidence(s: SeriesInput) -> dict[str, Any]:

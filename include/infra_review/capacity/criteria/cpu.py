@@ -16,10 +16,12 @@ from infra_review.capacity.criteria.common import (
     SUSTAINED_PARAMS,
     Part,
     ServerInputs,
+    at_start,
     combine,
     gate_part,
     hours,
-    interval_of,
+    intervals_of,
+    minutes_of,
     not_applicable,
     series_evidence,
     unmeasured_apis,
@@ -104,9 +106,10 @@ def api_latency(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crit
     parts = unmeasured_parts(metric, inp.server, missing)
     for s in series:
         kind, reasons = gate_part(s)
-        interval = interval_of(s, inp)
         # the hours read back before the window continue a run of slow hours into it
         ts, values = run_samples(s, inp)
+        # slow minutes: each sample stands for the interval it closes at the cadence in force
+        lengths, _ = intervals_of(s, inp, ts)
         start_us = window_start_us(inp)
         hourly = bucket_quantile(ts, values, q, HOUR_US)
         above = compare(hourly.value, rule.params.get("comparator", ">"), threshold)
@@ -134,30 +137,25 @@ def api_latency(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crit
                 if worst is not None
                 else None
             ),
-            "interval_s": interval,
-            "minutes_slow": _minutes(slow & (ts >= start_us), interval),
+            "interval_s": at_start(lengths, ts, start_us),
+            "minutes_slow": minutes_of(slow & (ts >= start_us), lengths),
             "lookback": lookback_evidence(s, inp),
             **found,
-            "longest_run": _with_slow_minutes(edges, longest, ts, slow, interval),
+            "longest_run": _with_slow_minutes(edges, longest, ts, slow, lengths),
         }
         observed = hours(runs.duration_us[longest] / US_PER_S) if longest is not None else 0.0
         parts.append(Part(s.label, bool(edges.counted.any()), observed, ev, kind, reasons))
     return combine(rule, inp, parts, hours(duration.total_seconds()), common)
 
 
-def _minutes(mask: np.ndarray, interval_s: float) -> float:
-    """Minutes of data that ``mask`` marks, at the series' cadence."""
-    return round(int(mask.sum()) * interval_s / 60, 3)
-
-
-def _with_slow_minutes(edges, i, ts: np.ndarray, slow: np.ndarray, interval_s: float):
+def _with_slow_minutes(edges, i, ts: np.ndarray, slow: np.ndarray, intervals):
     """The run of slow hours with the minutes actually slow inside it (hours judged apart
     from minutes measured: one slow hour may hold only a few slow samples)."""
     if i is None:
         return None
     start = edges.runs.start_us[i]
     inside = (ts >= start) & (ts < start + edges.runs.duration_us[i])
-    return {**edges.record(i), "minutes_slow": _minutes(slow & inside, interval_s)}
+    return {**edges.record(i), "minutes_slow": minutes_of(slow & inside, intervals)}
 
 
 def _latency(r: CriterionResult, ev: dict) -> tuple[str, str]:

@@ -14,15 +14,18 @@ from infra_review.capacity.criteria.common import (
     EVIDENCE_LIST_LIMIT,
     Part,
     ServerInputs,
+    at_start,
     combine,
     gate_part,
-    interval_of,
+    intervals_of,
+    minutes_of,
     no_series,
     not_applicable,
     param,
     series_evidence,
 )
 from infra_review.capacity.criteria.sustained import (
+    cadence_evidence,
     dur,
     edge_evidence,
     edge_runs,
@@ -41,7 +44,7 @@ from infra_review.timeseries.runs import (
     asof_match,
     compare,
     find_runs,
-    hole_after_s,
+    interval_us,
 )
 
 
@@ -81,17 +84,17 @@ def n8n_queue(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Criter
     parts = []
     for s in waiting:
         kind, reasons = gate_part(s)
-        interval = interval_of(s, inp)
         # both series with their look-back: a busy stretch over the window's start is whole
         ts, values = run_samples(s, inp)
+        # the cadence in force at each waiting sample: minutes, holes and the as-of join
+        # follow a change of scrape interval
+        lengths, holes = intervals_of(s, inp, ts)
         own = ts >= window_start_us(inp)  # the window's samples: minutes are counted there
         over = compare(values, rule.params.get("comparator", ">"), threshold)
         active = actives.get(s.label)
         ev = {
             **series_evidence(s),
-            "interval_s": interval,
-            "gap_tolerance_s": tolerance * interval,
-            "hole_after_s": hole_after_s(interval, tolerance),
+            **cadence_evidence(ts, lengths, holes, tolerance, inp),
             "lookback": lookback_evidence(s, inp),
         }
         if active is None:
@@ -105,8 +108,9 @@ def n8n_queue(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Criter
             )
         else:
             # as-of: the active sample nearest in time, within one cadence of the waiting one
+            # (the cadence its gaps are judged at: the coarser one around a change)
             active_ts, active_values = run_samples(active, inp)
-            pos, known = asof_match(ts, active_ts, int(round(interval * US_PER_S)))
+            pos, known = asof_match(ts, active_ts, interval_us(holes, len(ts)))
             working = np.zeros(len(ts), dtype=bool)
             working[known] = active_values[pos[known]] > 0
             ev["active_series"] = {
@@ -115,21 +119,23 @@ def n8n_queue(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Criter
                 "gate": active.gate,
             }
             ev["stalls_distinguishable"] = bool((known & own).any())
-            ev["minutes_unmatched"] = round(int((~known & own).sum()) * interval / 60, 3)
-            ev["match_tolerance_s"] = interval
+            ev["minutes_unmatched"] = minutes_of(~known & own, lengths)
+            ev["match_tolerance_s"] = at_start(holes, ts, window_start_us(inp))
         busy = over & (working | ~known)
         stalled = over & known & ~working
         runs = find_runs(
             ts,
             busy,
-            interval_s=interval,
+            interval_s=lengths,
+            gap_interval_s=holes,
             gap_tolerance_intervals=tolerance,
             values=values,
         )
         stalls = find_runs(
             ts,
             stalled,
-            interval_s=interval,
+            interval_s=lengths,
+            gap_interval_s=holes,
             gap_tolerance_intervals=tolerance,
             values=values,
         )
@@ -138,12 +144,12 @@ def n8n_queue(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Criter
         found, longest = edge_evidence(edges)
         ev.update(
             {
-                "minutes_above": round(int((over & own).sum()) * interval / 60, 3),
-                "minutes_counted": round(int((busy & own).sum()) * interval / 60, 3),
-                "minutes_active_unknown": round(int((over & ~known & own).sum()) * interval / 60, 3)
+                "minutes_above": minutes_of(over & own, lengths),
+                "minutes_counted": minutes_of(busy & own, lengths),
+                "minutes_active_unknown": minutes_of(over & ~known & own, lengths)
                 if active is not None
                 else None,
-                "stalled_minutes": round(int((stalled & own).sum()) * interval / 60, 3),
+                "stalled_minutes": minutes_of(stalled & own, lengths),
                 "stalled_episodes": stalls.records(stalls_here, limit=EVIDENCE_LIST_LIMIT),
                 "stalled_episode_count": int(stalls_here.sum()),
                 "incident": bool((stalled & own).any()),
@@ -227,8 +233,8 @@ class N8nQueue(Criterion):
         active = next((a for a in inputs.of(active_metric) if a.label == series.label), None)
         if active is None or not len(ts_us):
             return ts_us, values
-        interval = interval_of(series, inputs)
-        pos, known = asof_match(ts_us, active.data.ts_us, int(round(interval * US_PER_S)))
+        _, holes = intervals_of(series, inputs, ts_us)
+        pos, known = asof_match(ts_us, active.data.ts_us, interval_us(holes, len(ts_us)))
         idle = np.zeros(len(ts_us), dtype=bool)
         idle[known] = active.data.values[pos[known]] <= 0
         over = compare(values, rule.params.get("comparator", ">"), float(rule.params["threshold"]))

@@ -24,10 +24,11 @@ from infra_review.capacity.criteria.common import (
     Part,
     SeriesInput,
     ServerInputs,
+    at_start,
     combine,
     gate_part,
     hours,
-    interval_of,
+    intervals_of,
     no_series,
     param,
     series_evidence,
@@ -121,6 +122,42 @@ def edge_runs(
     )
 
 
+def cadence_evidence(
+    ts: np.ndarray,
+    lengths: float | np.ndarray,
+    holes: float | np.ndarray,
+    tolerance: float,
+    inp: ServerInputs,
+) -> dict[str, Any]:
+    """The cadence a run criterion judged a series at: the interval, gap tolerance and hole
+    at the window's start, and, where the cadence changed over the samples read, each
+    stretch's (``gap_cadences``: from which sample on, the interval a sample closes and the
+    hole its gap is judged against)."""
+    start = window_start_us(inp)
+    interval = at_start(lengths, ts, start)
+    hole = at_start(holes, ts, start)
+    out: dict[str, Any] = {
+        "interval_s": interval,
+        "gap_tolerance_s": tolerance * hole,
+        "hole_after_s": hole_after_s(hole, tolerance),
+    }
+    if np.ndim(lengths) or np.ndim(holes):
+        lengths = np.broadcast_to(lengths, ts.shape)
+        holes = np.broadcast_to(holes, ts.shape)
+        change = np.flatnonzero(
+            np.concatenate(([True], (lengths[1:] != lengths[:-1]) | (holes[1:] != holes[:-1])))
+        )
+        out["gap_cadences"] = [
+            {
+                "from": to_datetime(ts[i]).isoformat(),
+                "interval_s": float(lengths[i]),
+                "hole_after_s": hole_after_s(float(holes[i]), tolerance),
+            }
+            for i in change[:EVIDENCE_LIST_LIMIT].tolist()
+        ]
+    return out
+
+
 def edge_evidence(edges: EdgeRuns) -> tuple[dict[str, Any], int | None]:
     """Runs evidence shared by the run criteria (whole runs, where each passed its duration,
     the ones carried over from the previous window) and the index of the longest own run."""
@@ -156,13 +193,15 @@ def sustained(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Criter
         return no_series(rule, inp, metric, common)
     parts = []
     for s in series:
-        interval = interval_of(s, inp)
         ts, values = run_samples(s, inp)
+        # the cadence in force at each sample: a change of scrape interval is followed
+        lengths, holes = intervals_of(s, inp, ts)
         mask = compare(values, comparator, threshold)
         runs = find_runs(
             ts,
             mask,
-            interval_s=interval,
+            interval_s=lengths,
+            gap_interval_s=holes,
             gap_tolerance_intervals=tolerance,
             values=values,
             peak="max" if comparator.startswith(">") else "min",
@@ -172,9 +211,7 @@ def sustained(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Criter
         kind, reasons = gate_part(s)
         ev = {
             **series_evidence(s),
-            "interval_s": interval,
-            "gap_tolerance_s": tolerance * interval,
-            "hole_after_s": hole_after_s(interval, tolerance),
+            **cadence_evidence(ts, lengths, holes, tolerance, inp),
             "lookback": lookback_evidence(s, inp),
             **found,
             "time_above_h": hours(int(edges.in_window_us().sum()) / US_PER_S),
