@@ -53,7 +53,7 @@ def _admin_execute(admin_url: str, sql: str) -> None:
         conn.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser_databases(pg_server_url: str) -> Iterator[dict[str, str]]:
     """A decisions database and an Airflow metadata database of this session's own."""
     tag = uuid.uuid4().hex[:10]
@@ -161,7 +161,7 @@ def _stop_group(proc: subprocess.Popen, timeout: float = 90) -> None:
     proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def airflow(browser_databases, tmp_path_factory) -> Iterator[Airflow]:
     """``scripts/airflow-local.sh`` (what ``make airflow`` runs), healthy, with its login."""
     home = tmp_path_factory.mktemp("airflow-home")
@@ -234,8 +234,10 @@ def airflow(browser_databases, tmp_path_factory) -> Iterator[Airflow]:
         _stop_group(proc)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """Package scope: while Playwright's sync API is started it keeps an event loop running
+    in the main thread, so a session-wide browser made every later ``asyncio.run`` fail."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
