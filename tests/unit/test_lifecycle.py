@@ -260,12 +260,12 @@ def test_a_run_that_passed_its_duration_before_the_upgrade_does_not_block_confir
     (f,) = confirm_decisions([_q1_upgrade(_t("2026-04-10T09:00:00"))], review)
     assert f.to_state == "confirmed"
     assert f.note_en == (
-        "RAM 16 -> 32 GB; no longer met after the implementation (2026-04-10 09:00 UTC): "
-        "ram.sustained, ram.swap (met only before it: ram.sustained)"
+        "RAM 16 -> 32 GB; no longer met: ram.sustained, ram.swap (after the implementation, "
+        "2026-04-10 09:00 UTC: ram.sustained; met only before it: ram.sustained)"
     )
     assert f.note_ru == (
-        "ОЗУ 16 -> 32 ГБ; после выполнения решения (2026-04-10 09:00 UTC) больше не "
-        "выполняются: ram.sustained, ram.swap (выполнялись только до него: ram.sustained)"
+        "ОЗУ 16 -> 32 ГБ; больше не выполняются: ram.sustained, ram.swap (после выполнения "
+        "решения, 2026-04-10 09:00 UTC: ram.sustained; выполнялись только до него: ram.sustained)"
     )
     assert f.evidence["upgrade_ram"]["review_outcomes"]["ram.sustained"] == "met"
     # the same run, implemented while it was going on: 5 h 59 min after 00:01 is not 24 h

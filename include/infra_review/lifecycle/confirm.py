@@ -211,18 +211,21 @@ def _upgrade(prev: Mapping[str, Any], action: str, review: NewReview) -> tuple[s
         evidence.update(
             implemented_at=moment.isoformat(), review_outcomes=outcomes, after_implementation=judged
         )
-    since_en = f" after the implementation ({_when(moment)} UTC)" if moment else ""
-    since_ru = f" после выполнения решения ({_when(moment)} UTC)" if moment else ""
+    when = _when(moment) if moment else None
     why_en, why_ru = [], []
     if not more:
         why_en.append(f"fleet.yaml shows {_num(after)} {unit_en} {name_en} (was {_num(before)})")
         why_ru.append(
             f"fleet.yaml показывает {name_ru} {_num(after)} {unit_ru} (было {_num(before)})"
         )
-    if met:
-        runs_en, runs_ru = _run_texts(judged, met) if judged else (", ".join(met),) * 2
-        why_en.append(f"still met{since_en}: {runs_en}")
-        why_ru.append(f"{since_ru.strip()} по-прежнему выполняются: {runs_ru}".lstrip())
+    met_after = [c for c in met if judged.get(c, {}).get("how") == "after"]
+    if met_after:
+        runs_en, runs_ru = _run_texts(judged, met_after)
+        why_en.append(f"still met after the implementation ({when} UTC): {runs_en}")
+        why_ru.append(f"после выполнения решения ({when} UTC) по-прежнему выполняются: {runs_ru}")
+    if met_review := [c for c in met if c not in met_after]:
+        why_en.append(f"still met: {', '.join(met_review)}")
+        why_ru.append(f"по-прежнему выполняются: {', '.join(met_review)}")
     if unknown:
         why_en.append(f"not evaluated: {', '.join(unknown)}")
         why_ru.append(f"не оценены: {', '.join(unknown)}")
@@ -236,20 +239,21 @@ def _upgrade(prev: Mapping[str, Any], action: str, review: NewReview) -> tuple[s
         return (
             "waiting",
             evidence,
-            f"implemented {_when(moment)} UTC, less than {format_duration(need)} before the end "
+            f"implemented {when} UTC, less than {format_duration(need)} before the end "
             f"of {review.quarter}: {', '.join(waiting)} left for the next review",
-            f"выполнено {_when(moment)} UTC, меньше чем за {format_duration(need, 'ru')} до "
+            f"выполнено {when} UTC, меньше чем за {format_duration(need, 'ru')} до "
             f"конца {review.quarter}: {', '.join(waiting)} оценит следующий обзор",
         )
-    en = f"{name_en} {before} -> {after} {unit_en}; no longer met{since_en}: {', '.join(outcomes)}"
-    ru = (
-        f"{name_ru} {before} -> {after} {unit_ru};{since_ru} больше не выполняются: "
-        f"{', '.join(outcomes)}"
-    )
-    before_only = [c for c, j in judged.items() if j.get("met_before")]
-    if before_only:
-        en += f" (met only before it: {', '.join(before_only)})"
-        ru += f" (выполнялись только до него: {', '.join(before_only)})"
+    en = f"{name_en} {before} -> {after} {unit_en}; no longer met: {', '.join(outcomes)}"
+    ru = f"{name_ru} {before} -> {after} {unit_ru}; больше не выполняются: {', '.join(outcomes)}"
+    if after_ids := [c for c, j in judged.items() if j.get("how") == "after"]:
+        before_only = [c for c in after_ids if judged[c].get("met_before")]
+        en += f" (after the implementation, {when} UTC: {', '.join(after_ids)}"
+        ru += f" (после выполнения решения, {when} UTC: {', '.join(after_ids)}"
+        if before_only:
+            en += f"; met only before it: {', '.join(before_only)}"
+            ru += f"; выполнялись только до него: {', '.join(before_only)}"
+        en, ru = en + ")", ru + ")"
     return "confirmed", evidence, en, ru
 
 
