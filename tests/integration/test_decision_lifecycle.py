@@ -386,3 +386,25 @@ def test_an_upgrade_is_judged_on_the_runs_after_it_was_implemented_across_a_reru
     assert last["to_state"] == "confirmed"
     assert last["evidence"]["upgrade_ram"]["implemented_at"] == "2026-10-04T00:00:00+00:00"
     assert last["evidence"]["upgrade_ram"]["review_outcomes"]["ram.sustained"] == "met"
+
+
+def test_implemented_on_the_last_evening_of_the_quarter_waits_and_writes_nothing(db):
+    did = record_review(db, run("r1"), [record()]).decision_ids[("server", "app-1")]
+    transition(db, did, "accept", "bob")
+    with clock.frozen(datetime(2026, 12, 31, 20, tzinfo=UTC)):
+        transition(db, did, "implemented", "bob")
+    q4 = Quarter.parse("2026Q4")
+    evidence = {"duration_threshold_h": 24.0, "duration_comparator": ">", "gate": {"passed": True}}
+    evidence |= {"runs_qualifying": 0, "qualifying_runs": [], "carried_over_runs": []}
+    quiet = CriterionResult(
+        "ram.sustained", "app-1", Outcome.NOT_MET, 0.0, 24.0, q4.start, q4.end, evidence
+    )
+    q4_record = record("no_action", "2026Q4", ram=32, met=())
+    q4_record.results[0] = quiet
+    (f,) = record_review(db, run("q4", "2026Q4"), [q4_record]).followups
+    db.commit()
+    assert (f.decision_id, f.to_state) == (did, "waiting")
+    assert [e["to_state"] for e in events(db, did)] == ["proposed", "accepted", "implemented"]
+    assert _one(db, "SELECT state FROM infra_review.decisions WHERE decision_id = %s", (did,)) == (
+        "implemented",
+    )

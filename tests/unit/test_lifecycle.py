@@ -355,6 +355,13 @@ def test_implemented_too_late_in_the_quarter_waits_for_the_next_review():
         "ram.sustained left for the next review"
     )
     assert "оценит следующий обзор" in f.note_ru
+    from infra_review.lifecycle.confirm import summary_lines
+
+    assert summary_lines([f]) == [
+        "#11 app-1 upgrade_ram (2026Q1): waiting for the next review: implemented "
+        "2026-06-30 12:00 UTC, less than 24 h 0 min before the end of 2026Q2: "
+        "ram.sustained left for the next review"
+    ]
     # fleet.yaml without more RAM is not confirmed now, whatever is still to come
     (g,) = confirm_decisions([_q1_upgrade(late)], _q2(_sustained("not_met"), ram=16))
     assert g.to_state == "not_confirmed"

@@ -397,7 +397,7 @@ def summary_lines(followups: Iterable[Followup], unchanged_of: int | None = None
         "confirmed": "confirmed",
         "not_confirmed": "NOT confirmed",
         "carried_forward": "carried forward (accepted, not implemented yet)",
-        "waiting": "waiting for the next review (implemented too late in the quarter)",
+        "waiting": "waiting for the next review",
     }
     for f in followups:
         lines.append(
