@@ -32,6 +32,8 @@ import math
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from infra_review.timeseries.runs import format_duration
+
 UNKNOWN = ("insufficient_data", "missing")
 
 
@@ -125,3 +127,25 @@ def judge_after(
     if lacking:
         return {"outcome": "insufficient_data", "how": "after (a series failed the gate)"}
     return {"outcome": "not_met", "how": "after", "met_before": outcome == "met"}
+
+
+def when_text(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def run_texts(judged: dict[str, dict[str, Any]], ids: list[str]) -> tuple[str, str]:
+    """The notes' words for each criterion met again after the implementation, in English
+    and Russian: its id and its longest part after it, e.g. ``(30 h 0 min above from
+    2026-04-05 10:00 UTC)``."""
+    en, ru = [], []
+    for c in ids:
+        runs = judged[c].get("runs") or []
+        if not runs:
+            en.append(c)
+            ru.append(c)
+            continue
+        run = runs[0]  # the longest part after the implementation
+        since = when_text(as_utc(run["from"]))
+        en.append(f"{c} ({format_duration(run['after_s'])} above from {since} UTC)")
+        ru.append(f"{c} ({format_duration(run['after_s'], 'ru')} выше порога с {since} UTC)")
+    return ", ".join(en), ", ".join(ru)

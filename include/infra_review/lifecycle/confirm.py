@@ -42,7 +42,7 @@ from datetime import datetime
 from typing import Any
 
 from infra_review.criteria.registry import criterion_class
-from infra_review.lifecycle.after import as_utc, judge_after
+from infra_review.lifecycle.after import as_utc, judge_after, run_texts, when_text
 from infra_review.quarter import Quarter
 from infra_review.timeseries.runs import format_duration
 
@@ -163,27 +163,6 @@ def implemented_at(prev: Mapping[str, Any]) -> datetime | None:
     return as_utc(value) if value else None
 
 
-def _when(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M")
-
-
-def _run_texts(judged: dict[str, dict[str, Any]], ids: list[str]) -> tuple[str, str]:
-    """ "ram.sustained (30 h 0 min above from 2026-04-05 10:00 UTC)" for each criterion met
-    again after the implementation, in English and Russian."""
-    en, ru = [], []
-    for c in ids:
-        runs = judged[c].get("runs") or []
-        if not runs:
-            en.append(c)
-            ru.append(c)
-            continue
-        run = runs[0]  # the longest part after the implementation
-        since = _when(as_utc(run["from"]))
-        en.append(f"{c} ({format_duration(run['after_s'])} above from {since} UTC)")
-        ru.append(f"{c} ({format_duration(run['after_s'], 'ru')} выше порога с {since} UTC)")
-    return ", ".join(en), ", ".join(ru)
-
-
 def _upgrade(prev: Mapping[str, Any], action: str, review: NewReview) -> tuple[str, dict, str, str]:
     key, group, name_en, unit_en, name_ru, unit_ru = RESOURCE[action]
     subject = prev["subject"]
@@ -211,7 +190,7 @@ def _upgrade(prev: Mapping[str, Any], action: str, review: NewReview) -> tuple[s
         evidence.update(
             implemented_at=moment.isoformat(), review_outcomes=outcomes, after_implementation=judged
         )
-    when = _when(moment) if moment else None
+    when = when_text(moment) if moment else None
     why_en, why_ru = [], []
     if not more:
         why_en.append(f"fleet.yaml shows {_num(after)} {unit_en} {name_en} (was {_num(before)})")
@@ -220,7 +199,7 @@ def _upgrade(prev: Mapping[str, Any], action: str, review: NewReview) -> tuple[s
         )
     met_after = [c for c in met if judged.get(c, {}).get("how") == "after"]
     if met_after:
-        runs_en, runs_ru = _run_texts(judged, met_after)
+        runs_en, runs_ru = run_texts(judged, met_after)
         why_en.append(f"still met after the implementation ({when} UTC): {runs_en}")
         why_ru.append(f"после выполнения решения ({when} UTC) по-прежнему выполняются: {runs_ru}")
     if met_review := [c for c in met if c not in met_after]:
