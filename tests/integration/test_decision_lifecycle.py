@@ -343,3 +343,68 @@ def test_two_identical_runs_at_once_leave_one_current_decision(db_url, db):
     assert unchanged[0].unchanged_of == written[0].run_id
     assert _one(db, "SELECT count(*) FROM reporting.current_decisions") == (1,)
     assert _one(db, "SELECT count(*) FROM infra_review.decisions") == (1,)
+
+
+def test_an_upgrade_is_judged_on_the_runs_after_it_was_implemented_across_a_rerun(db):
+    """Implemented on 3 October (marked on 20 November), then the 2026Q3 review rerun: the
+    implemented time is read over the record the rerun superseded, and the 2026Q4 run that
+    passed 24 h on 2 October, before the upgrade, does not keep it from being confirmed."""
+    from infra_review.lifecycle.store import open_decisions
+
+    first = record_review(db, run("r1"), [record()])
+    old = first.decision_ids[("server", "app-1")]
+    transition(db, old, "accept", "bob")
+    transition(db, old, "implemented", "bob", "moved to vps-32g", date(2026, 10, 3))
+    did = record_review(db, run("r2"), [record()]).decision_ids[("server", "app-1")]
+    (prev,) = open_decisions(db, "capacity", "2026Q4")
+    assert (prev["decision_id"], prev["state"]) == (did, "implemented")
+    assert prev["implemented_at"] == datetime(2026, 10, 4, tzinfo=UTC)
+    q4 = Quarter.parse("2026Q4")
+    early = {
+        "start": "2026-10-01T00:00:00+00:00",
+        "end": "2026-10-02T05:59:00+00:00",
+        "duration_s": 30 * 3600.0,
+    }
+    evidence = {
+        "duration_threshold_h": 24.0,
+        "duration_comparator": ">",
+        "gate": {"passed": True},
+        "runs_qualifying": 1,
+        "qualifying_runs": [early],
+        "carried_over_runs": [],
+    }
+    met = CriterionResult(
+        "ram.sustained", "app-1", Outcome.MET, 30.0, 24.0, q4.start, q4.end, evidence
+    )
+    q4_record = record("upgrade_ram", "2026Q4", ram=32)
+    q4_record.results[0] = met
+    (f,) = record_review(db, run("q4", "2026Q4"), [q4_record]).followups
+    db.commit()
+    assert (f.decision_id, f.to_state) == (did, "confirmed")
+    assert "met only before it: ram.sustained" in f.note_en
+    last = events(db, did)[-1]
+    assert last["to_state"] == "confirmed"
+    assert last["evidence"]["upgrade_ram"]["implemented_at"] == "2026-10-04T00:00:00+00:00"
+    assert last["evidence"]["upgrade_ram"]["review_outcomes"]["ram.sustained"] == "met"
+
+
+def test_implemented_on_the_last_evening_of_the_quarter_waits_and_writes_nothing(db):
+    did = record_review(db, run("r1"), [record()]).decision_ids[("server", "app-1")]
+    transition(db, did, "accept", "bob")
+    with clock.frozen(datetime(2026, 12, 31, 20, tzinfo=UTC)):
+        transition(db, did, "implemented", "bob")
+    q4 = Quarter.parse("2026Q4")
+    evidence = {"duration_threshold_h": 24.0, "duration_comparator": ">", "gate": {"passed": True}}
+    evidence |= {"runs_qualifying": 0, "qualifying_runs": [], "carried_over_runs": []}
+    quiet = CriterionResult(
+        "ram.sustained", "app-1", Outcome.NOT_MET, 0.0, 24.0, q4.start, q4.end, evidence
+    )
+    q4_record = record("no_action", "2026Q4", ram=32, met=())
+    q4_record.results[0] = quiet
+    (f,) = record_review(db, run("q4", "2026Q4"), [q4_record]).followups
+    db.commit()
+    assert (f.decision_id, f.to_state) == (did, "waiting")
+    assert [e["to_state"] for e in events(db, did)] == ["proposed", "accepted", "implemented"]
+    assert _one(db, "SELECT state FROM infra_review.decisions WHERE decision_id = %s", (did,)) == (
+        "implemented",
+    )

@@ -92,4 +92,9 @@ def test_no_more_ram_in_fleet_yaml_is_not_confirmed(quarter_url, capsys):
         last = events(conn, did)[-1]
     assert (last["to_state"], last["run_id"]) == ("not_confirmed", q4.run_id)
     assert "fleet.yaml shows 16 GB RAM (was 16)" in last["note"]
-    assert "still met: ram.sustained" in last["note"]
+    # implemented on 19 October (marked on the 20th): judged from 20 October 00:00 on
+    assert (
+        "still met after the implementation (2026-10-20 00:00 UTC): "
+        "ram.sustained (30 h 0 min above from 2026-11-14 06:00 UTC)"
+    ) in last["note"]
+    assert last["evidence"]["upgrade_ram"]["implemented_at"] == "2026-10-20T00:00:00+00:00"

@@ -183,3 +183,197 @@ def test_summary_lines_name_each_followup_and_an_unchanged_run():
         "accepted but not implemented by the 2026Q4 review"
     )
     assert summary_lines([]) == []
+
+
+# --- upgrades judged on the data after they were implemented ---------------------------------
+
+
+def _t(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _run(start: str, end: str, interval_s: int = 60) -> dict:
+    """A run of samples every ``interval_s`` from ``start`` to ``end`` (both above)."""
+    length = (_t(end) - _t(start)).total_seconds() + interval_s
+    return {"start": _t(start).isoformat(), "end": _t(end).isoformat(), "duration_s": length}
+
+
+def _sustained(outcome, counted=(), carried=(), hours=24, comparator=">"):
+    return {
+        "subject": "app-1",
+        "criterion_id": "ram.sustained",
+        "outcome": outcome,
+        "evidence": {
+            "duration_threshold_h": hours,
+            "duration_comparator": comparator,
+            "gate": {"passed": True},
+            "runs_qualifying": len(counted),
+            "qualifying_runs": list(counted),
+            "carried_over_runs": list(carried),
+        },
+    }
+
+
+def _q2(*results, ram=32, cores=4):
+    swap = {"subject": "app-1", "criterion_id": "ram.swap", "outcome": "not_met"}
+    servers = {"app-1": {"ram_gb": ram, "cpu_cores": cores}}
+    return NewReview("2026Q2", "capacity", [*results, swap], servers)
+
+
+def _q1_upgrade(implemented_at=None, actions=("upgrade_ram",), criteria=None):
+    prev = _upgrade(actions=actions)
+    prev["quarter"] = "2026Q1"
+    prev["confirmation"] = {"criteria": criteria or ["ram.sustained", "ram.swap"]}
+    if implemented_at is not None:
+        prev["implemented_at"] = implemented_at
+    return prev
+
+
+# Counted in 2026Q1 (passed 24 h on 29 March), above until 6 April 12:00: carried over in Q2.
+LONG_Q1_RUN = _run("2026-03-28T00:00:00", "2026-04-06T12:00:00")
+# 30 h above on 3-4 April, counted in 2026Q2 (passed 24 h on 4 April 00:00).
+EARLY_Q2_RUN = _run("2026-04-03T00:00:00", "2026-04-04T05:59:00")
+
+
+def test_a_run_counted_last_quarter_that_goes_on_after_the_upgrade_is_not_confirmed():
+    review = _q2(_sustained("not_met", carried=[LONG_Q1_RUN]))
+    (f,) = confirm_decisions([_q1_upgrade(_t("2026-04-02T10:00:00"))], review)
+    assert f.to_state == "not_confirmed"
+    assert f.note_en == (
+        "still met after the implementation (2026-04-02 10:00 UTC): "
+        "ram.sustained (4 d 2 h 1 min above from 2026-04-02 10:00 UTC)"
+    )
+    assert f.note_ru == (
+        "после выполнения решения (2026-04-02 10:00 UTC) по-прежнему выполняются: "
+        "ram.sustained (4 д 2 ч 1 мин выше порога с 2026-04-02 10:00 UTC)"
+    )
+    ev = f.evidence["upgrade_ram"]
+    assert ev["implemented_at"] == "2026-04-02T10:00:00+00:00"
+    assert ev["review_outcomes"]["ram.sustained"] == "not_met"
+    assert ev["criteria"] == {"ram.sustained": "met", "ram.swap": "not_met"}
+    (run,) = ev["after_implementation"]["ram.sustained"]["runs"]
+    assert run["from"] == "2026-04-02T10:00:00+00:00" and run["after_s"] == (98 * 60 + 1) * 60
+
+
+def test_a_run_that_passed_its_duration_before_the_upgrade_does_not_block_confirmation():
+    review = _q2(_sustained("met", counted=[EARLY_Q2_RUN]))
+    (f,) = confirm_decisions([_q1_upgrade(_t("2026-04-10T09:00:00"))], review)
+    assert f.to_state == "confirmed"
+    assert f.note_en == (
+        "RAM 16 -> 32 GB; no longer met: ram.sustained, ram.swap (after the implementation, "
+        "2026-04-10 09:00 UTC: ram.sustained; met only before it: ram.sustained)"
+    )
+    assert f.note_ru == (
+        "ОЗУ 16 -> 32 ГБ; больше не выполняются: ram.sustained, ram.swap (после выполнения "
+        "решения, 2026-04-10 09:00 UTC: ram.sustained; выполнялись только до него: ram.sustained)"
+    )
+    assert f.evidence["upgrade_ram"]["review_outcomes"]["ram.sustained"] == "met"
+    # the same run, implemented while it was going on: 5 h 59 min after 00:01 is not 24 h
+    (g,) = confirm_decisions([_q1_upgrade(_t("2026-04-04T00:00:30"))], review)
+    assert g.to_state == "confirmed"
+
+
+def test_more_than_24_h_after_the_implementation_boundary():
+    """ram.sustained is "more than 24 h": exactly 24 h of samples after the upgrade (the first
+    at 10:01, the moment falling between samples) is not enough, one sample more is."""
+    moment = _t("2026-05-05T10:00:30")
+    exactly = _run("2026-05-05T00:00:00", "2026-05-06T10:00:00")  # 10:01 .. 10:00 + 1 min
+    review = _q2(_sustained("met", counted=[exactly]))
+    (f,) = confirm_decisions([_q1_upgrade(moment)], review)
+    assert f.to_state == "confirmed"
+    one_more = _run("2026-05-05T00:00:00", "2026-05-06T10:01:00")
+    (g,) = confirm_decisions([_q1_upgrade(moment)], _q2(_sustained("met", counted=[one_more])))
+    assert g.to_state == "not_confirmed"
+    assert "ram.sustained (24 h 1 min above from 2026-05-05 10:01 UTC)" in g.note_en
+
+
+def test_at_least_the_duration_after_the_implementation_boundary():
+    """cpu.n8n_queue is "at least 15 min": exactly 15 min of samples from the moment of the
+    upgrade (a sample at that moment) is met again, one sample less is not."""
+    moment = _t("2026-05-10T12:00:00")
+
+    def queue(end: str) -> dict:
+        run = _run("2026-05-10T11:50:00", end)
+        return {
+            "subject": "app-1",
+            "criterion_id": "cpu.n8n_queue",
+            "outcome": "met",
+            "evidence": {
+                "duration_threshold_min": 15.0,
+                "duration_comparator": ">=",
+                "runs_qualifying": 1,
+                "qualifying_runs": [run],
+                "carried_over_runs": [],
+            },
+        }
+
+    prev = _q1_upgrade(moment, actions=("upgrade_cpu",), criteria=["cpu.n8n_queue"])
+    (f,) = confirm_decisions([prev], _q2(queue("2026-05-10T12:14:00"), cores=8))
+    assert f.to_state == "not_confirmed"
+    assert "cpu.n8n_queue (15 min above from 2026-05-10 12:00 UTC)" in f.note_en
+    (g,) = confirm_decisions([prev], _q2(queue("2026-05-10T12:13:00"), cores=8))
+    assert g.to_state == "confirmed" and "met only before it: cpu.n8n_queue" in g.note_en
+
+
+def test_old_records_without_an_implemented_time_keep_the_review_outcome():
+    """No implemented event (a record from before the lifecycle): the two cases above are
+    judged as before, on the review's outcome."""
+    carried = _q2(_sustained("not_met", carried=[LONG_Q1_RUN]))
+    (f,) = confirm_decisions([_q1_upgrade()], carried)
+    assert f.to_state == "confirmed"
+    assert f.note_en == "RAM 16 -> 32 GB; no longer met: ram.sustained, ram.swap"
+    assert "implemented_at" not in f.evidence["upgrade_ram"]
+    counted = _q2(_sustained("met", counted=[EARLY_Q2_RUN]))
+    (g,) = confirm_decisions([_q1_upgrade()], counted)
+    assert g.to_state == "not_confirmed" and g.note_en == "still met: ram.sustained"
+    assert g.note_ru == "по-прежнему выполняются: ram.sustained"
+
+
+def test_after_the_implementation_missing_data_is_still_not_a_confirmation():
+    moment = _t("2026-04-10T09:00:00")
+    review = _q2(
+        {"subject": "app-1", "criterion_id": "ram.sustained", "outcome": "insufficient_data"}
+    )
+    (f,) = confirm_decisions([_q1_upgrade(moment)], review)
+    assert f.to_state == "not_confirmed" and f.note_en == "not evaluated: ram.sustained"
+    # one label met before the upgrade, another failed the gate: not evaluated either
+    met = _sustained("met", counted=[EARLY_Q2_RUN])
+    met["evidence"]["series"] = [
+        {"label": "a", **met["evidence"]},
+        {"label": "b", "gate": {"passed": False}, "qualifying_runs": [], "carried_over_runs": []},
+    ]
+    (g,) = confirm_decisions([_q1_upgrade(moment)], _q2(met))
+    assert g.to_state == "not_confirmed" and g.note_en == "not evaluated: ram.sustained"
+
+
+def test_implemented_too_late_in_the_quarter_waits_for_the_next_review():
+    late = _t("2026-06-30T12:00:00")  # 12 h before the end of 2026Q2: a 24 h run cannot pass
+    (f,) = confirm_decisions([_q1_upgrade(late)], _q2(_sustained("not_met")))
+    assert f.to_state == "waiting"
+    assert f.note_en == (
+        "implemented 2026-06-30 12:00 UTC, less than 24 h 0 min before the end of 2026Q2: "
+        "ram.sustained left for the next review"
+    )
+    assert "оценит следующий обзор" in f.note_ru
+    from infra_review.lifecycle.confirm import summary_lines
+
+    assert summary_lines([f]) == [
+        "#11 app-1 upgrade_ram (2026Q1): waiting for the next review: implemented "
+        "2026-06-30 12:00 UTC, less than 24 h 0 min before the end of 2026Q2: "
+        "ram.sustained left for the next review"
+    ]
+    # fleet.yaml without more RAM is not confirmed now, whatever is still to come
+    (g,) = confirm_decisions([_q1_upgrade(late)], _q2(_sustained("not_met"), ram=16))
+    assert g.to_state == "not_confirmed"
+
+
+def test_the_implemented_moment_is_the_event_time_or_the_day_after_the_date_given():
+    from datetime import date
+
+    from infra_review.lifecycle.after import implemented_moment
+
+    at = _t("2026-04-20T09:00:00")
+    assert implemented_moment(at, date(2026, 4, 20)) == at  # marked the same day
+    assert implemented_moment(at, date(2026, 4, 5)) == _t("2026-04-06T00:00:00")
+    assert implemented_moment(at, None) == at
+    assert implemented_moment(None, date(2026, 4, 5)) is None

@@ -15,6 +15,7 @@ from psycopg2.extras import Json
 from infra_review import clock
 from infra_review.criteria.result import json_safe
 from infra_review.errors import InputError
+from infra_review.lifecycle.after import implemented_moment
 from infra_review.lifecycle.confirm import Followup
 from infra_review.lifecycle.states import STATUS_FOR_STATE, check_transition
 
@@ -142,7 +143,9 @@ def events(conn, decision_id: int | None = None) -> list[dict[str, Any]]:
 
 def open_decisions(conn, review_type: str, before_quarter: str) -> list[dict[str, Any]]:
     """Current decisions of earlier quarters that wait for the next review: accepted (to be
-    carried forward) or implemented (to be confirmed), with the criteria they met."""
+    carried forward) or implemented (to be confirmed), with the criteria they met and, for an
+    implemented one, ``implemented_at`` (``after.implemented_moment`` of its implemented
+    event; None when it has none, an old record)."""
     with conn.cursor() as cur:
         cur.execute(
             """SELECT d.decision_id, d.quarter, d.subject_kind, d.subject, d.decision, d.state,
@@ -159,12 +162,44 @@ def open_decisions(conn, review_type: str, before_quarter: str) -> list[dict[str
             (review_type, before_quarter),
         )
         cols = [c.name for c in cur.description]
-        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+        found = [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+    marked = implemented_events(
+        conn, [d["decision_id"] for d in found if d["state"] == "implemented"]
+    )
+    for d in found:
+        at, on = marked.get(d["decision_id"], (None, None))
+        d["implemented_at"] = implemented_moment(at, on)
+    return found
+
+
+def implemented_events(conn, decision_ids: list[int]) -> dict[int, tuple[datetime, date | None]]:
+    """decision id -> (``at``, ``implemented_on``) of the person's ``implemented`` event, the
+    newest one over the decision and the records it superseded (a rerun keeps the state of
+    the record it supersedes, and its own event only says so)."""
+    if not decision_ids:
+        return {}
+    with conn.cursor() as cur:
+        cur.execute(
+            """WITH RECURSIVE chain (head, decision_id) AS (
+                   SELECT id, id FROM unnest(%s::bigint[]) AS id
+                   UNION
+                   SELECT c.head, p.decision_id
+                   FROM infra_review.decisions p JOIN chain c ON p.superseded_by = c.decision_id
+               )
+               SELECT DISTINCT ON (c.head) c.head, e.at, e.implemented_on
+               FROM chain c
+               JOIN infra_review.decision_events e ON e.decision_id = c.decision_id
+               WHERE e.to_state = 'implemented' AND e.from_state = 'accepted'
+               ORDER BY c.head, e.at DESC, e.event_id DESC""",
+            (list(decision_ids),),
+        )
+        return {head: (at, on) for head, at, on in cur.fetchall()}
 
 
 def apply_followups(conn, followups: Iterable[Followup], run_id: int) -> list[Followup]:
     """Write the next review's verdicts; a decision already judged by this run is skipped,
-    so a retried write step adds no second event."""
+    so a retried write step adds no second event. A ``waiting`` verdict writes nothing (the
+    decision stays implemented for the next review) and is returned for the summary."""
     applied = []
     author = f"review run {run_id}"
     now = clock.now()
@@ -181,6 +216,10 @@ def apply_followups(conn, followups: Iterable[Followup], run_id: int) -> list[Fo
             if row is None or row[1]:
                 continue
             state = row[0]
+            if f.to_state == "waiting":  # left for the next review: listed, nothing written
+                if state == "implemented":
+                    applied.append(f)
+                continue
             if f.to_state == "carried_forward":
                 if state != "accepted":
                     continue
