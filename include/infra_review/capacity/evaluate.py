@@ -11,6 +11,7 @@ from typing import Any
 from infra_review.capacity import data as d
 from infra_review.capacity.criteria.server import FleetInputs
 from infra_review.capacity.decide import Decision, result_from_record
+from infra_review.capacity.reading import reach_of
 from infra_review.capacity.records import decide_server
 from infra_review.capacity.records_fleet import decide_fleet
 from infra_review.capacity.sizing_records import with_sizing
@@ -98,6 +99,9 @@ def evaluate_server_inputs(
                 "previous_latency": previous,
                 "complaints": complaints,
                 "planned": inp.planned,
+                # how far before and after the window each metric was read: a recomputation
+                # reads the same (capacity/reading.py)
+                "reach": reach_of(series, quarter).to_dict(),
                 "fingerprints": {
                     f"{metric}|{label}": {
                         **d.fingerprint(data),

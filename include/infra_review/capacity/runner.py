@@ -30,6 +30,7 @@ from infra_review.capacity.evaluate import (
 )
 from infra_review.capacity.outcome import CapacityReview
 from infra_review.capacity.plan import ReviewPlan, capacity_rules, criteria_for, make_plan
+from infra_review.capacity.reading import read_sized, reader_of
 from infra_review.capacity.sizing_inputs import price_book
 from infra_review.criteria.result import json_safe
 from infra_review.criteria.rules import CriteriaSet
@@ -87,8 +88,9 @@ def read_server(
     review: ReviewPlan, server: str, conn, criteria: CriteriaSet, fleet: Fleet
 ) -> dict[str, Any]:
     """Everything one server's criteria read: its window (one COPY, with the look-back its
-    run criteria ask for before the window), the previous quarter's latency p95,
-    complaints, planned services, series cadences and quarantined rows."""
+    run criteria ask for before the window at the cadence measured in the rows read:
+    ``reading.read_sized``), the previous quarter's latency p95, complaints, planned
+    services, series cadences and quarantined rows."""
     if server not in review.servers:
         raise InputError(f"{server!r} is not among the review's servers", field="servers")
     quarter = review.quarter
@@ -96,10 +98,12 @@ def read_server(
     rules = capacity_rules(criteria)
     percentile = float(rules[RamDegradation.id].params.get("percentile", 95))
     cadence = d.series_cadence(conn, server)
-    lookback = d.read_lookback(rules, criteria.defaults, metadata, cadence)
+    series, _ = read_sized(
+        reader_of(conn, server), quarter, rules, criteria.defaults, metadata, cadence
+    )
     return {
         "metadata": metadata,
-        "series": d.read_server_series(conn, server, quarter, lookback),
+        "series": series,
         "previous": d.previous_latency(
             conn, server, quarter, metadata["scrape_interval_s"], review.coverage_floor, percentile
         ),
