@@ -6,7 +6,7 @@ same functions and must get the same result.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infra_review.capacity import data as d
 from infra_review.capacity.criteria.server import FleetInputs
@@ -20,6 +20,9 @@ from infra_review.criteria.registry import bind_rules
 from infra_review.criteria.result import json_safe
 from infra_review.criteria.rules import CriteriaSet, Rule
 from infra_review.quarter import Quarter
+
+if TYPE_CHECKING:
+    from infra_review.capacity.plan import ReviewPlan
 
 REVIEW_TYPE = "capacity"
 
@@ -194,3 +197,27 @@ def build_decisions(
             )
         )
     return with_sizing(out, quarter, payloads, fleet_payload, rules, defaults, book)
+
+
+def review_inputs(
+    review: ReviewPlan,
+    criteria: CriteriaSet,
+    payloads: list[dict[str, Any]],
+    fleet_payload: dict[str, Any],
+    book: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What the review run stores so that ``capacity.recompute`` can replay it."""
+    from infra_review.fleet import load_fleet
+
+    fleet = load_fleet(review.fleet_path)
+    return {
+        "criteria": criteria_snapshot(criteria),
+        "fleet": {"path": fleet.path, "requirements": fleet.requirements},
+        "servers": list(review.servers),
+        "requested_servers": list(review.requested_servers),
+        "complete": review.complete,
+        "per_server": {p["server"]: p["inputs"] for p in payloads},
+        "fleet_inputs": fleet_payload.get("inputs"),
+        "fleet_skipped": fleet_payload.get("reason") if fleet_payload.get("skipped") else None,
+        "price_book": book,  # plan sizes, prices and rates the actions were sized with
+    }

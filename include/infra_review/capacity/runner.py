@@ -24,9 +24,9 @@ from infra_review.capacity.decide import Decision
 from infra_review.capacity.evaluate import (
     REVIEW_TYPE,
     build_decisions,
-    criteria_snapshot,
     evaluate_fleet_inputs,
     evaluate_server_inputs,
+    review_inputs,
 )
 from infra_review.capacity.outcome import CapacityReview
 from infra_review.capacity.plan import ReviewPlan, capacity_rules, criteria_for, make_plan
@@ -213,28 +213,6 @@ def verdict_of(review: ReviewPlan, payloads: list[dict[str, Any]]) -> dict[str, 
         "series": series,
     }
     return WindowVerdict.from_dict(doc).to_dict()
-
-
-def review_inputs(
-    review: ReviewPlan,
-    criteria: CriteriaSet,
-    payloads: list[dict[str, Any]],
-    fleet_payload: dict[str, Any],
-    book: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """What the review run stores so that ``capacity.recompute`` can replay it."""
-    fleet = load_fleet(review.fleet_path)
-    return {
-        "criteria": criteria_snapshot(criteria),
-        "fleet": {"path": fleet.path, "requirements": fleet.requirements},
-        "servers": list(review.servers),
-        "requested_servers": list(review.requested_servers),
-        "complete": review.complete,
-        "per_server": {p["server"]: p["inputs"] for p in payloads},
-        "fleet_inputs": fleet_payload.get("inputs"),
-        "fleet_skipped": fleet_payload.get("reason") if fleet_payload.get("skipped") else None,
-        "price_book": book,  # plan sizes, prices and rates the actions were sized with
-    }
 
 
 @dataclass
