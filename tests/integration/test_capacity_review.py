@@ -166,6 +166,42 @@ def test_stored_review_recomputes_identically_and_notices_changed_samples(quarte
     assert main(["review", "capacity", "--recompute", str(review.run_id)]) == 1
 
 
+def test_a_review_stored_before_the_look_back_recomputes_without_changed_samples(quarter_url):
+    """A review stored before the look-back existed read the window only: recomputing it
+    reads the window only too (no look-back, no look-ahead), so nothing reads as changed;
+    one stored with a look-back but before its reach was stored reads the look-back its
+    fingerprints name."""
+    review = run_capacity_review("2026Q3", ["app-1"], run_key="old")
+    with connect(quarter_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT inputs FROM infra_review.review_runs WHERE run_id = %s", (review.run_id,)
+        )
+        (inputs,) = cur.fetchone()
+    stored = inputs["per_server"]["app-1"]
+    assert stored["reach"]["lookback_s"]["ram_used_pct"] == 25 * 3600
+    del stored["reach"]
+    for fp in stored["fingerprints"].values():
+        fp.pop("lookahead", None)
+    with connect(quarter_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "UPDATE infra_review.review_runs SET inputs = %s WHERE run_id = %s",
+            (json.dumps(inputs), review.run_id),
+        )
+    with connect(quarter_url) as conn:
+        between = recompute_run(conn, review.run_id)
+    assert between["samples_changed"] == [] and between["matches"] is True
+    for fp in stored["fingerprints"].values():
+        fp.pop("lookback", None)
+    with connect(quarter_url) as conn, conn.cursor() as cur:
+        cur.execute(
+            "UPDATE infra_review.review_runs SET inputs = %s WHERE run_id = %s",
+            (json.dumps(inputs), review.run_id),
+        )
+    with connect(quarter_url) as conn:
+        old = recompute_run(conn, review.run_id)
+    assert old["samples_changed"] == []
+
+
 def test_gate_failure_gives_insufficient_data(db_url):
     """A server whose series start a month before the quarter ends: below the coverage floor."""
     ts = pd.date_range("2026-09-01T00:00Z", "2026-10-01T00:00Z", freq="1min", inclusive="left")

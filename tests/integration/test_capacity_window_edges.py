@@ -88,3 +88,37 @@ def test_a_run_over_the_boundary_is_counted_once_through_the_cli_and_the_dag_tas
     payload = evaluate_server(plan, SERVER)
     task_ram = ram_of(payload["results"])
     assert task_ram["outcome"] == "met" and task_ram["evidence"] == ram["evidence"]
+
+
+@pytest.fixture
+def hourly_url(db_url: str, monkeypatch) -> str:
+    """Hourly samples as a CSV export gives them (no cadence recorded; the server is not in
+    fleet.yaml, so 60 s is all that is known before reading): RAM at 95% from 29 March 00:00
+    to 1 April 10:00 2027 with the 30 March 23:00 sample missing."""
+    monkeypatch.setenv("INFRA_REVIEW_NOW", "2027-07-01T06:00:00Z")
+    ts = pd.date_range("2027-01-01T00:00Z", "2027-07-01T00:00Z", freq="1h", inclusive="left")
+    ts = ts[ts != pd.Timestamp("2027-03-30T23:00Z")]
+    hot = (ts >= pd.Timestamp("2027-03-29T00:00Z")) & (ts < pd.Timestamp("2027-04-01T10:00Z"))
+    frames = [
+        pd.DataFrame({"ts": ts, "server": SERVER, "metric": metric, "label": "", "value": v})
+        for metric, v in (
+            ("ram_used_pct", np.where(hot, 95.0, 60.0)),
+            ("cpu_used_pct", np.full(len(ts), 20.0)),
+            ("swap_io_pages_per_s", np.zeros(len(ts))),
+        )
+    ]
+    with connect(db_url) as conn:
+        load_samples(conn, pd.concat(frames), batch_key="hourly", source="csv")
+    return db_url
+
+
+def test_hourly_samples_over_the_boundary_are_counted_once(hourly_url, capsys):
+    """The look-back is sized from the measured 3600 s (29 h), not the 60 s known before
+    reading (25 h, which began at the missing sample and met the same run in Q2 again)."""
+    q1 = ram_of(cli_review("2027Q1", capsys)["criteria"])
+    assert q1["outcome"] == "met"
+    q2 = ram_of(cli_review("2027Q2", capsys)["criteria"])
+    assert q2["outcome"] == "not_met" and q2["evidence"]["runs_qualifying"] == 0
+    assert q2["evidence"]["lookback"]["hours"] == 29.0
+    (carried,) = q2["evidence"]["carried_over_runs"]
+    assert carried["counted_in"] == "previous window"

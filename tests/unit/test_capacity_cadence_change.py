@@ -304,3 +304,36 @@ def test_one_interval_and_an_array_of_equal_intervals_find_the_same_runs(
             strict=True,
         )
     )
+
+
+# --- the watch forecast's held level follows the cadence sample by sample ----------------------
+
+
+def test_the_held_level_uses_each_samples_cadence_not_the_coarsest_days():
+    """300 s for ten days, then 60 s: 36 h at 70% in the 60 s part (from day 10 18:00) with
+    a 5-minute hole at day 11 06:00 is 12 h and 24 h without a hole at the 60 s in force
+    there (a hole is over 150 s, and "more than 24 h" takes 1 441 samples), so no level of
+    70 is held; judged at the coarsest day's 300 s (a hole over 750 s, 289 samples) it was."""
+    from infra_review.capacity.trends import _held
+    from infra_review.timeseries import cadence as cad
+    from infra_review.timeseries.runs import epoch_us
+
+    start = pd.Timestamp("2027-01-01T00:00Z")
+    coarse = pd.date_range(start, periods=10 * 288, freq="300s")
+    fine = pd.date_range(start + pd.Timedelta(days=10), periods=4 * 1440, freq="60s")
+    ts = epoch_us(coarse.append(fine))
+    hot_from, hot_to = start + pd.Timedelta(hours=258), start + pd.Timedelta(hours=294)
+    values = np.where((ts >= epoch_us([hot_from])[0]) & (ts < epoch_us([hot_to])[0]), 70.0, 50.0)
+    hole = (ts >= epoch_us([start + pd.Timedelta(days=11, hours=6)])[0]) & (
+        ts < epoch_us([start + pd.Timedelta(days=11, hours=6, minutes=5)])[0]
+    )
+    origin = int(epoch_us([start])[0])
+
+    def held(ts, values):
+        c = cad.measure(ts)
+        per_sample = _held(ts, values, 24 * 3600, c.at(ts), 2, origin, True, c.gap_at(ts))
+        one = _held(ts, values, 24 * 3600, c.longest_s, 2, origin, True)
+        return per_sample.value.max(), one.value.max()
+
+    assert held(ts[~hole], values[~hole]) == (pytest.approx(50.0), pytest.approx(70.0))
+    assert held(ts, values)[0] == pytest.approx(70.0)  # without the hole: 36 h held

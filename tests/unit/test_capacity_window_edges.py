@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from infra_review.capacity import data as d
+from infra_review.capacity import reading
 from infra_review.capacity.criteria.common import SeriesInput, ServerInputs
 from infra_review.capacity.criteria.cpu import ApiLatency, api_latency
 from infra_review.capacity.criteria.cpu_queue import n8n_queue
@@ -227,7 +228,7 @@ def test_each_run_criterion_asks_for_its_duration_plus_slack_before_the_window()
     }
     # a coarse cadence needs more slack: two holes of 2.5 intervals
     assert lookbacks(RULES, D, 900)["ram_used_pct"] == timedelta(hours=24, minutes=75)
-    assert d.read_lookback(RULES, D, {"scrape_interval_s": 60}, {("x", ""): 900}) == (
+    assert reading.read_lookback(RULES, D, {"scrape_interval_s": 60}, {("x", ""): 900}) == (
         lookbacks(RULES, D, 900)
     )
 

@@ -11,7 +11,9 @@ Cadence and coverage: each series' cadence is measured from the timestamps just 
 over time; the gap rule of every criterion then uses the measured cadence day by day
 (``SeriesInput.cadence``, measured over the look-back and the window: ``run_cadence``),
 never fleet.yaml's ``scrape_interval_s``, which is only the fallback for a series too thin
-to measure and the cross-check the verdict's notes report.
+to measure and the cross-check the verdict's notes report. How far before and after the
+window each metric is read (sized from the cadence measured in the rows read) is
+``capacity/reading.py``.
 The measurement is frozen in the stored verdict, not written to ``series.cadence_s``
 (see ``quality.window``).
 """
@@ -30,7 +32,6 @@ from infra_review.capacity.criteria.common import (
     ServerInputs,
     missing_gate,
 )
-from infra_review.capacity.criteria.sustained import lookbacks
 from infra_review.errors import InputError
 from infra_review.fleet import Fleet
 from infra_review.quality.window import (
@@ -146,6 +147,15 @@ def fingerprint(data: CleanSeries) -> dict[str, Any]:
             "samples": data.lookback_samples,
             "blake2b": back.hexdigest(),
         }
+    if data.lookahead_to_us is not None:  # the rows read after the window, apart
+        ahead = hashlib.blake2b(digest_size=16)
+        ahead.update(np.ascontiguousarray(data.lookahead_ts_us).tobytes())
+        ahead.update(np.ascontiguousarray(data.lookahead_values).tobytes())
+        out["lookahead"] = {
+            "to": to_datetime(data.lookahead_to_us).isoformat(),
+            "samples": data.lookahead_samples,
+            "blake2b": ahead.hexdigest(),
+        }
     return out
 
 
@@ -154,42 +164,15 @@ def read_server_series(
     server: str,
     quarter: Quarter,
     lookback: dict[str, timedelta] | None = None,
+    lookahead: dict[str, timedelta] | None = None,
 ) -> dict[tuple[str, str], CleanSeries]:
-    """The server's capacity series in the window, read once, as numpy arrays per series.
+    """The server's capacity series in the window, read once, as numpy arrays per series,
+    with exactly the given look-back (and look-ahead) per metric kept apart in each
+    ``CleanSeries``; none by default. The review sizes them from the rows it reads
+    (``reading.read_sized``)."""
+    from infra_review.capacity.reading import Reach, read_reach, reader_of
 
-    ``lookback`` (``read_lookback``): per metric, how far before the window to read as well,
-    so that a run criterion judges a run over the window's start whole. Those rows are kept
-    apart in each ``CleanSeries`` (its look-back); the window's rows, and so coverage, are
-    the same as without it. Nothing after the window is read."""
-    back = {m: t for m, t in (lookback or {}).items() if t > timedelta(0)}
-    start = quarter.start - max(back.values(), default=timedelta(0))
-    raw = read_series(conn, start, quarter.end, servers=[server], metrics=list(CAPACITY_METRICS))
-    return {
-        (metric, label): clean_series(
-            ts_us,
-            values,
-            quarter.start,
-            quarter.end,
-            quarter.start - back[metric] if metric in back else None,
-        )
-        for (_, metric, label), (ts_us, values) in raw.items()
-    }
-
-
-def read_lookback(
-    rules: dict[str, Any],
-    defaults: dict[str, Any],
-    metadata: dict[str, Any],
-    cadence: dict[tuple[str, str], int] | None = None,
-) -> dict[str, timedelta]:
-    """Per metric, the look-back the server's run criteria ask for (``sustained.lookbacks``),
-    at the coarsest interval known before reading: fleet.yaml's and the series' recorded
-    cadences (a coarser measured cadence is covered by the look-back's slack of an hour)."""
-    interval = max(
-        [float(metadata.get("scrape_interval_s") or DEFAULT_INTERVAL_S)]
-        + [float(c) for c in (cadence or {}).values() if c]
-    )
-    return lookbacks(rules, defaults, interval)
+    return read_reach(reader_of(conn, server), quarter, Reach(lookback or {}, lookahead or {}))
 
 
 def run_cadence(data: CleanSeries, fallback_s: float) -> cad.Cadence:

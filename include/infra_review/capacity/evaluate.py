@@ -6,11 +6,12 @@ same functions and must get the same result.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infra_review.capacity import data as d
 from infra_review.capacity.criteria.server import FleetInputs
 from infra_review.capacity.decide import Decision, result_from_record
+from infra_review.capacity.reading import reach_of
 from infra_review.capacity.records import decide_server
 from infra_review.capacity.records_fleet import decide_fleet
 from infra_review.capacity.sizing_records import with_sizing
@@ -19,6 +20,9 @@ from infra_review.criteria.registry import bind_rules
 from infra_review.criteria.result import json_safe
 from infra_review.criteria.rules import CriteriaSet, Rule
 from infra_review.quarter import Quarter
+
+if TYPE_CHECKING:
+    from infra_review.capacity.plan import ReviewPlan
 
 REVIEW_TYPE = "capacity"
 
@@ -98,6 +102,9 @@ def evaluate_server_inputs(
                 "previous_latency": previous,
                 "complaints": complaints,
                 "planned": inp.planned,
+                # how far before and after the window each metric was read: a recomputation
+                # reads the same (capacity/reading.py)
+                "reach": reach_of(series, quarter).to_dict(),
                 "fingerprints": {
                     f"{metric}|{label}": {
                         **d.fingerprint(data),
@@ -190,3 +197,27 @@ def build_decisions(
             )
         )
     return with_sizing(out, quarter, payloads, fleet_payload, rules, defaults, book)
+
+
+def review_inputs(
+    review: ReviewPlan,
+    criteria: CriteriaSet,
+    payloads: list[dict[str, Any]],
+    fleet_payload: dict[str, Any],
+    book: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What the review run stores so that ``capacity.recompute`` can replay it."""
+    from infra_review.fleet import load_fleet
+
+    fleet = load_fleet(review.fleet_path)
+    return {
+        "criteria": criteria_snapshot(criteria),
+        "fleet": {"path": fleet.path, "requirements": fleet.requirements},
+        "servers": list(review.servers),
+        "requested_servers": list(review.requested_servers),
+        "complete": review.complete,
+        "per_server": {p["server"]: p["inputs"] for p in payloads},
+        "fleet_inputs": fleet_payload.get("inputs"),
+        "fleet_skipped": fleet_payload.get("reason") if fleet_payload.get("skipped") else None,
+        "price_book": book,  # plan sizes, prices and rates the actions were sized with
+    }

@@ -3,7 +3,8 @@
 A review run stores the criteria rules it used (a snapshot of criteria.yaml at its version),
 each server's metadata, complaints, planned services and previous-quarter latency, the
 window's quality verdict, the fleet requirements and plan sizes, and a fingerprint of every
-series it read. Recomputing re-reads the samples, says whether any series changed since
+series it read. Recomputing re-reads the samples (with the look-back and look-ahead the review read, its
+stored ``reach``), says whether any series changed since
 (late or re-imported data), re-evaluates with the stored rules and inputs only, and compares
 every criterion result and decision with the stored rows.
 """
@@ -20,6 +21,7 @@ from infra_review.capacity.evaluate import (
     evaluate_server_inputs,
     rules_from_snapshot,
 )
+from infra_review.capacity.reading import Reach, read_reach, reader_of
 from infra_review.errors import InputError
 from infra_review.quality.window import WindowVerdict
 from infra_review.quarter import Quarter
@@ -29,6 +31,14 @@ def _same(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return a is b
     return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=1e-12)
+
+
+def _as_stored(now: dict[str, Any], then: dict[str, Any] | None) -> dict[str, Any]:
+    """A fingerprint without the parts a review stored before they existed (``lookback``,
+    ``lookahead``): nothing read there is compared with nothing."""
+    if then is None:
+        return now
+    return {k: v for k, v in now.items() if k not in ("lookback", "lookahead") or k in then}
 
 
 def recompute_run(conn, run_id: int) -> dict[str, Any]:
@@ -62,12 +72,17 @@ def recompute_run(conn, run_id: int) -> dict[str, Any]:
             for k, v in stored["fingerprints"].items()
             if v.get("cadence_s")
         }
-        lookback = d.read_lookback(rules, defaults, stored["metadata"], cadence)
-        series = d.read_server_series(conn, server, quarter, lookback)
-        now = {f"{m}|{lab}": d.fingerprint(data) for (m, lab), data in series.items()}
+        # the rows the review read: its stored reach, never sized again (a review stored
+        # before the look-back existed read the window only, and so does this)
+        reach = Reach.from_stored(stored, quarter)
+        series = read_reach(reader_of(conn, server), quarter, reach)
         then = {
             k: {x: y for x, y in v.items() if x != "cadence_s"}
             for k, v in stored["fingerprints"].items()
+        }
+        now = {
+            key: _as_stored(d.fingerprint(data), then.get(key))
+            for key, data in ((f"{m}|{lab}", data) for (m, lab), data in series.items())
         }
         for key in sorted(set(now) | set(then)):
             if now.get(key) != then.get(key):

@@ -24,12 +24,13 @@ from infra_review.capacity.decide import Decision
 from infra_review.capacity.evaluate import (
     REVIEW_TYPE,
     build_decisions,
-    criteria_snapshot,
     evaluate_fleet_inputs,
     evaluate_server_inputs,
+    review_inputs,
 )
 from infra_review.capacity.outcome import CapacityReview
 from infra_review.capacity.plan import ReviewPlan, capacity_rules, criteria_for, make_plan
+from infra_review.capacity.reading import read_sized, reader_of
 from infra_review.capacity.sizing_inputs import price_book
 from infra_review.criteria.result import json_safe
 from infra_review.criteria.rules import CriteriaSet
@@ -87,8 +88,9 @@ def read_server(
     review: ReviewPlan, server: str, conn, criteria: CriteriaSet, fleet: Fleet
 ) -> dict[str, Any]:
     """Everything one server's criteria read: its window (one COPY, with the look-back its
-    run criteria ask for before the window), the previous quarter's latency p95,
-    complaints, planned services, series cadences and quarantined rows."""
+    run criteria ask for before the window at the cadence measured in the rows read:
+    ``reading.read_sized``), the previous quarter's latency p95, complaints, planned
+    services, series cadences and quarantined rows."""
     if server not in review.servers:
         raise InputError(f"{server!r} is not among the review's servers", field="servers")
     quarter = review.quarter
@@ -96,10 +98,12 @@ def read_server(
     rules = capacity_rules(criteria)
     percentile = float(rules[RamDegradation.id].params.get("percentile", 95))
     cadence = d.series_cadence(conn, server)
-    lookback = d.read_lookback(rules, criteria.defaults, metadata, cadence)
+    series, _ = read_sized(
+        reader_of(conn, server), quarter, rules, criteria.defaults, metadata, cadence
+    )
     return {
         "metadata": metadata,
-        "series": d.read_server_series(conn, server, quarter, lookback),
+        "series": series,
         "previous": d.previous_latency(
             conn, server, quarter, metadata["scrape_interval_s"], review.coverage_floor, percentile
         ),
@@ -209,28 +213,6 @@ def verdict_of(review: ReviewPlan, payloads: list[dict[str, Any]]) -> dict[str, 
         "series": series,
     }
     return WindowVerdict.from_dict(doc).to_dict()
-
-
-def review_inputs(
-    review: ReviewPlan,
-    criteria: CriteriaSet,
-    payloads: list[dict[str, Any]],
-    fleet_payload: dict[str, Any],
-    book: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """What the review run stores so that ``capacity.recompute`` can replay it."""
-    fleet = load_fleet(review.fleet_path)
-    return {
-        "criteria": criteria_snapshot(criteria),
-        "fleet": {"path": fleet.path, "requirements": fleet.requirements},
-        "servers": list(review.servers),
-        "requested_servers": list(review.requested_servers),
-        "complete": review.complete,
-        "per_server": {p["server"]: p["inputs"] for p in payloads},
-        "fleet_inputs": fleet_payload.get("inputs"),
-        "fleet_skipped": fleet_payload.get("reason") if fleet_payload.get("skipped") else None,
-        "price_book": book,  # plan sizes, prices and rates the actions were sized with
-    }
 
 
 @dataclass

@@ -20,7 +20,7 @@ import numpy as np
 from infra_review.capacity.criteria.common import (
     SeriesInput,
     ServerInputs,
-    interval_of,
+    intervals_of,
     missing_gate,
     param,
 )
@@ -57,16 +57,34 @@ def _held(
     ts_us: np.ndarray,
     values: np.ndarray,
     held_s: float,
-    interval_s: float,
+    interval_s: float | np.ndarray,
     tolerance: float,
     origin: int,
     strict: bool,
+    gap_s: float | np.ndarray | None = None,
 ) -> Buckets:
-    """A run of k samples lasts k intervals: "more than D" needs one sample more than D/i."""
-    ratio = held_s / interval_s
-    k = int(math.floor(ratio + 1e-9)) + 1 if strict else int(math.ceil(ratio - 1e-9))
-    hole_us = int(round(hole_after_s(interval_s, tolerance) * US_PER_S))
-    return sustained_level(ts_us, values, max(1, k), hole_us, origin)
+    """A run of k samples lasts k intervals: "more than D" needs one sample more than D/i.
+    ``interval_s`` / ``gap_s`` (default: ``interval_s``) are one number, or one per sample
+    (``intervals_of``: the cadence in force, the one holes are judged against), and then a
+    gap is a hole beyond the coarser of its two samples' hole, as in the run criteria."""
+    gap_s = interval_s if gap_s is None else gap_s
+    if np.ndim(interval_s) == 0 and np.ndim(gap_s) == 0:
+        ratio = held_s / interval_s
+        k = int(math.floor(ratio + 1e-9)) + 1 if strict else int(math.ceil(ratio - 1e-9))
+        hole_us = int(round(hole_after_s(interval_s, tolerance) * US_PER_S))
+        return sustained_level(ts_us, values, max(1, k), hole_us, origin)
+    lengths = np.broadcast_to(np.asarray(interval_s, dtype="float64"), np.shape(ts_us))
+    gaps = np.broadcast_to(np.asarray(gap_s, dtype="float64"), np.shape(ts_us))
+    ratio = held_s / lengths
+    ks = np.floor(ratio + 1e-9) + 1 if strict else np.ceil(ratio - 1e-9)
+    hole = hole_after_s(1.0, tolerance) * US_PER_S
+    holes_us = np.rint(np.maximum(gaps[:-1], gaps[1:]) * hole).astype(np.int64)
+    return sustained_level(ts_us, values, ks.astype(np.int64), holes_us, origin)
+
+
+def _seconds(intervals: float | np.ndarray, n: int) -> float:
+    """The time ``n`` samples stand for (each the interval it closes)."""
+    return float(np.sum(intervals)) if np.ndim(intervals) else n * float(intervals)
 
 
 def _quantity(
@@ -93,8 +111,8 @@ def _quantity(
     )
     tolerance = float(param(rule, "gap_tolerance_intervals", defaults, 2))
     if cls.trend == "held_level":
-        interval = interval_of(s, inp)
-        daily = _held(ts_us, values, held, interval, tolerance, origin, strict)
+        lengths, gaps = intervals_of(s, inp, ts_us)  # per sample where the cadence changed
+        daily = _held(ts_us, values, held, lengths, tolerance, origin, strict, gaps)
         ru = f"суточный максимум уровня, державшегося {held_ru}"
         return daily, f"daily highest level held for {held_txt}", {"statistic_ru": ru}
     if cls.trend == "held_hourly_percentile":
@@ -106,9 +124,10 @@ def _quantity(
     if cls.trend == "held_level_while_active":
         # the stalled samples were left out (N8nQueue.forecast_samples): they are holes,
         # so no level is held across a stall
-        interval = interval_of(s, inp)
-        daily = _held(ts_us, values, held, interval, tolerance, origin, strict)
-        left_out = round((len(s.data) - len(ts_us)) * interval / 60, 3)
+        lengths, gaps = intervals_of(s, inp, ts_us)
+        daily = _held(ts_us, values, held, lengths, tolerance, origin, strict, gaps)
+        every, _ = intervals_of(s, inp, s.data.ts_us)
+        left_out = round((_seconds(every, len(s.data)) - _seconds(lengths, len(ts_us))) / 60, 3)
         text = f"daily highest level held for {held_txt}, stalled minutes excluded"
         ru = f"суточный максимум уровня, державшегося {held_ru}, без минут простоя"
         return daily, text, {"stalled_minutes_excluded": left_out, "statistic_ru": ru}

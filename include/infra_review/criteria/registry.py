@@ -189,6 +189,11 @@ class Criterion:
         run over the window's start is judged whole (run criteria); none by default."""
         return {}
 
+    def lookahead(self, interval_s: float) -> dict[str, timedelta]:
+        """Per metric, how far after the window the review reads samples that are only
+        matched by time, never judged (``cpu.n8n_queue``'s active series); none by default."""
+        return {}
+
     @classmethod
     def forecast_samples(cls, rule: Rule, inputs: Any, series: Any) -> tuple[Any, Any]:
         """The samples of ``series`` whose trend `watch` fits (default: all of them)."""

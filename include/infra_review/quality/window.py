@@ -1,32 +1,21 @@
-"""Review-time quality verdict: does each series cover the review window well enough?
-
-A series whose coverage is below the floor (criteria.yaml ``defaults.coverage_floor``)
-fails, and every criterion that needs it becomes ``insufficient_data`` instead of a silent
-decision on partial data.
+"""Review-time quality verdict: does each series cover the review window well enough? A
+series below the floor (criteria.yaml ``defaults.coverage_floor``) fails, and every
+criterion that needs it becomes ``insufficient_data`` instead of a silent decision.
 
 Coverage is over time, not a count (DESIGN.md, "Real monitoring data"): the share of the
-window that holds data at the series' own cadence, measured from its timestamps
-(``timeseries.cadence``: the median spacing per UTC day, so a change of scrape interval is
-followed). Each sample stands for the time to the next one, at most one cadence and a half,
-so twenty dense days in a quarter never pass the floor however many samples they hold, and
-a whole quarter of 5-minute data passes whatever interval fleet.yaml assumes.
+window holding data at the series' own cadence, measured from its timestamps
+(``timeseries.cadence``: the median spacing per UTC day, following a change of interval).
+Each sample stands for the time to the next one, at most one cadence and a half, so twenty
+dense days never pass the floor, and a whole quarter of 5-minute data passes whatever
+fleet.yaml assumes.
 
-The cadence is measured at review time, from the rows the review reads anyway, and frozen
-with the verdict (``cadence_s``, ``gap_cadence_s``, ``cadence_changes``), not stored on the
-series: one number per series could not follow a mid-quarter change, and a stored value
-would go stale whenever a range is re-imported or re-collected. ``series.cadence_s`` (the
-Prometheus step, or one per collect run for present-time sources) and the server's
-``scrape_interval_s`` are defaults for a series too thin to measure (fewer than two samples)
-and cross-checks: a measured cadence more than 50% away from what the series' collector
-recorded (else from fleet.yaml's interval) is named in the verdict's ``notes``, and the
-measurement is still what counts. Rows the batch gate quarantined in the window are counted
-in a failing verdict's reasons, so the evidence says why samples are missing. With
-``engine="gx"`` the floor is checked by the Great Expectations coverage suite and the
-verdict is stored in ``quality_results`` (and Data Docs) under ``review:<start>/<end>``.
-
-``coverage_verdict`` is pure: the capacity review judges the series it has just read
-(``measure_series`` on their timestamps, numpy, O(n)), without a second pass over the rows;
-``window_verdict`` reads the same rows itself (one binary COPY) and gives the same verdict.
+The cadence is measured from the rows read and frozen with the verdict, never stored on
+the series (one number cannot follow a change). ``series.cadence_s`` and fleet.yaml's
+interval are defaults for a series too thin to measure and cross-checks (more than 50% away:
+a ``notes`` entry; the measurement still counts). Quarantined rows are named in a failing
+verdict's reasons; ``engine="gx"`` checks the floor with Great Expectations.
+``coverage_verdict`` is pure; ``window_verdict`` reads the rows itself (one binary COPY)
+and gives the same verdict.
 """
 
 from __future__ import annotations
@@ -53,7 +42,9 @@ class SeriesTime:
     covered_s: float  # seconds of the window holding data at the series' cadence
     expected: int  # samples the window would hold at that cadence, day by day
     cadence_s: float  # the typical measured cadence (or the fallback when unmeasurable)
-    gap_cadence_s: float  # the coarsest day's cadence: what the gap rule judges holes against
+    # the coarsest day's cadence, reported; the gap rule follows the cadence day by day
+    # (``Cadence.gap_at``) and judges no hole against this one number
+    gap_cadence_s: float
     cadence_source: str  # measured | recorded | default
     recorded_s: int | None = None  # the cadence the series' collector recorded, if any
     cadence_changes: list[dict[str, Any]] = field(default_factory=list)

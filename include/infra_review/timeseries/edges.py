@@ -3,6 +3,13 @@ duration plus some slack before its window (the look-back, kept apart in ``Clean
 coverage and every other statistic see the window only), a run that began before the window
 continues into it, and a run counts in the window in which it passes its duration (the
 sample at which an alert would fire), so consecutive reviews count each breach exactly once.
+
+A run that begins at the first sample read, within one hole of where the read began, may
+have begun before the read (``start_unknown``): its real start, and so the moment it passed
+its duration, may be earlier than the samples show. When a look-back was read it is never
+counted in the window: the look-back is the duration plus at least one hole (sized from the
+cadence measured in the rows read, ``capacity/reading.py``), so such a run passed its
+duration before the window and the earlier review counted it.
 """
 
 from __future__ import annotations
@@ -49,15 +56,36 @@ class EdgeRuns:
         )
 
     @property
+    def start_unknown(self) -> np.ndarray:
+        """Runs that begin at the first sample read, close enough to the read's start that
+        an unseen earlier sample would have continued them (within the first sample's hole,
+        ``Runs.first_hole_us``): they may have begun before the samples read."""
+        if not len(self.runs) or not len(self.ts_us):
+            return np.zeros(len(self.runs), dtype=bool)
+        first = int(self.ts_us[0])
+        near = first - self.read_from_us < max(int(self.runs.first_hole_us), 1)
+        return (self.runs.start_us == first) & near
+
+    @property
+    def before_read(self) -> np.ndarray:
+        """Start-unknown runs of a review that read a look-back: never counted here (they
+        passed their duration before the window; see the module's docstring)."""
+        if self.read_from_us >= self.window_start_us:
+            return np.zeros(len(self.runs), dtype=bool)
+        return self.start_unknown
+
+    @property
     def counted(self) -> np.ndarray:
         """Runs that passed their duration inside the window: this window's breaches."""
         c = self.crossed_us
-        return self.crosses & (c >= self.window_start_us) & (c < self.window_end_us)
+        inside = (c >= self.window_start_us) & (c < self.window_end_us)
+        return self.crosses & inside & ~self.before_read
 
     @property
     def carried(self) -> np.ndarray:
         """Runs that passed their duration before the window and go on into it."""
-        return self.crosses & (self.crossed_us < self.window_start_us) & self.in_window
+        early = (self.crossed_us < self.window_start_us) | self.before_read
+        return self.crosses & early & self.in_window
 
     @property
     def own(self) -> np.ndarray:
@@ -105,12 +133,16 @@ class EdgeRuns:
         crossed = bool(self.crosses[i])
         at = int(self.crossed_us[i])
         before = int(self.runs.start_us[i]) < self.window_start_us
+        before_read = bool(self.before_read[i])
+        # a run that began before the read passed its duration before the window: where the
+        # samples read show it passing (inside the window) is not when it did
+        shown = crossed and not (before_read and at >= self.window_start_us)
         out.update(
             {
-                "threshold_crossed_at": to_datetime(at).isoformat() if crossed else None,
+                "threshold_crossed_at": to_datetime(at).isoformat() if shown else None,
                 "began_before_window": before,
                 # the first sample read: the run may have begun earlier than the read shows
-                "start_unknown": bool(len(self.ts_us) and self.runs.start_us[i] == self.ts_us[0]),
+                "start_unknown": bool(self.start_unknown[i]),
                 # the last sample read: it may go on after the window (read no further)
                 "end_unknown": bool(len(self.ts_us) and self.runs.end_us[i] == self.ts_us[-1]),
                 "in_window_s": self.in_window_us(i) / US_PER_S,
@@ -118,7 +150,7 @@ class EdgeRuns:
                     None
                     if not crossed
                     else "previous window"
-                    if at < self.window_start_us
+                    if at < self.window_start_us or before_read
                     else "this window"
                     if at < self.window_end_us
                     else None

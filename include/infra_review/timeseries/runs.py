@@ -87,7 +87,11 @@ class CleanSeries:
     ``lookback_ts_us`` / ``lookback_values`` are the samples read before the window (from
     ``lookback_from_us``), cleaned the same way and kept apart: ``len``, the coverage gate and
     every statistic of the window see the window only; the run criteria add them back
-    (``with_lookback``) so a run that began before the window is judged whole."""
+    (``with_lookback``) so a run that began before the window is judged whole.
+    ``lookahead_ts_us`` / ``lookahead_values`` are samples read after the window (up to
+    ``lookahead_to_us``), kept apart the same way: only an as-of join reads them (the n8n
+    active series, so a waiting sample at the window's end finds the same active sample
+    whichever review judges it); no run is ever judged on them."""
 
     ts_us: np.ndarray
     values: np.ndarray
@@ -97,6 +101,9 @@ class CleanSeries:
     lookback_ts_us: np.ndarray | None = None
     lookback_values: np.ndarray | None = None
     lookback_from_us: int | None = None
+    lookahead_ts_us: np.ndarray | None = None
+    lookahead_values: np.ndarray | None = None
+    lookahead_to_us: int | None = None
 
     def __len__(self) -> int:
         return len(self.ts_us)
@@ -114,6 +121,21 @@ class CleanSeries:
             np.concatenate((self.lookback_values, self.values)),
         )
 
+    @property
+    def lookahead_samples(self) -> int:
+        return 0 if self.lookahead_ts_us is None else len(self.lookahead_ts_us)
+
+    def with_lookahead(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ts_us, values) of the look-back, the window and the look-ahead: for matching
+        another series' samples by time only, never for judging runs."""
+        ts, values = self.with_lookback()
+        if not self.lookahead_samples:
+            return ts, values
+        return (
+            np.concatenate((ts, self.lookahead_ts_us)),
+            np.concatenate((values, self.lookahead_values)),
+        )
+
 
 def clean_series(
     ts: Any,
@@ -121,10 +143,13 @@ def clean_series(
     window_start: datetime | None = None,
     window_end: datetime | None = None,
     lookback_from: datetime | None = None,
+    lookahead_to: datetime | None = None,
 ) -> CleanSeries:
     """Sort, keep [window_start, window_end), drop NaN and duplicate timestamps (first wins).
     With ``lookback_from`` (and ``window_start``), the samples in [lookback_from,
-    window_start) are kept apart as the series' look-back, cleaned the same way."""
+    window_start) are kept apart as the series' look-back, cleaned the same way; with
+    ``lookahead_to`` (and ``window_end``), those in [window_end, lookahead_to) as its
+    look-ahead."""
     ts_us = epoch_us(ts)
     vals = np.asarray(values, dtype="float64")
     if len(ts_us) != len(vals):
@@ -133,7 +158,7 @@ def clean_series(
         order = np.argsort(ts_us, kind="stable")
         ts_us, vals = ts_us[order], vals[order]
     outside = 0
-    before = None
+    before = after = None
     if window_start is not None or window_end is not None:
         lo = 0 if window_start is None else np.searchsorted(ts_us, moment_us(window_start), "left")
         hi = (
@@ -144,23 +169,29 @@ def clean_series(
         if lookback_from is not None and window_start is not None:
             back = min(int(np.searchsorted(ts_us, moment_us(lookback_from), "left")), int(lo))
             before = _clean(ts_us[back:lo], vals[back:lo])
-            outside = len(ts_us) - (hi - back)
         else:
-            outside = len(ts_us) - (hi - lo)
+            back = int(lo)
+        ahead = int(hi)
+        if lookahead_to is not None and window_end is not None:
+            ahead = max(int(np.searchsorted(ts_us, moment_us(lookahead_to), "left")), int(hi))
+            after = _clean(ts_us[hi:ahead], vals[hi:ahead])
+        outside = len(ts_us) - (ahead - back)
         ts_us, vals = ts_us[lo:hi], vals[lo:hi]
     ts_us, vals, nan_dropped, duplicates = _clean(ts_us, vals)
-    if before is None:
-        return CleanSeries(ts_us, vals, nan_dropped, duplicates, outside)
-    return CleanSeries(
-        ts_us,
-        vals,
-        nan_dropped,
-        duplicates,
-        outside,
-        before[0],
-        before[1],
-        moment_us(lookback_from),
-    )
+    extra: dict[str, Any] = {}
+    if before is not None:
+        extra.update(
+            lookback_ts_us=before[0],
+            lookback_values=before[1],
+            lookback_from_us=moment_us(lookback_from),
+        )
+    if after is not None:
+        extra.update(
+            lookahead_ts_us=after[0],
+            lookahead_values=after[1],
+            lookahead_to_us=moment_us(lookahead_to),
+        )
+    return CleanSeries(ts_us, vals, nan_dropped, duplicates, outside, **extra)
 
 
 def _clean(ts_us: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
@@ -201,6 +232,9 @@ class Runs:
     # the interval each sample closes: one for all (int), or per sample of the series the
     # runs were found in (aligned with its timestamps)
     intervals_us: int | np.ndarray = 0
+    # the longest spacing that would have joined an unseen earlier sample to the series'
+    # first sample (its hole): a run there may have begun before the samples read
+    first_hole_us: int = 0
 
     @property
     def duration_us(self) -> np.ndarray:
@@ -286,11 +320,14 @@ def find_runs(
     mask = np.asarray(mask, dtype=bool)
     n = len(ts_us)
     lengths = interval_us(interval_s, n)
-    if n == 0 or not mask.any():
-        empty = np.array([], dtype=np.int64)
-        return Runs(empty, empty, empty, np.array([], dtype="float64"), empty, lengths)
     holes = lengths if gap_interval_s is None else interval_us(gap_interval_s, n)
     factor = gap_tolerance_intervals + slack_intervals
+    first_hole = 0
+    if n:
+        first_hole = int(round(factor * int(holes[0] if isinstance(holes, np.ndarray) else holes)))
+    if n == 0 or not mask.any():
+        empty = np.array([], dtype=np.int64)
+        return Runs(empty, empty, empty, np.array([], dtype="float64"), empty, lengths, first_hole)
     spacing = np.diff(ts_us)
     if isinstance(holes, np.ndarray):  # per sample: the coarser interval of the gap's two ends
         max_gap = np.rint(np.maximum(holes[:-1], holes[1:]) * factor).astype(np.int64)
@@ -306,7 +343,7 @@ def find_runs(
         reduce = np.maximum if peak == "max" else np.minimum
         peaks = _peaks_within(np.asarray(values, dtype="float64"), starts, ends, reduce)
     lead = lengths[starts] if isinstance(lengths, np.ndarray) else np.full(len(starts), lengths)
-    return Runs(ts_us[starts], ts_us[ends], ends - starts + 1, peaks, lead, lengths)
+    return Runs(ts_us[starts], ts_us[ends], ends - starts + 1, peaks, lead, lengths, first_hole)
 
 
 def _peaks_within(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, reduce) -> np.ndarray:

@@ -123,8 +123,8 @@ def rolling_min(values: np.ndarray, k: int) -> np.ndarray:
 def sustained_level(
     ts_us: np.ndarray,
     values: np.ndarray,
-    k: int,
-    hole_after_us: int,
+    k: int | np.ndarray,
+    hole_after_us: int | np.ndarray,
     origin_us: int = 0,
     width_us: int = DAY_US,
 ) -> Buckets:
@@ -132,18 +132,35 @@ def sustained_level(
     hole (a window that spans a hole does not count): a value-domain view of "above X for
     D in a row". It is above X exactly on the days a run above X lasts D (``k`` samples), so
     its trend is the trend of what a sustained criterion judges, and short bursts, however
-    high, never raise it. A day whose windows all span holes has no value."""
+    high, never raise it. A day whose windows all span holes has no value.
+
+    Where the cadence changes, ``k`` is one per sample (the samples D takes at the cadence
+    in force where a window starts) and ``hole_after_us`` one per gap (``len(ts_us) - 1``)."""
     ts_us = np.asarray(ts_us, dtype=np.int64)
-    k = max(1, int(k))
-    lows = rolling_min(values, k)
-    if not len(lows):
-        return _empty()
-    holes = np.concatenate(([0], np.cumsum(np.diff(ts_us) > hole_after_us)))
-    whole = holes[k - 1 :] - holes[: len(lows)] == 0
-    keep = whole & np.isfinite(lows)
+    values = np.asarray(values, dtype="float64")
+    breaks = np.diff(ts_us) > np.asarray(hole_after_us)
+    holes = np.concatenate(([0], np.cumsum(breaks)))
+    if np.ndim(k) == 0:
+        k = max(1, int(k))
+        lows = rolling_min(values, k)
+        if not len(lows):
+            return _empty()
+        whole = holes[k - 1 :] - holes[: len(lows)] == 0
+        keep = whole & np.isfinite(lows)
+        if not keep.any():
+            return _empty()
+        return bucket_max(ts_us[: len(lows)][keep], lows[keep], width_us, origin_us)
+    k = np.maximum(1, np.asarray(k, dtype=np.int64))
+    level = np.full(len(values), np.nan)
+    for kk in np.unique(k).tolist():  # one rolling minimum per cadence: a few at most
+        lows = rolling_min(values, kk)
+        at = np.flatnonzero(k[: len(lows)] == kk)
+        whole = holes[at + kk - 1] - holes[at] == 0
+        level[at[whole]] = lows[at[whole]]
+    keep = np.isfinite(level)
     if not keep.any():
         return _empty()
-    return bucket_max(ts_us[: len(lows)][keep], lows[keep], width_us, origin_us)
+    return bucket_max(ts_us[keep], level[keep], width_us, origin_us)
 
 
 FORECAST_TOLERANCE = 1e-6  # relative: a line at the threshold within this is not beyond it

@@ -208,7 +208,9 @@ class ApiLatency(Criterion):
         return api_latency(self.rule, inputs, self.defaults)
 
     def lookback(self, interval_s: float) -> dict[str, timedelta]:
-        """Judged by the hour: runs of hours, one missing hour tolerated."""
+        """Judged by the hour: runs of consecutive hours, a gap tolerance of one interval, so
+        a hole is more than 1.5 h (5400 s) and one missing hour splits a run; the slack is
+        two such holes (3 h), so 1 h + 3 h = 4 h."""
         return {self.rule.params["metric"]: lookback_for(self.rule.duration(), 3600, 1)}
 
     @classmethod

@@ -108,8 +108,10 @@ def n8n_queue(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Criter
             )
         else:
             # as-of: the active sample nearest in time, within one cadence of the waiting one
-            # (the cadence its gaps are judged at: the coarser one around a change)
-            active_ts, active_values = run_samples(active, inp)
+            # (the cadence its gaps are judged at: the coarser one around a change); the
+            # active series with its look-ahead (one tolerance read past the window's end),
+            # so a waiting sample at the end finds the match the next review finds for it
+            active_ts, active_values = active.data.with_lookahead()
             pos, known = asof_match(ts, active_ts, interval_us(holes, len(ts)))
             working = np.zeros(len(ts), dtype=bool)
             working[known] = active_values[pos[known]] > 0
@@ -223,6 +225,12 @@ class N8nQueue(Criterion):
             self.rule.params["metric"]: back,
             self.rule.params.get("active_metric", "n8n_queue_active"): back,
         }
+
+    def lookahead(self, interval_s: float) -> dict[str, timedelta]:
+        """The active series one matching tolerance (one cadence) past the window's end: the
+        waiting samples at the end are joined as the next review joins them."""
+        active = self.rule.params.get("active_metric", "n8n_queue_active")
+        return {active: timedelta(seconds=float(interval_s))}
 
     @classmethod
     def forecast_samples(cls, rule: Rule, inputs: ServerInputs, series) -> tuple[Any, Any]:

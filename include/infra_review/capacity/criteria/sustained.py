@@ -65,17 +65,50 @@ def sustained_lookback(rule: Rule, defaults: dict[str, Any], interval_s: float) 
 
 
 def lookbacks(
-    rules: dict[str, Rule], defaults: dict[str, Any], interval_s: float
+    rules: dict[str, Rule],
+    defaults: dict[str, Any],
+    interval_s: float,
+    measured: dict[str, float] | None = None,
 ) -> dict[str, timedelta]:
     """Per metric, the longest look-back any capacity criterion of ``rules`` asks for at the
-    scrape interval ``interval_s`` (a review reads each metric once)."""
+    scrape interval ``interval_s`` (a review reads each metric once). With ``measured`` (per
+    metric, the coarsest cadence measured where the look-back was read), each criterion asks
+    at the coarsest measured cadence of the metrics it reads instead."""
+    return _per_metric(rules, defaults, interval_s, measured, "lookback")
+
+
+def lookaheads(
+    rules: dict[str, Rule],
+    defaults: dict[str, Any],
+    interval_s: float,
+    measured: dict[str, float] | None = None,
+) -> dict[str, timedelta]:
+    """Per metric, how far after the window a criterion matches samples by time
+    (``Criterion.lookahead``: the n8n active series, one matching tolerance); ``measured`` as
+    in ``lookbacks``, at the window's end."""
+    return _per_metric(rules, defaults, interval_s, measured, "lookahead")
+
+
+def _per_metric(
+    rules: dict[str, Rule],
+    defaults: dict[str, Any],
+    interval_s: float,
+    measured: dict[str, float] | None,
+    ask: str,
+) -> dict[str, timedelta]:
     from infra_review.criteria.registry import bind_rules
 
     out: dict[str, timedelta] = {}
     for criterion in bind_rules(rules, defaults).values():
         if criterion.review != "capacity" or criterion.scope != "server":
             continue
-        for metric, back in criterion.lookback(interval_s).items():
+        asked = getattr(criterion, ask)(interval_s)
+        if measured and asked:
+            reads = set(asked) | set(criterion.lookback(interval_s))
+            coarsest = max((measured[m] for m in reads if measured.get(m)), default=None)
+            if coarsest is not None:
+                asked = getattr(criterion, ask)(float(coarsest))
+        for metric, back in asked.items():
             out[metric] = max(out.get(metric, timedelta(0)), back)
     return out
 
@@ -265,13 +298,15 @@ def edge_texts(ev: dict, need_en: str, need_ru: str) -> tuple[str, str]:
         since_ru, by_ru = (
             ("не позднее чем с", "не позднее") if c.get("start_unknown") else ("с", "в")
         )
+        when_en = f" {by} {at} UTC" if c.get("threshold_crossed_at") else ""
+        when_ru = f" {by_ru} {at} UTC" if c.get("threshold_crossed_at") else ""
         en += (
-            f"; a run {since} {when_text(c['start'])} UTC passed {need_en} {by} {at} UTC, "
+            f"; a run {since} {when_text(c['start'])} UTC passed {need_en}{when_en}, "
             f"before this window, and was counted there (it went on for "
             f"{format_duration(left)} in this window)"
         )
         ru += (
-            f"; период {since_ru} {when_text(c['start'])} UTC превысил {need_ru} {by_ru} {at} UTC, "
+            f"; период {since_ru} {when_text(c['start'])} UTC превысил {need_ru}{when_ru}, "
             f"до этого окна, и учтён там (в этом окне он продолжался ещё "
             f"{format_duration(left, 'ru')})"
         )
