@@ -19,12 +19,13 @@ The look-back, runs across the window's edges and the sustained criterion are in
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
+from infra_review.capacity.criteria.evidence import Combined, DeclaredApiFields, Insufficient
 from infra_review.criteria.registry import Param
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import Rule
@@ -153,6 +154,7 @@ def minutes_of(mask: np.ndarray, intervals: float | np.ndarray) -> float:
 
 
 def series_evidence(s: SeriesInput) -> dict[str, Any]:
+    """A label's ``SeriesFields``, as keyword arguments of its criterion's evidence class."""
     return {
         "label": s.label,
         "samples": len(s.data),
@@ -164,12 +166,13 @@ def series_evidence(s: SeriesInput) -> dict[str, Any]:
 
 @dataclass
 class Part:
-    """One label's evaluation, before the labels are combined into one result."""
+    """One label's evaluation, before the labels are combined into one result: its evidence
+    is the criterion's evidence class with the label's fields set."""
 
     label: str
     met: bool
     observed: float | None
-    evidence: dict[str, Any]
+    evidence: Any  # a Combined subclass
     insufficient: str | None = None  # gate | metadata | history
     reasons: list[str] = field(default_factory=list)
 
@@ -179,10 +182,12 @@ def combine(
     inp: ServerInputs,
     parts: list[Part],
     threshold: float | None,
-    evidence: dict[str, Any],
+    evidence: Combined,
     pick: Callable[[list[float]], float] = max,
 ) -> CriterionResult:
-    """Met when a label with sound data meets it; else insufficient when a label lacks data."""
+    """Met when a label with sound data meets it; else insufficient when a label lacks data.
+    ``evidence`` holds the criterion's own fields; the deciding label's are laid under them
+    and, with more than one label, every label's go in ``series``."""
     sound = [p for p in parts if p.insufficient is None]
     met = [p for p in sound if p.met]
     lacking = [p for p in parts if p.insufficient is not None]
@@ -195,16 +200,19 @@ def combine(
     elif lacking or not parts:
         outcome = Outcome.INSUFFICIENT_DATA
         kinds = {p.insufficient for p in lacking}
-        evidence["insufficient"] = {
-            "kind": "gate" if "gate" in kinds or not parts else sorted(kinds)[0],
-            "reasons": [r for p in lacking for r in p.reasons],
-        }
+        evidence = replace(
+            evidence,
+            insufficient=Insufficient(
+                kind="gate" if "gate" in kinds or not parts else sorted(kinds)[0],
+                reasons=[r for p in lacking for r in p.reasons],
+            ),
+        )
     else:
         outcome = Outcome.NOT_MET
     if decisive is not None:
-        evidence = {**decisive.evidence, **evidence}
+        evidence = decisive.evidence.merged(evidence)
     if len(parts) > 1:
-        evidence["series"] = [{"label": p.label, **p.evidence} for p in parts]
+        evidence = replace(evidence, series=[replace(p.evidence, label=p.label) for p in parts])
     return CriterionResult(
         rule.id,
         inp.server,
@@ -213,7 +221,7 @@ def combine(
         threshold,
         inp.window_start,
         inp.window_end,
-        evidence,
+        evidence.to_dict(),
     )
 
 
@@ -223,15 +231,16 @@ def gate_part(s: SeriesInput) -> tuple[str | None, list[str]]:
     return "gate", list(s.gate.get("reasons") or [f"{s.metric}{{{s.label}}} failed the gate"])
 
 
-def no_series(rule: Rule, inp: ServerInputs, metric: str, evidence: dict) -> CriterionResult:
+def no_series(rule: Rule, inp: ServerInputs, metric: str, evidence: Any) -> CriterionResult:
+    """``insufficient_data``: the criterion's own fields, no samples, the missing gate."""
     gate = missing_gate(inp.server, metric)
-    evidence = {
-        **evidence,
-        "metric": metric,
-        "samples": 0,
-        "gate": gate,
-        "insufficient": {"kind": "gate", "reasons": gate["reasons"]},
-    }
+    evidence = replace(
+        evidence,
+        metric=metric,
+        samples=0,
+        gate=gate,
+        insufficient=Insufficient(kind="gate", reasons=gate["reasons"]),
+    )
     return CriterionResult(
         rule.id,
         inp.server,
@@ -240,14 +249,15 @@ def no_series(rule: Rule, inp: ServerInputs, metric: str, evidence: dict) -> Cri
         None,
         inp.window_start,
         inp.window_end,
-        evidence,
+        evidence.to_dict(),
     )
 
 
 def not_applicable(
-    rule: Rule, inp: ServerInputs, reason: str, threshold: float | None, evidence: dict
+    rule: Rule, inp: ServerInputs, reason: str, threshold: float | None, evidence: Any
 ) -> CriterionResult:
-    evidence = {**evidence, "applicable": False, "reason": reason, "samples": 0}
+    """``not_met`` with ``applicable: false``: the criterion's own fields and the reason."""
+    evidence = replace(evidence, applicable=False, reason=reason, samples=0)
     return CriterionResult(
         rule.id,
         inp.server,
@@ -256,7 +266,7 @@ def not_applicable(
         threshold,
         inp.window_start,
         inp.window_end,
-        evidence,
+        evidence.to_dict(),
     )
 
 
@@ -274,14 +284,16 @@ def unmeasured_apis(
     return [svc for svc in inp.services if svc in api_services and svc not in measured]
 
 
-def unmeasured_parts(metric: str, server: str, missing: list[str]) -> list[Part]:
+def unmeasured_parts(
+    metric: str, server: str, missing: list[str], evidence: type[DeclaredApiFields]
+) -> list[Part]:
     """Missing is never a pass: one insufficient part per declared but unmeasured API."""
     return [
         Part(
             svc,
             False,
             None,
-            {"label": svc, "samples": 0, "declared_unmeasured": True},
+            evidence(label=svc, samples=0, declared_unmeasured=True),
             "gate",
             [f"{svc} is declared on {server} (fleet.yaml) but has no {metric} series"],
         )

@@ -27,6 +27,7 @@ from infra_review.capacity.criteria.common import (
     unmeasured_apis,
     unmeasured_parts,
 )
+from infra_review.capacity.criteria.evidence import ApiLatencyEvidence, ComplaintsEvidence
 from infra_review.capacity.criteria.sustained import (
     dur,
     edge_evidence,
@@ -90,20 +91,20 @@ def api_latency(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crit
     q = float(rule.params.get("percentile", 95)) / 100
     duration = rule.duration()
     inclusive = rule.params.get("duration_comparator", ">=") == ">="
-    common = {
-        "metric": metric,
-        "value_threshold": threshold,
-        "hour_statistic": f"p{q * 100:g}",
-        "duration_threshold_h": hours(duration.total_seconds()),
-        "duration_comparator": ">=" if inclusive else ">",
-    }
+    common = ApiLatencyEvidence(
+        metric=metric,
+        value_threshold=threshold,
+        hour_statistic=f"p{q * 100:g}",
+        duration_threshold_h=hours(duration.total_seconds()),
+        duration_comparator=">=" if inclusive else ">",
+    )
     series = inp.of(metric)
     missing = unmeasured_apis(inp, series, rule.params.get("api_services", API_SERVICES))
     if not series and not missing:
         return not_applicable(
             rule, inp, f"no {metric} series for {inp.server}: no endpoint is probed", None, common
         )
-    parts = unmeasured_parts(metric, inp.server, missing)
+    parts = unmeasured_parts(metric, inp.server, missing, ApiLatencyEvidence)
     for s in series:
         kind, reasons = gate_part(s)
         # the hours read back before the window continue a run of slow hours into it
@@ -125,11 +126,12 @@ def api_latency(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crit
         worst = (
             int(window_hours[np.argmax(hourly.value[window_hours])]) if len(window_hours) else None
         )
-        ev = {
+        found["longest_run"] = _with_slow_minutes(edges, longest, ts, slow, lengths)
+        ev = ApiLatencyEvidence(
             **series_evidence(s),
-            "hours_with_data": int(own_hours.sum()),
-            "hours_above": int((above & own_hours).sum()),
-            "worst_hour": (
+            hours_with_data=int(own_hours.sum()),
+            hours_above=int((above & own_hours).sum()),
+            worst_hour=(
                 {
                     "hour": to_datetime(hourly.start_us[worst]).isoformat(),
                     "p95_s": float(hourly.value[worst]),
@@ -137,12 +139,11 @@ def api_latency(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crit
                 if worst is not None
                 else None
             ),
-            "interval_s": at_start(lengths, ts, start_us),
-            "minutes_slow": minutes_of(slow & (ts >= start_us), lengths),
-            "lookback": lookback_evidence(s, inp),
+            interval_s=at_start(lengths, ts, start_us),
+            minutes_slow=minutes_of(slow & (ts >= start_us), lengths),
+            lookback=lookback_evidence(s, inp),
             **found,
-            "longest_run": _with_slow_minutes(edges, longest, ts, slow, lengths),
-        }
+        )
         observed = hours(runs.duration_us[longest] / US_PER_S) if longest is not None else 0.0
         parts.append(Part(s.label, bool(edges.counted.any()), observed, ev, kind, reasons))
     return combine(rule, inp, parts, hours(duration.total_seconds()), common)
@@ -235,15 +236,15 @@ def complaints(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crite
     orphans = [c for c in relevant if c.get("unattributed")]
     count = len(matching)
     met = compare_scalar(count, comparator, threshold)
-    evidence = {
-        "category": category,
-        "comparator": comparator,
-        "count": count,
-        "complaints": matching[:EVIDENCE_LIST_LIMIT],
+    evidence = ComplaintsEvidence(
+        category=category,
+        comparator=comparator,
+        count=count,
+        complaints=matching[:EVIDENCE_LIST_LIMIT],
         # counted on no server: a service on several servers or none, an unreviewed server
-        "unattributed_count": len(orphans),
-        "unattributed": orphans[:EVIDENCE_LIST_LIMIT],
-    }
+        unattributed_count=len(orphans),
+        unattributed=orphans[:EVIDENCE_LIST_LIMIT],
+    )
     return CriterionResult(
         rule.id,
         inp.server,
@@ -252,7 +253,7 @@ def complaints(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crite
         threshold,
         inp.window_start,
         inp.window_end,
-        evidence,
+        evidence.to_dict(),
     )
 
 

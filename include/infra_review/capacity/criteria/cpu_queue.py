@@ -4,6 +4,7 @@ while jobs are active (joined as-of), stalled minutes as an incident."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ from infra_review.capacity.criteria.common import (
     param,
     series_evidence,
 )
+from infra_review.capacity.criteria.evidence import N8nQueueEvidence
 from infra_review.capacity.criteria.sustained import (
     cadence_evidence,
     dur,
@@ -61,14 +63,14 @@ def n8n_queue(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Criter
     duration = rule.duration()
     inclusive = rule.params.get("duration_comparator", ">=") == ">="
     tolerance = float(param(rule, "gap_tolerance_intervals", defaults, 2))
-    common = {
-        "metric": metric,
-        "active_metric": active_metric,
-        "value_threshold": threshold,
-        "duration_threshold_min": round(duration.total_seconds() / 60, 3),
-        "duration_comparator": ">=" if inclusive else ">",
-        "gap_tolerance_intervals": tolerance,
-    }
+    common = N8nQueueEvidence(
+        metric=metric,
+        active_metric=active_metric,
+        value_threshold=threshold,
+        duration_threshold_min=round(duration.total_seconds() / 60, 3),
+        duration_comparator=">=" if inclusive else ">",
+        gap_tolerance_intervals=tolerance,
+    )
     waiting = inp.of(metric)
     if not waiting:
         if _uses_n8n(inp):
@@ -92,7 +94,7 @@ def n8n_queue(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Criter
         own = ts >= window_start_us(inp)  # the window's samples: minutes are counted there
         over = compare(values, rule.params.get("comparator", ">"), threshold)
         active = actives.get(s.label)
-        ev = {
+        ev: dict[str, Any] = {  # the keyword arguments of N8nQueueEvidence
             **series_evidence(s),
             **cadence_evidence(ts, lengths, holes, tolerance, inp),
             "lookback": lookback_evidence(s, inp),
@@ -159,12 +161,15 @@ def n8n_queue(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Criter
             }
         )
         observed = runs.duration_us[longest] / US_PER_S / 60 if longest is not None else 0.0
-        parts.append(Part(s.label, bool(edges.counted.any()), observed, ev, kind, reasons))
-    result = combine(rule, inp, parts, round(duration.total_seconds() / 60, 3), common)
-    stalled_total = sum(p.evidence["stalled_minutes"] for p in parts)
-    result.evidence["stalled_minutes_total"] = stalled_total
-    result.evidence["incident"] = stalled_total > 0
-    return result
+        parts.append(
+            Part(
+                s.label, bool(edges.counted.any()), observed, N8nQueueEvidence(**ev), kind, reasons
+            )
+        )
+    # over every label: the total stalled minutes, and an incident when any
+    stalled_total = sum(p.evidence.stalled_minutes for p in parts)
+    common = replace(common, stalled_minutes_total=stalled_total, incident=stalled_total > 0)
+    return combine(rule, inp, parts, round(duration.total_seconds() / 60, 3), common)
 
 
 def _queue(r: CriterionResult, ev: dict) -> tuple[str, str]:

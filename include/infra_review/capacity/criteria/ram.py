@@ -24,6 +24,11 @@ from infra_review.capacity.criteria.common import (
     unmeasured_apis,
     unmeasured_parts,
 )
+from infra_review.capacity.criteria.evidence import (
+    DegradationEvidence,
+    PlannedEvidence,
+    SwapEvidence,
+)
 from infra_review.capacity.criteria.sustained import (
     label_of,
     sustained,
@@ -72,14 +77,14 @@ def swap_hours(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crite
     threshold = float(rule.params["threshold"])
     share_limit = float(rule.params["share_of_hours"])
     share_cmp = rule.params.get("share_comparator", ">")
-    common = {
-        "metric": metric,
-        "value_threshold": threshold,
-        "share_threshold": share_limit,
-        "share_comparator": share_cmp,
-        "hour_statistic": "mean",
-        "window_hours": round(inp.window_hours, 2),
-    }
+    common = SwapEvidence(
+        metric=metric,
+        value_threshold=threshold,
+        share_threshold=share_limit,
+        share_comparator=share_cmp,
+        hour_statistic="mean",
+        window_hours=round(inp.window_hours, 2),
+    )
     series = inp.of(metric)
     if not series:
         return no_series(rule, inp, metric, common)
@@ -99,12 +104,12 @@ def swap_hours(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crite
         kind, reasons = gate_part(s)
         if not hours:
             kind, reasons = "gate", reasons or ["no samples"]
-        ev = {
+        ev = SwapEvidence(
             **series_evidence(s),
-            "hours_with_data": hours,
-            "swapping_hours": int(swapping.sum()),
-            "swapping_episodes": episodes.records(limit=EVIDENCE_LIST_LIMIT),
-        }
+            hours_with_data=hours,
+            swapping_hours=int(swapping.sum()),
+            swapping_episodes=episodes.records(limit=EVIDENCE_LIST_LIMIT),
+        )
         met = compare_scalar(share, share_cmp, share_limit)
         parts.append(Part(s.label, met, share, ev, kind, reasons))
     return combine(rule, inp, parts, share_limit, common)
@@ -160,12 +165,12 @@ def degradation(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crit
     metric = rule.params["metric"]
     ratio_limit = float(rule.params["threshold"])
     q = float(rule.params.get("percentile", 95))
-    common = {
-        "metric": metric,
-        "percentile": q,
-        "ratio_threshold": ratio_limit,
-        "previous_quarter": inp.previous_quarter,
-    }
+    common = DegradationEvidence(
+        metric=metric,
+        percentile=q,
+        ratio_threshold=ratio_limit,
+        previous_quarter=inp.previous_quarter,
+    )
     series = inp.of(metric)
     missing = unmeasured_apis(inp, series, rule.params.get("api_services", API_SERVICES))
     if not series and not missing:
@@ -177,12 +182,11 @@ def degradation(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crit
             common,
         )
     previous = inp.previous_latency or {}
-    parts = unmeasured_parts(metric, inp.server, missing)
+    parts = unmeasured_parts(metric, inp.server, missing, DegradationEvidence)
     for s in series:
         kind, reasons = gate_part(s)
         current = float(np.percentile(s.data.values, q)) if len(s.data) else None
         prev = previous.get(s.label)
-        ev = {**series_evidence(s), "p95_current": current, "previous": prev}
         ratio = None
         if kind is None and (prev is None or not prev.get("passed") or not prev.get("p95")):
             kind = "history"
@@ -192,7 +196,9 @@ def degradation(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crit
             ]
         if current is not None and prev and prev.get("p95"):
             ratio = current / float(prev["p95"])
-        ev["ratio"] = ratio
+        ev = DegradationEvidence(
+            **series_evidence(s), p95_current=current, previous=prev, ratio=ratio
+        )
         parts.append(
             Part(s.label, ratio is not None and ratio > ratio_limit, ratio, ev, kind, reasons)
         )
@@ -263,18 +269,18 @@ def planned_ram(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crit
     within = parse_duration(rule.params.get("planned_within", "183d"))
     plans = planned_in_horizon(inp, within)
     planned_gb = float(sum(float(p["ram_gb"]) for p in plans))
-    common = {
-        "metric": metric,
-        "percentile": q,
-        "threshold_pct": threshold,
-        "installed_ram_gb": inp.ram_gb,
-        "planned_services": plans,
-        "planned_ram_gb": planned_gb,
-        "planned_window": [
+    common = PlannedEvidence(
+        metric=metric,
+        percentile=q,
+        threshold_pct=threshold,
+        installed_ram_gb=inp.ram_gb,
+        planned_services=plans,
+        planned_ram_gb=planned_gb,
+        planned_window=[
             inp.window_end.date().isoformat(),
             (inp.window_end + within).date().isoformat(),
         ],
-    }
+    )
     series = inp.of(metric)
     if not series:
         return no_series(rule, inp, metric, common)
@@ -282,7 +288,7 @@ def planned_ram(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crit
     for s in series:
         kind, reasons = gate_part(s)
         p95 = float(np.percentile(s.data.values, q)) if len(s.data) else None
-        ev = {**series_evidence(s), "p95_used_pct": p95}
+        ev: dict[str, Any] = {**series_evidence(s), "p95_used_pct": p95}
         observed = None
         if inp.ram_gb is None:
             if kind is None:
@@ -297,7 +303,7 @@ def planned_ram(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Crit
         if not plans:
             ev["note"] = "no memory-hungry service is planned for this server"
         met = bool(plans) and observed is not None and observed > threshold
-        parts.append(Part(s.label, met, observed, ev, kind, reasons))
+        parts.append(Part(s.label, met, observed, PlannedEvidence(**ev), kind, reasons))
     return combine(rule, inp, parts, threshold, common)
 
 

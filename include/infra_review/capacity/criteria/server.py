@@ -10,6 +10,13 @@ from datetime import datetime
 from typing import Any
 
 from infra_review import russian as rus
+from infra_review.capacity.criteria.evidence import (
+    BothLoadedEvidence,
+    GeoEvidence,
+    Insufficient,
+    IsolationEvidence,
+)
+from infra_review.criteria.evidence import Evidence
 from infra_review.criteria.readable import Limits, num
 from infra_review.criteria.registry import Criterion, Param, register
 from infra_review.criteria.result import CriterionResult, Outcome
@@ -37,7 +44,7 @@ def fleet_result(
     outcome: Outcome,
     observed: float | None,
     threshold: float | None,
-    evidence: dict[str, Any],
+    evidence: Evidence,
 ) -> CriterionResult:
     """The fleet's result of a fleet criterion over the review's window."""
     return CriterionResult(
@@ -48,7 +55,7 @@ def fleet_result(
         threshold,
         fin.window_start,
         fin.window_end,
-        evidence,
+        evidence.to_dict(),
     )
 
 
@@ -95,25 +102,25 @@ def both_loaded(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> Crite
             unloaded.append(entry)
     sound = loaded + unloaded
     observed = min((e["share_above"] for e in sound), default=None)
-    evidence: dict[str, Any] = {
-        "value_threshold": threshold,
-        "load": "hourly max(mean CPU %, mean RAM %)",
-        "share_threshold": share_limit,
-        "share_comparator": share_cmp,
-        "servers": per_server,
-        "unlisted_servers": unlisted_servers(fin),
-        "loaded_servers": [e["server"] for e in loaded],
-        "not_loaded_servers": [e["server"] for e in unloaded],
-    }
+    evidence = BothLoadedEvidence(
+        value_threshold=threshold,
+        load="hourly max(mean CPU %, mean RAM %)",
+        share_threshold=share_limit,
+        share_comparator=share_cmp,
+        servers=per_server,
+        unlisted_servers=unlisted_servers(fin),
+        loaded_servers=[e["server"] for e in loaded],
+        not_loaded_servers=[e["server"] for e in unloaded],
+    )
     if unloaded:
         outcome = Outcome.NOT_MET
     elif lacking or not per_server:
         outcome = Outcome.INSUFFICIENT_DATA
-        evidence["insufficient"] = {
-            "kind": "gate",
-            "reasons": [f"{e['server']}: {r}" for e in lacking for r in e["reasons"]]
+        evidence.insufficient = Insufficient(
+            kind="gate",
+            reasons=[f"{e['server']}: {r}" for e in lacking for r in e["reasons"]]
             or ["no server with CPU or RAM data"],
-        }
+        )
     else:
         outcome = Outcome.MET
     return fleet_result(rule, fin, outcome, observed, share_limit, evidence)
@@ -180,15 +187,15 @@ def geo(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> CriterionResu
     regions = {s["server"]: s.get("region") for s in servers}
     present = {r for r in regions.values() if r}
     missing = [r for r in required if r not in present]
-    evidence = {
-        "declared": "fleet.yaml requirements.regions",
-        "required_regions": required,
-        "server_regions": regions,
-        "servers_without_region": [name for name, r in regions.items() if not r],
-        "missing_regions": missing,
-    }
+    evidence = GeoEvidence(
+        declared="fleet.yaml requirements.regions",
+        required_regions=required,
+        server_regions=regions,
+        servers_without_region=[name for name, r in regions.items() if not r],
+        missing_regions=missing,
+    )
     if not required:
-        evidence["note"] = "no region requirement is declared"
+        evidence.note = "no region requirement is declared"
     outcome = Outcome.MET if missing else Outcome.NOT_MET
     return fleet_result(rule, fin, outcome, float(len(missing)), 0.0, evidence)
 
@@ -243,15 +250,15 @@ def isolation(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> Criteri
                     violations.append(
                         {"data_class": c, "server": s["server"], "shares_with": others}
                     )
-    evidence = {
-        "declared": "fleet.yaml requirements.isolated_data_classes",
-        "isolated_data_classes": isolated,
-        "placement": placed,
-        "violations": violations,
-        "rule": "an isolated data class must be the only data class on its host",
-    }
+    evidence = IsolationEvidence(
+        declared="fleet.yaml requirements.isolated_data_classes",
+        isolated_data_classes=isolated,
+        placement=placed,
+        violations=violations,
+        rule="an isolated data class must be the only data class on its host",
+    )
     if not isolated:
-        evidence["note"] = "no isolated data class is declared"
+        evidence.note = "no isolated data class is declared"
     outcome = Outcome.MET if violations else Outcome.NOT_MET
     return fleet_result(rule, fin, outcome, float(len(violations)), 0.0, evidence)
 

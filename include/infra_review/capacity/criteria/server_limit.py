@@ -8,6 +8,7 @@ from typing import Any
 
 from infra_review import russian as rus
 from infra_review.capacity.criteria.common import param
+from infra_review.capacity.criteria.evidence import Insufficient, UpgradeLimitEvidence
 from infra_review.capacity.criteria.server import (
     FleetInputs,
     current_servers,
@@ -82,23 +83,23 @@ def upgrade_limit(rule: Rule, fin: FleetInputs, defaults: dict[str, Any]) -> Cri
             entry.update({"insufficient": kind, "reasons": reasons})
             lacking.append(entry)
     observed = max((e["best_ratio"] for e in sound), default=None)
-    evidence: dict[str, Any] = {
-        "target_utilisation": target,
-        "plans_source": fin.plans_source,
-        "servers": per_server,
-        "unlisted_servers": unlisted_servers(fin),
-        "over_limit": [e["server"] for e in met],
-    }
+    evidence = UpgradeLimitEvidence(
+        target_utilisation=target,
+        plans_source=fin.plans_source,
+        servers=per_server,
+        unlisted_servers=unlisted_servers(fin),
+        over_limit=[e["server"] for e in met],
+    )
     if met:
         outcome = Outcome.MET
     elif lacking or not per_server:
         outcome = Outcome.INSUFFICIENT_DATA
         kinds = {e["insufficient"] for e in lacking}
-        evidence["insufficient"] = {
-            "kind": "gate" if "gate" in kinds or not per_server else "metadata",
-            "reasons": [f"{e['server']}: {r}" for e in lacking for r in e["reasons"]]
+        evidence.insufficient = Insufficient(
+            kind="gate" if "gate" in kinds or not per_server else "metadata",
+            reasons=[f"{e['server']}: {r}" for e in lacking for r in e["reasons"]]
             or ["no server to size"],
-        }
+        )
     else:
         outcome = Outcome.NOT_MET
     return fleet_result(rule, fin, outcome, observed, threshold, evidence)

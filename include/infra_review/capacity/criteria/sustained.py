@@ -33,6 +33,7 @@ from infra_review.capacity.criteria.common import (
     param,
     series_evidence,
 )
+from infra_review.capacity.criteria.evidence import Lookback, SustainedEvidence
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import Rule
 from infra_review.timeseries.edges import EdgeRuns, judge_edges
@@ -124,16 +125,16 @@ def window_start_us(inp: ServerInputs) -> int:
     return int(epoch_us([inp.window_start])[0])
 
 
-def lookback_evidence(s: SeriesInput, inp: ServerInputs) -> dict[str, Any]:
+def lookback_evidence(s: SeriesInput, inp: ServerInputs) -> Lookback:
     """The look-back a series was read with: from when, how long and how many samples."""
     start = s.data.lookback_from_us
     if start is None:
-        return {"from": None, "hours": 0.0, "samples": 0}
-    return {
-        "from": to_datetime(start).isoformat(),
-        "hours": round((window_start_us(inp) - start) / US_PER_S / 3600, 6),
-        "samples": s.data.lookback_samples,
-    }
+        return Lookback(from_=None, hours=0.0, samples=0)
+    return Lookback(
+        from_=to_datetime(start).isoformat(),
+        hours=round((window_start_us(inp) - start) / US_PER_S / 3600, 6),
+        samples=s.data.lookback_samples,
+    )
 
 
 def edge_runs(
@@ -162,10 +163,10 @@ def cadence_evidence(
     tolerance: float,
     inp: ServerInputs,
 ) -> dict[str, Any]:
-    """The cadence a run criterion judged a series at: the interval, gap tolerance and hole
-    at the window's start, and, where the cadence changed over the samples read, each
-    stretch's (``gap_cadences``: from which sample on, the interval a sample closes and the
-    hole its gap is judged against)."""
+    """The cadence a run criterion judged a series at (``CadenceFields``, as keyword
+    arguments): the interval, gap tolerance and hole at the window's start, and, where the
+    cadence changed over the samples read, each stretch's (``gap_cadences``: from which
+    sample on, the interval a sample closes and the hole its gap is judged against)."""
     start = window_start_us(inp)
     interval = at_start(lengths, ts, start)
     hole = at_start(holes, ts, start)
@@ -192,8 +193,9 @@ def cadence_evidence(
 
 
 def edge_evidence(edges: EdgeRuns) -> tuple[dict[str, Any], int | None]:
-    """Runs evidence shared by the run criteria (whole runs, where each passed its duration,
-    the ones carried over from the previous window) and the index of the longest own run."""
+    """Runs evidence shared by the run criteria (``RunsFields``, as keyword arguments: whole
+    runs, where each passed its duration, the ones carried over from the previous window)
+    and the index of the longest own run."""
     counted = edges.counted
     longest = edges.longest()
     return {
@@ -213,14 +215,14 @@ def sustained(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Criter
     duration = rule.duration()
     inclusive = rule.params.get("duration_comparator", ">") == ">="
     tolerance = float(param(rule, "gap_tolerance_intervals", defaults, 2))
-    common = {
-        "metric": metric,
-        "comparator": comparator,
-        "value_threshold": threshold,
-        "duration_threshold_h": hours(duration.total_seconds()),
-        "duration_comparator": ">=" if inclusive else ">",
-        "gap_tolerance_intervals": tolerance,
-    }
+    common = SustainedEvidence(
+        metric=metric,
+        comparator=comparator,
+        value_threshold=threshold,
+        duration_threshold_h=hours(duration.total_seconds()),
+        duration_comparator=">=" if inclusive else ">",
+        gap_tolerance_intervals=tolerance,
+    )
     series = inp.of(metric)
     if not series:
         return no_series(rule, inp, metric, common)
@@ -242,13 +244,13 @@ def sustained(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> Criter
         edges = edge_runs(ts, runs, duration, inclusive, s, inp)
         found, longest = edge_evidence(edges)
         kind, reasons = gate_part(s)
-        ev = {
+        ev = SustainedEvidence(
             **series_evidence(s),
             **cadence_evidence(ts, lengths, holes, tolerance, inp),
-            "lookback": lookback_evidence(s, inp),
+            lookback=lookback_evidence(s, inp),
             **found,
-            "time_above_h": hours(int(edges.in_window_us().sum()) / US_PER_S),
-        }
+            time_above_h=hours(int(edges.in_window_us().sum()) / US_PER_S),
+        )
         observed = hours(runs.duration_us[longest] / US_PER_S) if longest is not None else 0.0
         parts.append(Part(s.label, bool(edges.counted.any()), observed, ev, kind, reasons))
     return combine(rule, inp, parts, hours(duration.total_seconds()), common)

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from infra_review.criteria import registry
+from infra_review.criteria.evidence import ABSENT, Evidence  # noqa: F401 - ABSENT re-exported
 from infra_review.criteria.result import CriterionResult, Outcome
 
 if TYPE_CHECKING:
@@ -44,36 +45,6 @@ def Param(  # noqa: N802 - builds the registry's Param from a Python type
     text = "comparator" if name == "comparator" else (kinds.pop() if len(kinds) == 1 else "any")
     required = default is _REQUIRED
     return registry.Param(name, text, required, None if required else default, doc)
-
-
-ABSENT: Any = type("Absent", (), {"__repr__": lambda _self: "ABSENT"})()  # left out of the JSON
-
-
-@dataclass
-class Evidence:
-    """A criterion's typed evidence. ``to_dict`` gives the JSON stored in
-    ``criterion_results.evidence`` (a field in ``OPTIONAL`` left None is left out, as the
-    dicts stored before left it out), ``from_dict`` reads a stored record back."""
-
-    OPTIONAL: ClassVar[tuple[str, ...]] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is ABSENT or (value is None and f.name in self.OPTIONAL):
-                continue
-            if isinstance(value, Evidence):
-                value = value.to_dict()
-            elif isinstance(value, list):
-                value = [v.to_dict() if isinstance(v, Evidence) else v for v in value]
-            out[f.name] = value
-        return out
-
-    @classmethod
-    def from_dict(cls, doc: dict[str, Any]) -> Evidence:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in doc.items() if k in names})
 
 
 @dataclass(kw_only=True)
