@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any, ClassVar
 
 from infra_review.criteria import readable as shown
+from infra_review.criteria.evidence import Evidence
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import CriteriaSet, Rule, parse_duration
 from infra_review.errors import InputError
@@ -93,6 +94,9 @@ class Criterion:
     # held_level | held_hourly_percentile | held_level_while_active
     trend: ClassVar[str | None] = None
     sizing_basis: ClassVar[bool] = False  # its runs' peaks are the basis of sizing its group
+    # its typed evidence (an ``criteria.evidence.Evidence`` dataclass): what ``evaluate``
+    # stores as ``to_dict()`` and ``read_evidence`` gives back; None: not typed (provider)
+    evidence_type: ClassVar[type[Evidence] | None] = None
 
     # how people read it (criteria/readable.py): the unit of its text, the factor from the
     # stored observed and threshold to that unit, the unit of "for how long" if it asks,
@@ -165,6 +169,12 @@ class Criterion:
         if cls.duration_unit is not None:
             return shown.held(result)
         return shown.num(result.observed, cls.scale), None
+
+    @classmethod
+    def read_evidence(cls, evidence: dict[str, Any]) -> Evidence | None:
+        """A stored result's evidence as its typed class (older records load with the keys
+        they have); None when the criterion's evidence is not typed."""
+        return None if cls.evidence_type is None else cls.evidence_type.from_dict(evidence)
 
     @classmethod
     def plot_threshold(cls, evidence: dict[str, Any]) -> float | None:

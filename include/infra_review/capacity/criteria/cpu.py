@@ -27,7 +27,11 @@ from infra_review.capacity.criteria.common import (
     unmeasured_apis,
     unmeasured_parts,
 )
-from infra_review.capacity.criteria.evidence import ApiLatencyEvidence, ComplaintsEvidence
+from infra_review.capacity.criteria.evidence import (
+    ApiLatencyEvidence,
+    ComplaintsEvidence,
+    SustainedEvidence,
+)
 from infra_review.capacity.criteria.sustained import (
     dur,
     edge_evidence,
@@ -68,6 +72,7 @@ class CpuSustained(Criterion):
     unit, duration_unit = "%", "h"
     review = "capacity"
     scope = "server"
+    evidence_type = SustainedEvidence
     params = SUSTAINED_PARAMS
     plot = Plot("cpu_used_pct", "max")
 
@@ -194,6 +199,7 @@ class ApiLatency(Criterion):
     unit, duration_unit = "s", "h"
     review = "capacity"
     scope = "server"
+    evidence_type = ApiLatencyEvidence
     params = (
         Param("metric", "text"),
         Param("comparator", "comparator", required=False, default=">"),
@@ -289,6 +295,7 @@ class Complaints(Criterion):
     unit, shown_comparator = "complaints", ">="
     review = "capacity"
     scope = "server"
+    evidence_type = ComplaintsEvidence
     params = (
         Param("category", "text", required=False, default="slow"),
         Param("comparator", "comparator", required=False, default=">="),

@@ -209,6 +209,7 @@ class N8nQueue(Criterion):
     unit, duration_unit = "items", "min"
     review = "capacity"
     scope = "server"
+    evidence_type = N8nQueueEvidence
     params = (
         Param("metric", "text"),
         Param("comparator", "comparator", required=False, default=">"),

@@ -27,6 +27,7 @@ from infra_review.capacity.criteria.common import (
 from infra_review.capacity.criteria.evidence import (
     DegradationEvidence,
     PlannedEvidence,
+    SustainedEvidence,
     SwapEvidence,
 )
 from infra_review.capacity.criteria.sustained import (
@@ -53,6 +54,7 @@ class RamSustained(Criterion):
     unit, duration_unit = "%", "h"
     review = "capacity"
     scope = "server"
+    evidence_type = SustainedEvidence
     params = SUSTAINED_PARAMS
     plot = Plot("ram_used_pct", "max")
 
@@ -135,6 +137,7 @@ class RamSwap(Criterion):
     unit, scale = "% of hours", 100
     review = "capacity"
     scope = "server"
+    evidence_type = SwapEvidence
     params = (
         Param("metric", "text"),
         Param("comparator", "comparator", required=False, default=">"),
@@ -227,6 +230,7 @@ class RamDegradation(Criterion):
     unit = "×"
     review = "capacity"
     scope = "server"
+    evidence_type = DegradationEvidence
     params = (
         Param("metric", "text"),
         Param("comparator", "comparator", required=False, default=">"),
@@ -334,6 +338,7 @@ class RamPlanned(Criterion):
     unit = "%"
     review = "capacity"
     scope = "server"
+    evidence_type = PlannedEvidence
     params = (
         Param("metric", "text"),
         Param("comparator", "comparator", required=False, default=">"),

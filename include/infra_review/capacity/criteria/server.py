@@ -151,6 +151,7 @@ class BothLoaded(Criterion):
     unit = "%"
     review = "capacity"
     scope = "fleet"
+    evidence_type = BothLoadedEvidence
     params = (
         Param("comparator", "comparator", required=False, default=">"),
         Param("threshold"),
@@ -224,6 +225,7 @@ class Geo(Criterion):
     unit, shown_threshold = "regions", 0.0
     review = "capacity"
     scope = "fleet"
+    evidence_type = GeoEvidence
     params = (Param("declared", "text", required=False),)
 
     def evaluate(self, inputs) -> CriterionResult:
@@ -290,6 +292,7 @@ class Isolation(Criterion):
     unit, shown_threshold = "violations", 0.0
     review = "capacity"
     scope = "fleet"
+    evidence_type = IsolationEvidence
     params = (Param("declared", "text", required=False),)
 
     def evaluate(self, inputs) -> CriterionResult:

@@ -144,6 +144,7 @@ class UpgradeLimit(Criterion):
     unit, scale, shown_threshold = "%", 100, 1.0
     review = "capacity"
     scope = "fleet"
+    evidence_type = UpgradeLimitEvidence
     params = (
         Param("comparator", "comparator", required=False, default=">"),
         Param("threshold"),
