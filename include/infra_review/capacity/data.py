@@ -128,33 +128,31 @@ def _cadence_of(s) -> dict[str, Any]:
     }
 
 
-def fingerprint(data: CleanSeries) -> dict[str, Any]:
+def _blake2b(ts_us: np.ndarray, values: np.ndarray) -> str:
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(np.ascontiguousarray(data.ts_us).tobytes())
-    digest.update(np.ascontiguousarray(data.values).tobytes())
+    digest.update(np.ascontiguousarray(ts_us).tobytes())
+    digest.update(np.ascontiguousarray(values).tobytes())
+    return digest.hexdigest()
+
+
+def fingerprint(data: CleanSeries) -> dict[str, Any]:
     out = {
         "samples": len(data),
         "first": to_datetime(data.ts_us[0]).isoformat() if len(data) else None,
         "last": to_datetime(data.ts_us[-1]).isoformat() if len(data) else None,
-        "blake2b": digest.hexdigest(),
+        "blake2b": _blake2b(data.ts_us, data.values),
     }
     if data.lookback_from_us is not None:  # the rows read before the window, apart
-        back = hashlib.blake2b(digest_size=16)
-        back.update(np.ascontiguousarray(data.lookback_ts_us).tobytes())
-        back.update(np.ascontiguousarray(data.lookback_values).tobytes())
         out["lookback"] = {
             "from": to_datetime(data.lookback_from_us).isoformat(),
             "samples": data.lookback_samples,
-            "blake2b": back.hexdigest(),
+            "blake2b": _blake2b(data.lookback_ts_us, data.lookback_values),
         }
     if data.lookahead_to_us is not None:  # the rows read after the window, apart
-        ahead = hashlib.blake2b(digest_size=16)
-        ahead.update(np.ascontiguousarray(data.lookahead_ts_us).tobytes())
-        ahead.update(np.ascontiguousarray(data.lookahead_values).tobytes())
         out["lookahead"] = {
             "to": to_datetime(data.lookahead_to_us).isoformat(),
             "samples": data.lookahead_samples,
-            "blake2b": ahead.hexdigest(),
+            "blake2b": _blake2b(data.lookahead_ts_us, data.lookahead_values),
         }
     return out
 
