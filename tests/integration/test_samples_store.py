@@ -145,6 +145,9 @@ def test_a_duplicate_across_chunks_names_both_lines_and_writes_nothing(db, db_ur
 
 
 def test_partitions_are_created_only_for_the_months_present(db, db_url, tmp_path):
+    from datetime import UTC, datetime
+
+    from infra_review import clock
     from infra_review.imports import import_samples
 
     months = "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relkind = 'r' AND relname ~ '^samples_[0-9]'"
@@ -153,7 +156,9 @@ def test_partitions_are_created_only_for_the_months_present(db, db_url, tmp_path
         "2022-03-15T00:00:00Z,app-1,cpu_used_pct,1,",
         "2026-07-01T00:00:00Z,app-1,cpu_used_pct,2,",
     ]
-    import_samples(_csv(tmp_path / "far.csv", rows), db_url)
+    # 2022-03 is inside the import horizon (5 years) only while "now" is before 2027-03
+    with clock.frozen(datetime(2026, 12, 1, tzinfo=UTC)):
+        import_samples(_csv(tmp_path / "far.csv", rows), db_url)
     created = set((_count(db, months) or "").split(",")) - set((before or "").split(","))
     assert created == {"samples_2022_03", "samples_2026_07"}
 
