@@ -327,8 +327,7 @@ def _evaluate(raw: np.ndarray, at: np.ndarray) -> np.ndarray:
 def test_jittered_samples_within_one_step_are_all_kept_for_a_computed_expression():
     # scrapes jittered around the 60 s grid, one missed: 120.5 and 179.5 share a step
     raw = np.array([0.0, 120.5, 179.5, 240.0, 300.0])
-    samples = [{"metric": {}, "values": [[t, "1"] for t in raw]}]
-    found = evaluation_pages(samples, 0.0, 300.0, 60.0, MAX_POINTS)
+    found = evaluation_pages(raw, 0.0, 300.0, 60.0, MAX_POINTS)
     ((first, last, fine),) = found
     assert fine == 59.0 and first == 0.0 and last >= 300.0  # up to the next page's first step
     at = np.arange(first, last + fine / 2, fine)
@@ -341,12 +340,11 @@ def test_jittered_samples_within_one_step_are_all_kept_for_a_computed_expression
 
 
 def test_evaluation_is_no_finer_than_a_quarter_step_and_paged_under_the_cap():
-    raw = [0.0, 1.0, 60.0, 120.0]  # two samples 1 s apart: the grid stops at 15 s
-    samples = [{"metric": {}, "values": [[t, "1"] for t in raw]}]
-    found = evaluation_pages(samples, 0.0, 600.0, 60.0, 10)
+    raw = np.array([0.0, 1.0, 60.0, 120.0])  # two samples 1 s apart: the grid stops at 15 s
+    found = evaluation_pages(raw, 0.0, 600.0, 60.0, 10)
     assert {fine for _, _, fine in found} == {15.0}
     points = sum(round((b - a) / 15.0) + 1 for a, b, _ in found)
     assert points == 44 and all(round((b - a) / 15.0) + 1 <= 10 for a, b, _ in found)
     # regular samples at the step: the page is asked as before
-    regular = [{"metric": {}, "values": [[t, "1"] for t in (0.0, 60.0, 120.0)]}]
+    regular = np.array([0.0, 60.0, 120.0])
     assert evaluation_pages(regular, 0.0, 600.0, 60.0, 10) == [(0.0, 600.0, 60.0)]

@@ -221,8 +221,8 @@ def previous_latency(
 ) -> dict[str, dict[str, Any]]:
     """Per endpoint: the previous quarter's p95 latency, its samples and coverage verdict.
 
-    One binary COPY of the previous quarter's latency rows; the p95 is PostgreSQL's
-    ``percentile_cont`` (linear between closest ranks, numpy's default) and coverage is over
+    One binary COPY of the previous quarter's latency rows; the p95 is numpy's (linear
+    between closest ranks, as PostgreSQL's ``percentile_cont``) and coverage is over
     time at each series' measured cadence, as in the window's gate. ``interval_s`` (the
     server's configured interval) is the cadence assumed for a series too thin to measure.
     """

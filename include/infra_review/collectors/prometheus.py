@@ -92,20 +92,18 @@ def real_samples(
 
 
 def evaluation_pages(
-    samples: list[dict], first: float, last: float, step: float, max_points: int
+    times: np.ndarray, first: float, last: float, step: float, max_points: int
 ) -> list[tuple[float, float, float]]:
     """(first, last, step) of the ``query_range`` calls that evaluate a computed expression
-    over the page ``first..last`` (and up to the next page's first step).
+    over the page ``first..last`` (and up to the next page's first step), given the times of
+    the page's raw samples (``times``).
 
     One evaluation keeps only the newest sample before it, so two samples within one step
     (scrapes jittered around the grid) would lose the older one. The evaluation step is
     therefore the smallest spacing of the page's raw samples, no finer than a quarter of
     ``step`` (which bounds the extra points to 4x): every sample then is the newest at some
     evaluation, while its spacing is at least a quarter of the step."""
-    times = np.unique(
-        np.array([float(t) for series in samples for t, _ in series["values"]], dtype="float64")
-    )
-    gaps = np.diff(times)
+    gaps = np.diff(np.unique(times))
     gaps = gaps[gaps > 0]
     fine = min(step, max(step / 4, float(gaps.min()))) if len(gaps) else step
     if fine >= step:
@@ -170,14 +168,22 @@ def collect(server: str, source: dict[str, Any], start: datetime, end: datetime)
         raw: dict[str, list[np.ndarray]] = {}
         for first, last in grid:
             samples = client.raw_samples(q.sample, first, last, lookback)
-            answers = (
-                [samples]
-                if direct
-                else [
-                    client.query_range(q.expr, a, b, s)
-                    for a, b, s in evaluation_pages(samples, first, last, step, max_points)
+            if direct:
+                answers = [samples]
+            else:
+                # several series per key (one per CPU): any of them holds a sample
+                page_raw = [
+                    (key_of(series["metric"]), np.array(series["values"], dtype="float64")[:, 0])
+                    for series in samples
+                    if series["values"]
                 ]
-            )
+                for key, times in page_raw:
+                    raw.setdefault(key, []).append(times)
+                page_times = np.concatenate([t for _, t in page_raw]) if page_raw else np.empty(0)
+                answers = [
+                    client.query_range(q.expr, a, b, s)
+                    for a, b, s in evaluation_pages(page_times, first, last, step, max_points)
+                ]
             for page in answers:
                 keys = [key_of(series["metric"]) for series in page]
                 if len(set(keys)) != len(keys):
@@ -189,12 +195,6 @@ def collect(server: str, source: dict[str, Any], start: datetime, end: datetime)
                     )
                 for key, series in zip(keys, page, strict=True):
                     values.setdefault(key, []).append(np.array(series["values"], dtype="float64"))
-            if direct:
-                continue
-            # several series per key (one per CPU): any of them holds a sample
-            for series in samples:
-                times = np.array([float(t) for t, _ in series["values"]], dtype="float64")
-                raw.setdefault(key_of(series["metric"]), []).append(times)
         for label, parts in values.items():
             table = np.concatenate(parts)
             if direct:
