@@ -23,6 +23,7 @@ from infra_review.collectors.common import SourceUnavailable
 from infra_review.errors import InputError
 from infra_review.quality.gate import QualityGate
 from tests.integration import services
+from tests.support.net import free_port_with_bus
 
 pytestmark = pytest.mark.integration
 
@@ -387,7 +388,7 @@ def test_a_redis_cluster_with_the_braced_prefix(tmp_path):
     """n8n in cluster mode: a one-node Redis cluster holding every slot, keys under {bull}."""
     from redis.cluster import RedisCluster
 
-    port = services.free_port()
+    port = free_port_with_bus()  # the cluster bus is port + 10000; Redis refuses ports > 55535
     args = [services.binary("redis-server"), "--port", str(port), "--bind", "127.0.0.1"]
     args += ["--save", "", "--appendonly", "no", "--dir", str(tmp_path)]
     args += ["--cluster-enabled", "yes", "--cluster-config-file", str(tmp_path / "nodes.conf")]
@@ -399,7 +400,14 @@ def test_a_redis_cluster_with_the_braced_prefix(tmp_path):
         import redis
 
         admin = redis.Redis(host="127.0.0.1", port=port)
-        _until(lambda: _pings(admin), "redis-server to start")
+
+        def started() -> bool:
+            if server.poll() is not None:
+                log_text = (tmp_path / "redis.log").read_text(errors="replace")
+                raise AssertionError(f"redis-server exited ({server.returncode}):\n{log_text}")
+            return _pings(admin)
+
+        _until(started, "redis-server to start")
         admin.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
         _until(lambda: admin.cluster("info")["cluster_state"] == "ok", "the cluster")
         admin.close()
