@@ -97,3 +97,21 @@ def test_the_criteria_command_lists_module_params_and_seed_text(capsys):
     assert "server.upgrade_limit" in text and "fin.tco" in text  # every criterion of the file
     assert "(not registered)" not in text
     assert {d["id"] for d in describe()} >= set(rows)
+
+
+def test_the_criteria_command_says_roadmap_and_stops_quietly_when_the_reader_goes(capsys):
+    """`infra-review criteria | head -1`: the reader closes the pipe; exit 0 and no error."""
+    import subprocess
+    import sys
+
+    from infra_review.cli import main
+
+    assert main(["criteria", "--review", "capacity"]) == 0
+    assert "    roadmap: Usage >85% более 24 часов подряд" in capsys.readouterr().out
+    code = "import sys; from infra_review.cli import main; sys.exit(main(['criteria']))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    proc.stdout.close()  # before it writes anything: its first write meets a closed pipe
+    _, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err.decode()) == (0, "")

@@ -1,5 +1,5 @@
 """``infra-review criteria``: every criterion with the module that implements it, its
-parameters (the values criteria.yaml gives, checked) and the seed's text."""
+parameters (the values criteria.yaml gives, checked) and the roadmap's text (02.04.04)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ def register(sub) -> None:
     p = sub.add_parser(
         "criteria",
         help="list every criterion: its module, its parameters from criteria.yaml and the "
-        "seed text",
+        "roadmap's text (section 02.04.04)",
     )
     p.add_argument("--review", choices=("capacity", "provider"), help="only this review")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -64,7 +64,7 @@ def _run(args: argparse.Namespace) -> int:
         params = ", ".join(f"{k}={v}" for k, v in row["params"].items() if k != "default_source")
         where = f"{row['module']}.{row['class']}" if row["module"] else "(not registered)"
         print(f"{row['id']:<22} {where}")
-        print(f"    seed: {row['text_ru']}")
-        print(f"    en:   {row['text_en']}")
-        print(f"    params: {params or '-'}")
+        print(f"    roadmap: {row['text_ru']}")
+        print(f"    en:      {row['text_en']}")
+        print(f"    params:  {params or '-'}")
     return 0
