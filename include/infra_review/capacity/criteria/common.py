@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from infra_review.capacity.criteria.evidence import Combined, DeclaredApiFields, Insufficient
-from infra_review.criteria.registry import Param
+from infra_review.criteria.registry import Criterion, Param
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import Rule
 from infra_review.timeseries.cadence import Cadence
@@ -46,6 +46,20 @@ EVIDENCE_LIST_LIMIT = 20  # runs, hours or complaints listed in one result's evi
 
 
 # "above X for more than D in a row": ram.sustained and cpu.sustained
+class ServerCriterion(Criterion):
+    """A capacity criterion judged per server (one result per server)."""
+
+    review = "capacity"
+    scope = "server"
+
+
+class FleetCriterion(Criterion):
+    """A capacity criterion judged once for the fleet fleet.yaml lists."""
+
+    review = "capacity"
+    scope = "fleet"
+
+
 SUSTAINED_PARAMS = (
     Param("metric", "text"),
     Param("comparator", "comparator", required=False, default=">"),

@@ -13,8 +13,8 @@ from infra_review import russian as rus
 from infra_review.capacity.criteria.common import (
     API_SERVICES,
     EVIDENCE_LIST_LIMIT,
-    SUSTAINED_PARAMS,
     Part,
+    ServerCriterion,
     ServerInputs,
     at_start,
     combine,
@@ -30,9 +30,9 @@ from infra_review.capacity.criteria.common import (
 from infra_review.capacity.criteria.evidence import (
     ApiLatencyEvidence,
     ComplaintsEvidence,
-    SustainedEvidence,
 )
 from infra_review.capacity.criteria.sustained import (
+    SustainedCriterion,
     dur,
     edge_evidence,
     edge_runs,
@@ -42,12 +42,9 @@ from infra_review.capacity.criteria.sustained import (
     lookback_for,
     run_samples,
     span,
-    sustained,
-    sustained_lookback,
-    sustained_texts,
     window_start_us,
 )
-from infra_review.criteria.registry import Criterion, Param, Plot, register
+from infra_review.criteria.registry import Param, Plot, register
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import Rule
 from infra_review.russian import reason_ru
@@ -62,31 +59,12 @@ from infra_review.timeseries.trend import HOUR_US, bucket_quantile
 
 
 @register
-class CpuSustained(Criterion):
+class CpuSustained(SustainedCriterion):
     """CPU above the threshold for more than the duration in a row (gap rule)."""
 
     id = "cpu.sustained"
     group = "cpu"
-    trend = "held_level"
-    sizing_basis = True
-    unit, duration_unit = "%", "h"
-    review = "capacity"
-    scope = "server"
-    evidence_type = SustainedEvidence
-    params = SUSTAINED_PARAMS
     plot = Plot("cpu_used_pct", "max")
-
-    def evaluate(self, inputs) -> CriterionResult:
-        return sustained(self.rule, inputs, self.defaults)
-
-    def lookback(self, interval_s: float) -> dict[str, timedelta]:
-        return {
-            self.rule.params["metric"]: sustained_lookback(self.rule, self.defaults, interval_s)
-        }
-
-    @classmethod
-    def texts(cls, result: CriterionResult) -> tuple[str, str]:
-        return sustained_texts(result, result.evidence)
 
 
 def api_latency(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> CriterionResult:
@@ -190,15 +168,13 @@ def _latency(r: CriterionResult, ev: dict) -> tuple[str, str]:
 
 
 @register
-class ApiLatency(Criterion):
+class ApiLatency(ServerCriterion):
     """Hourly p95 API latency above the threshold for the duration."""
 
     id = "cpu.api_latency"
     group = "cpu"
     trend = "held_hourly_percentile"
     unit, duration_unit = "s", "h"
-    review = "capacity"
-    scope = "server"
     evidence_type = ApiLatencyEvidence
     params = (
         Param("metric", "text"),
@@ -287,14 +263,12 @@ def _complaints(r: CriterionResult, ev: dict) -> tuple[str, str]:
 
 
 @register
-class Complaints(Criterion):
+class Complaints(ServerCriterion):
     """Complaints tagged slow about the server in the window."""
 
     id = "cpu.complaints"
     group = "cpu"
     unit, shown_comparator = "complaints", ">="
-    review = "capacity"
-    scope = "server"
     evidence_type = ComplaintsEvidence
     params = (
         Param("category", "text", required=False, default="slow"),

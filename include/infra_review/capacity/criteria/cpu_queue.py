@@ -14,6 +14,7 @@ from infra_review import russian as rus
 from infra_review.capacity.criteria.common import (
     EVIDENCE_LIST_LIMIT,
     Part,
+    ServerCriterion,
     ServerInputs,
     at_start,
     combine,
@@ -38,7 +39,7 @@ from infra_review.capacity.criteria.sustained import (
     sustained_lookback,
     window_start_us,
 )
-from infra_review.criteria.registry import Criterion, Param, Plot, register
+from infra_review.criteria.registry import Param, Plot, register
 from infra_review.criteria.result import CriterionResult
 from infra_review.criteria.rules import Rule
 from infra_review.timeseries.runs import (
@@ -200,15 +201,13 @@ def _queue(r: CriterionResult, ev: dict) -> tuple[str, str]:
 
 
 @register
-class N8nQueue(Criterion):
+class N8nQueue(ServerCriterion):
     """n8n waiting jobs above the threshold while workers are active."""
 
     id = "cpu.n8n_queue"
     group = "cpu"
     trend = "held_level_while_active"
     unit, duration_unit = "items", "min"
-    review = "capacity"
-    scope = "server"
     evidence_type = N8nQueueEvidence
     params = (
         Param("metric", "text"),

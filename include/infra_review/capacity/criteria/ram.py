@@ -13,8 +13,8 @@ from infra_review import russian as rus
 from infra_review.capacity.criteria.common import (
     API_SERVICES,
     EVIDENCE_LIST_LIMIT,
-    SUSTAINED_PARAMS,
     Part,
+    ServerCriterion,
     ServerInputs,
     combine,
     gate_part,
@@ -27,16 +27,13 @@ from infra_review.capacity.criteria.common import (
 from infra_review.capacity.criteria.evidence import (
     DegradationEvidence,
     PlannedEvidence,
-    SustainedEvidence,
     SwapEvidence,
 )
 from infra_review.capacity.criteria.sustained import (
+    SustainedCriterion,
     label_of,
-    sustained,
-    sustained_lookback,
-    sustained_texts,
 )
-from infra_review.criteria.registry import Criterion, Param, Plot, register
+from infra_review.criteria.registry import Param, Plot, register
 from infra_review.criteria.result import CriterionResult
 from infra_review.criteria.rules import Rule, parse_duration
 from infra_review.timeseries.runs import compare, compare_scalar, find_runs
@@ -44,31 +41,12 @@ from infra_review.timeseries.trend import HOUR_US, bucket_mean
 
 
 @register
-class RamSustained(Criterion):
+class RamSustained(SustainedCriterion):
     """RAM above the threshold for more than the duration in a row (gap rule)."""
 
     id = "ram.sustained"
     group = "ram"
-    trend = "held_level"
-    sizing_basis = True
-    unit, duration_unit = "%", "h"
-    review = "capacity"
-    scope = "server"
-    evidence_type = SustainedEvidence
-    params = SUSTAINED_PARAMS
     plot = Plot("ram_used_pct", "max")
-
-    def evaluate(self, inputs) -> CriterionResult:
-        return sustained(self.rule, inputs, self.defaults)
-
-    def lookback(self, interval_s: float) -> dict[str, timedelta]:
-        return {
-            self.rule.params["metric"]: sustained_lookback(self.rule, self.defaults, interval_s)
-        }
-
-    @classmethod
-    def texts(cls, result: CriterionResult) -> tuple[str, str]:
-        return sustained_texts(result, result.evidence)
 
 
 def swap_hours(rule: Rule, inp: ServerInputs, defaults: dict[str, Any]) -> CriterionResult:
@@ -129,14 +107,12 @@ def _swap(r: CriterionResult, ev: dict) -> tuple[str, str]:
 
 
 @register
-class RamSwap(Criterion):
+class RamSwap(ServerCriterion):
     """Swapping in more than a share of the hours."""
 
     id = "ram.swap"
     group = "ram"
     unit, scale = "% of hours", 100
-    review = "capacity"
-    scope = "server"
     evidence_type = SwapEvidence
     params = (
         Param("metric", "text"),
@@ -222,14 +198,12 @@ def _degradation(r: CriterionResult, ev: dict) -> tuple[str, str]:
 
 
 @register
-class RamDegradation(Criterion):
+class RamDegradation(ServerCriterion):
     """This quarter's p95 latency against the previous quarter's."""
 
     id = "ram.degradation"
     group = "ram"
     unit = "×"
-    review = "capacity"
-    scope = "server"
     evidence_type = DegradationEvidence
     params = (
         Param("metric", "text"),
@@ -330,14 +304,12 @@ def _planned(r: CriterionResult, ev: dict) -> tuple[str, str]:
 
 
 @register
-class RamPlanned(Criterion):
+class RamPlanned(ServerCriterion):
     """p95 RAM in use plus the planned services, as a share of installed RAM."""
 
     id = "ram.planned"
     group = "ram"
     unit = "%"
-    review = "capacity"
-    scope = "server"
     evidence_type = PlannedEvidence
     params = (
         Param("metric", "text"),

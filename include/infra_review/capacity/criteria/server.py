@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from infra_review import russian as rus
+from infra_review.capacity.criteria.common import FleetCriterion
 from infra_review.capacity.criteria.evidence import (
     BothLoadedEvidence,
     GeoEvidence,
@@ -18,7 +19,7 @@ from infra_review.capacity.criteria.evidence import (
 )
 from infra_review.criteria.evidence import Evidence
 from infra_review.criteria.readable import Limits, num
-from infra_review.criteria.registry import Criterion, Param, register
+from infra_review.criteria.registry import Param, register
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import Rule
 from infra_review.timeseries.runs import compare_scalar
@@ -143,14 +144,12 @@ def _both_loaded(r: CriterionResult, ev: dict) -> tuple[str, str]:
 
 
 @register
-class BothLoaded(Criterion):
+class BothLoaded(FleetCriterion):
     """Every current server's load above the threshold in most of its hours."""
 
     id = "server.both_loaded"
     group = "server"
     unit = "%"
-    review = "capacity"
-    scope = "fleet"
     evidence_type = BothLoadedEvidence
     params = (
         Param("comparator", "comparator", required=False, default=">"),
@@ -217,14 +216,12 @@ def _geo(r: CriterionResult, ev: dict) -> tuple[str, str]:
 
 
 @register
-class Geo(Criterion):
+class Geo(FleetCriterion):
     """A required region with no server."""
 
     id = "server.geo"
     group = "server"
     unit, shown_threshold = "regions", 0.0
-    review = "capacity"
-    scope = "fleet"
     evidence_type = GeoEvidence
     params = (Param("declared", "text", required=False),)
 
@@ -284,14 +281,12 @@ def _isolation(r: CriterionResult, ev: dict) -> tuple[str, str]:
 
 
 @register
-class Isolation(Criterion):
+class Isolation(FleetCriterion):
     """An isolated data class sharing its host."""
 
     id = "server.isolation"
     group = "server"
     unit, shown_threshold = "violations", 0.0
-    review = "capacity"
-    scope = "fleet"
     evidence_type = IsolationEvidence
     params = (Param("declared", "text", required=False),)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra_review import russian as rus
-from infra_review.capacity.criteria.common import param
+from infra_review.capacity.criteria.common import FleetCriterion, param
 from infra_review.capacity.criteria.evidence import Insufficient, UpgradeLimitEvidence
 from infra_review.capacity.criteria.server import (
     FleetInputs,
@@ -15,7 +15,7 @@ from infra_review.capacity.criteria.server import (
     fleet_result,
     unlisted_servers,
 )
-from infra_review.criteria.registry import Criterion, Param, register
+from infra_review.criteria.registry import Param, register
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.criteria.rules import Rule
 from infra_review.timeseries.runs import compare_scalar
@@ -136,14 +136,12 @@ def _upgrade_limit(r: CriterionResult, ev: dict) -> tuple[str, str]:
 
 
 @register
-class UpgradeLimit(Criterion):
+class UpgradeLimit(FleetCriterion):
     """Projected need above the provider's largest plan."""
 
     id = "server.upgrade_limit"
     group = "server"
     unit, scale, shown_threshold = "%", 100, 1.0
-    review = "capacity"
-    scope = "fleet"
     evidence_type = UpgradeLimitEvidence
     params = (
         Param("comparator", "comparator", required=False, default=">"),

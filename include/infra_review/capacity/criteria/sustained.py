@@ -21,8 +21,10 @@ import numpy as np
 from infra_review import russian as rus
 from infra_review.capacity.criteria.common import (
     EVIDENCE_LIST_LIMIT,
+    SUSTAINED_PARAMS,
     Part,
     SeriesInput,
+    ServerCriterion,
     ServerInputs,
     at_start,
     combine,
@@ -344,3 +346,26 @@ def sustained_texts(r: CriterionResult, ev: dict) -> tuple[str, str]:
         f"longest run: {lead_en}; needs more than {need:g} h{edge_en}",
         f"самый длинный период: {lead_ru}; критерий: более {rus.number(need, 3)} ч{edge_ru}",
     )
+
+
+class SustainedCriterion(ServerCriterion):
+    """A level above its threshold for more than the duration in a row (the gap rule), judged
+    whole across the window's edges; a subclass names only its id, group and plot."""
+
+    trend = "held_level"
+    sizing_basis = True
+    unit, duration_unit = "%", "h"
+    evidence_type = SustainedEvidence
+    params = SUSTAINED_PARAMS
+
+    def evaluate(self, inputs) -> CriterionResult:
+        return sustained(self.rule, inputs, self.defaults)
+
+    def lookback(self, interval_s: float) -> dict[str, timedelta]:
+        return {
+            self.rule.params["metric"]: sustained_lookback(self.rule, self.defaults, interval_s)
+        }
+
+    @classmethod
+    def texts(cls, result: CriterionResult) -> tuple[str, str]:
+        return sustained_texts(result, result.evidence)
