@@ -26,8 +26,10 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from airflow.plugins_manager import AirflowPlugin
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from infra_review.reporting.web_app import secured_app
 
 URL_PREFIX = "/capacity-decisions"  # = infra_review.reporting.links.PLUGIN_PREFIX (a test checks)
 UI_ROUTE = "capacity-decisions"
@@ -55,31 +57,14 @@ DATA_DOCS_CSP = (
     "font-src https://cdnjs.cloudflare.com; img-src 'self' data:; base-uri 'none'; "
     "form-action 'none'; frame-ancestors 'none'"
 )
-# Whatever else the app answers (JSON, errors, redirects) is never a document to run.
-DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'"
-SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
 DB_ERROR = (
     "Could not read the decisions database right now. The API server's log has the details; "
     "try again later or ask the administrator."
 )
 
-app = FastAPI(
-    title="Capacity decisions",
-    description="Current decision records, review reports and Data Docs of infra-review.",
-    docs_url=None,
-    redoc_url=None,
-    openapi_url=None,
+app = secured_app(  # nosniff everywhere; a no-script policy wherever a route sets none
+    "Capacity decisions", "Current decision records, review reports and Data Docs of infra-review."
 )
-
-
-@app.middleware("http")
-async def security_headers(request: Request, call_next):
-    """nosniff on every answer, and a no-script policy wherever a route set none."""
-    response = await call_next(request)
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    response.headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
-    return response
 
 
 def _wants_page(request: Request) -> bool:

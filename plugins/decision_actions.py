@@ -29,39 +29,23 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from airflow.plugins_manager import AirflowPlugin
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
+
+from infra_review.reporting.web_app import secured_app
 
 URL_PREFIX = "/decision-actions"
 REVIEW_DAGS = {"capacity": "capacity_review", "provider": "provider_review"}
 COMMANDS = ("accept", "dismiss", "implemented")
 DB_ERROR = "Could not reach the decisions database right now; the API server's log has the details."
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
 log = logging.getLogger(__name__)
 
-app = FastAPI(
-    title="Decision actions",
-    description="Accept, dismiss or mark implemented an infra-review decision.",
-    docs_url=None,
-    redoc_url=None,
-    openapi_url=None,
+app = secured_app(
+    "Decision actions",
+    "Accept, dismiss or mark implemented an infra-review decision.",
+    {"Cache-Control": "no-store"},  # a decision's page shows its state as of now
 )
-
-
-@app.middleware("http")
-async def security_headers(request: Request, call_next):
-    response = await call_next(request)
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    response.headers.setdefault(
-        "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"
-    )
-    return response
 
 
 async def current_user(request: Request) -> Any:
