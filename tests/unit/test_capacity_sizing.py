@@ -67,7 +67,7 @@ def test_need_exactly_a_plans_size_fits_that_plan():
     assert (rec["current"], rec["recommended"], rec["plan"]) == (8.0, 16.0, "vps-16g")
     assert rec["monthly_cost_change"] == 16000
     assert rec["projected_utilisation"] == pytest.approx(0.8)
-    assert rec["text_en"].startswith("RAM 8 -> 16 GB (needs 16; plan vps-16g; +16 000 KZT/month")
+    assert rec["text_en"].startswith("RAM 8 -> 16 GB (needs 16 from the p95; plan vps-16g; +16 000 KZT/month")
 
 
 def test_need_just_above_a_plans_size_takes_the_next_plan():
@@ -130,6 +130,9 @@ def test_a_sustained_criterion_sizes_from_its_run_peak_and_the_trend_adds_growth
     assert rec["basis"]["projected_pct"] == pytest.approx(99.6)
     assert rec["needed"] == pytest.approx(19.92)
     assert rec["plan"] == "vps-32g"
+    # the sentence says what it sized from (the fleet's upgrade_limit sizes from the p95)
+    assert "(needs 19.9 from the runs' peak; plan vps-32g;" in rec["text_en"]
+    assert "(нужно 19,9 по пику эпизодов; тариф vps-32g;" in rec["text_ru"]
 
 
 def test_a_falling_trend_does_not_shrink_the_need_below_what_was_measured():
@@ -258,7 +261,7 @@ def test_with_sizing_puts_the_sizes_in_the_record_and_its_summaries():
     )  # fmt: skip
     ram = out[0].context["sizing"]
     assert [r["plan"] for r in ram] == ["vps-16g"] and ram[0]["basis"]["criterion_id"] == "ram.swap"
-    assert out[0].summary_en.endswith("Size: RAM 8 -> 16 GB (needs 16; plan vps-16g; "
+    assert out[0].summary_en.endswith("Size: RAM 8 -> 16 GB (needs 16 from the p95; plan vps-16g; "
                                       "+16 000 KZT/month; projected 80% used).")  # fmt: skip
     assert out[0].summary_ru.startswith("app-1: upgrade_ram (ru). Размер: RAM 8 -> 16 ГБ")
     assert "sizing" not in out[1].context  # nothing to size

@@ -29,21 +29,34 @@ def texts_unsized(rec: dict[str, Any], why: str) -> dict[str, str]:
     }
 
 
+# what the need was sized from (sizing_need.basis), said in a few words: the fleet's
+# server.upgrade_limit sizes from the projected p95, so its number differs and says so too
+_BASIS = {
+    "peak of the qualifying runs": ("from the runs' peak", "по пику эпизодов"),
+    "p95 of the quarter": ("from the p95", "по p95"),
+}
+
+
 def texts(rec: dict[str, Any]) -> dict[str, str]:
-    """``RAM 16 -> 32 GB (plan vps-32g, +30 000 KZT/month; projected 42% used)``."""
+    """``RAM 16 -> 32 GB (needs 19.6 from the runs' peak; plan vps-32g; +30 000 KZT/month;
+    projected 49% used)``."""
     res = RESOURCES[rec["resource"]]
     cur, unit, unit_ru = _num(rec.get("current")), res.unit, res.unit_ru
-    need = _num(rec.get("needed"))
-    cur_ru, need_ru = rus.number(rec.get("current")), rus.number(rec.get("needed"))
+    basis_en, basis_ru = _BASIS.get((rec.get("basis") or {}).get("statistic"), ("", ""))
+    need_num, need_num_ru = _num(rec.get("needed")), rus.number(rec.get("needed"))
+    need, need_ru = f"{need_num} {basis_en}".strip(), f"{need_num_ru} {basis_ru}".strip()
+    cur_ru = rus.number(rec.get("current"))
     if rec["status"] == "no_plan":
+        needed_en = " ".join(filter(None, [f"{need_num} {unit} needed", basis_en]))
+        needed_ru = " ".join(filter(None, [f"нужно {need_num_ru} {unit_ru}", basis_ru]))
         return {
             "text_en": (
-                f"{res.label} {cur} -> {need} {unit} needed: no plan of {rec['provider']} holds "
+                f"{res.label} {cur} -> {needed_en}: no plan of {rec['provider']} holds "
                 f"it (largest {rec['largest_plan']}: {_num(rec['largest_size'])} {unit}); "
                 "see add_server"
             ),
             "text_ru": (
-                f"{res.label} {cur_ru} -> нужно {need_ru} {unit_ru}: ни один тариф {rec['provider']} "
+                f"{res.label} {cur_ru} -> {needed_ru}: ни один тариф {rec['provider']} "
                 f"не вмещает (крупнейший {rec['largest_plan']}: {rus.number(rec['largest_size'])} "
                 f"{unit_ru}); см. add_server"
             ),

@@ -113,11 +113,12 @@ def _upgrade_limit(r: CriterionResult, ev: dict) -> tuple[str, str]:
     largest = worst["largest_plan"]
     base_en = (
         f"{worst['server']} needs {worst['need_ram_gb']:.1f} GB RAM and "
-        f"{worst['need_cpu_cores']:.1f} cores at {ev['target_utilisation']:.0%} utilisation"
+        f"{worst['need_cpu_cores']:.1f} cores for its projected p95 at "
+        f"{ev['target_utilisation']:.0%} utilisation"
     )
     base_ru = (
         f"{worst['server']} нужно {rus.number(worst['need_ram_gb'])} ГБ RAM и "
-        f"{rus.number(worst['need_cpu_cores'])} ядра CPU при загрузке "
+        f"{rus.number(worst['need_cpu_cores'])} ядра CPU по прогнозу p95 при загрузке "
         f"{rus.percent(ev['target_utilisation'], 0)}"
     )
     if r.outcome is Outcome.MET:
