@@ -67,7 +67,9 @@ def test_need_exactly_a_plans_size_fits_that_plan():
     assert (rec["current"], rec["recommended"], rec["plan"]) == (8.0, 16.0, "vps-16g")
     assert rec["monthly_cost_change"] == 16000
     assert rec["projected_utilisation"] == pytest.approx(0.8)
-    assert rec["text_en"].startswith("RAM 8 -> 16 GB (needs 16 from the p95; plan vps-16g; +16 000 KZT/month")
+    assert rec["text_en"].startswith(
+        "RAM 8 -> 16 GB (needs 16 from the p95; plan vps-16g; +16 000 KZT/month"
+    )
 
 
 def test_need_just_above_a_plans_size_takes_the_next_plan():
