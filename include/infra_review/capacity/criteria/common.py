@@ -45,7 +45,6 @@ CAPACITY_METRICS = (
 EVIDENCE_LIST_LIMIT = 20  # runs, hours or complaints listed in one result's evidence
 
 
-# "above X for more than D in a row": ram.sustained and cpu.sustained
 class ServerCriterion(Criterion):
     """A capacity criterion judged per server (one result per server)."""
 
@@ -60,6 +59,7 @@ class FleetCriterion(Criterion):
     scope = "fleet"
 
 
+# "above X for more than D in a row": ram.sustained and cpu.sustained
 SUSTAINED_PARAMS = (
     Param("metric", "text"),
     Param("comparator", "comparator", required=False, default=">"),
