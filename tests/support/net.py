@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import time
 from collections.abc import Callable
@@ -20,8 +21,6 @@ def free_port_with_bus(offset: int = 10_000, low: int = 20_000, high: int = 30_0
     Redis puts its cluster bus at port + 10000 and refuses a port above 55535, which an
     ephemeral port (32768-60999 here) often is; so both ports are taken below the
     ephemeral range, where the kernel does not hand them out to other sockets."""
-    import random
-
     for port in random.sample(range(low, high), 200):
         if _bindable(port) and _bindable(port + offset):
             return port

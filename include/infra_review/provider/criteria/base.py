@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from infra_review.criteria import registry
-from infra_review.criteria.evidence import ABSENT, Evidence  # noqa: F401 - ABSENT re-exported
+from infra_review.criteria.evidence import Evidence
 from infra_review.criteria.result import CriterionResult, Outcome
 
 if TYPE_CHECKING:

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from infra_review.criteria.evidence import Evidence
 from infra_review.criteria.result import CriterionResult
 from infra_review.provider.criteria.base import (
     COMPARATOR,
     THRESHOLD,
     Context,
     Criterion,
-    Evidence,
     Param,
     outcome_of,
 )

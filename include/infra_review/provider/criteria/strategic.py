@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from infra_review.criteria.evidence import Evidence
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.provider.criteria.base import (
     COMPARATOR,
@@ -15,7 +16,6 @@ from infra_review.provider.criteria.base import (
     Context,
     Criterion,
     DeclaredEvidence,
-    Evidence,
     Param,
     outcome_of,
 )

@@ -10,15 +10,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from infra_review.criteria.evidence import ABSENT, Evidence
 from infra_review.criteria.result import CriterionResult, Outcome
 from infra_review.provider.criteria.base import (
-    ABSENT,
     COMPARATOR,
     MAX_AGE,
     THRESHOLD,
     Context,
     Criterion,
-    Evidence,
     FlagsEvidence,
     Param,
     outcome_of,
